@@ -1,0 +1,1 @@
+"""recruit-sync's shared vocabulary: events, the sync spec, topology names, RPC shapes. Nothing else."""
