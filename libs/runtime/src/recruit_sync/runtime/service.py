@@ -1,4 +1,7 @@
-"""The command line every service shares: ``python -m recruit_sync.<service> [run|migrate]``."""
+"""The command line every service shares: ``python -m recruit_sync.<service> [run|migrate]``.
+
+``migrate`` also declares the broker topology (idempotent), so publishes never find a queue missing.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from pathlib import Path
 
 from faststream import FastStream
 
+from recruit_sync.runtime.broker import declare_topology
 from recruit_sync.runtime.db import migrate
 from recruit_sync.runtime.logging import configure_logging
 from recruit_sync.runtime.settings import Settings
@@ -20,8 +24,14 @@ def main(schema: str, build_app: Callable[[Settings], FastStream], migrations_di
     settings = Settings.from_env()
     configure_logging(schema)
     if command == "migrate":
-        asyncio.run(migrate(settings.database_url, schema, migrations_dir))
+        asyncio.run(_migrate(settings, schema, migrations_dir))
     elif command == "run":
         asyncio.run(build_app(settings).run())
     else:
         sys.exit(f"usage: python -m recruit_sync.{schema} [run|migrate]")
+
+
+async def _migrate(settings: Settings, schema: str, migrations_dir: Path) -> None:
+    """The database schema and the broker topology, so a fresh machine is ready after ``migrate``."""
+    await migrate(settings.database_url, schema, migrations_dir)
+    await declare_topology(settings.amqp_url)
