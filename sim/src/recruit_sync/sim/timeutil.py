@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 
 #: Offset the simulator writes its own timestamps in (Zoho answers in the account's zone).
 SIM_TZ = timezone(timedelta(hours=5, minutes=30))
+_SIM_OFFSET = 19800
+_SIM_SUFFIX = "+05:30"
+
+
+@lru_cache(maxsize=4096)
+def _day_prefix(day: int) -> str:
+    return (date(1970, 1, 1) + timedelta(days=day)).isoformat()
 
 
 def format_epoch(epoch: float) -> str:
-    """`1700000000` -> `2023-11-15T03:43:20+05:30`."""
-    return datetime.fromtimestamp(int(epoch), tz=SIM_TZ).isoformat()
+    """`1700000000` -> `2023-11-15T03:43:20+05:30` (whole seconds, in SIM_TZ)."""
+    day, second = divmod(int(epoch) + _SIM_OFFSET, 86400)
+    hour, rest = divmod(second, 3600)
+    return f"{_day_prefix(day)}T{hour:02d}:{rest // 60:02d}:{rest % 60:02d}{_SIM_SUFFIX}"
 
 
 def parse_timestamp(text: str) -> float:

@@ -1,0 +1,34 @@
+# recruit-sync: make install | demo | test | lint | bench
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test test-unit lint typecheck bench bench-pipeline bench-classifier clean
+
+install: ## create .venv with recruit-sync in .venv/bin (installs uv through pip if missing)
+	@command -v uv >/dev/null 2>&1 || test -x $(UV) || $(PYTHON) -m pip install --quiet --user "uv==$(UV_VERSION)"
+	$(UV) sync --frozen --all-packages
+	@test -x $(BIN)/recruit-sync && echo "installed: $(BIN)/recruit-sync"
+
+demo: install ## set up, run the demo sync end to end, print its summary, stop everything
+	bash scripts/demo.sh
+
+test: install ## the whole suite: unit, integration and e2e on the real RabbitMQ and PostgreSQL
+	$(BIN)/pytest -q
+
+test-unit: install
+	$(BIN)/pytest -q -m "not integration and not e2e"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: install ## the pipeline benchmark (N=200000 by default; BENCH_N=... to change)
+	$(BIN)/python bench/pipeline.py $(if $(BENCH_N),--records $(BENCH_N),)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,295 @@
+"""Synthetic candidates, computed on demand from their index.
+
+`GeneratedCandidates(count, seed)` stands for `count` Candidates records without holding them: record
+`i` (0-based) is a pure function of `(seed, i)`, so a page of a million-record module costs what the
+page costs, and two simulators with the same seed serve identical data.
+
+Distribution (per generated record):
+
+- `id` = `9000000000001 + i` (numeric string), `Candidate_ID` = `ZR_{1000001 + i}_CAND`.
+- `First_Name` / `Last_Name` from built-in lists (ASCII), `Full_Name` = both.
+- `Current_Employer` from a list of companies, each with its own domain; `City`, `Country`,
+  `Current_Job_Title`, `Skill_Set` (three skills, comma-separated), `Experience_in_Years` (0-24),
+  `Candidate_Status`, `Source`, `Phone`.
+- `Created_Time` = 2024-01-01T00:00:00+05:30 + 60 s * i + (0..59 s): strictly increasing with `i`.
+  `Updated_On` = `Created_Time` for about 35 % of records, otherwise 1 minute to 7 days later.
+  Both are written with offset `+05:30`.
+- `Email` of an ordinary record: `first.last{i+1}@domain`, lower case, unique; the domain is the
+  employer's for about 60 % of records and a free-mail domain (gmail.com, yahoo.com, ...) otherwise.
+
+Indices are cut into blocks of 1,000. In every block, offset 0 is ordinary and exactly 15 other
+offsets (chosen per block from the seed) fall in each of six disjoint categories, so every full
+block has 910 ordinary records and 15 of each category (1.5 % each; for a count that is a multiple
+of 1,000 the totals are exactly 1.5 % of it; a final partial block has what falls below its end):
+
+- `blank_email`: `Email` is null, `""` or `"   "` (a third each, by index).
+- `invalid_email`: syntactically invalid, one of `local@`, `local@@domain`, `local.domain`,
+  `first last{n}@domain`, `local@domain..com`, `@domain`.
+- `role_email`: `{prefix}@{employer domain}` with prefix among info, support, careers, admin, sales,
+  hr, jobs, noreply, contact, webmaster (role addresses may repeat each other).
+- `duplicate_email`: the email and name of an earlier ordinary record of the same block; every
+  second duplicate (by its rank in the block) keeps the address exactly, the others change its case
+  (`John.Smith12@gmail.com`).
+- `opt_out`: ordinary email, `Email_Opt_Out` true.
+- `converted`: ordinary email, `$converted` true.
+
+All other records have `Email_Opt_Out` false and `$converted` false.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Final
+
+from recruit_sync.sim.timeutil import SIM_TZ, format_epoch
+
+GEN_ID_BASE: Final = 9_000_000_000_001
+DEFAULT_SEED: Final = 20261127
+BLOCK: Final = 1000
+PER_CATEGORY: Final = 15
+CATEGORIES: Final = ("blank_email", "invalid_email", "role_email", "duplicate_email", "opt_out", "converted")
+GEN_EPOCH: Final = int(datetime(2024, 1, 1, tzinfo=SIM_TZ).timestamp())
+SPACING: Final = 60
+MAX_LAG: Final = 7 * 24 * 3600
+
+_M64: Final = (1 << 64) - 1
+
+FIRST_NAMES: Final = (
+    "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth",
+    "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Charles", "Karen",
+    "Aarav", "Priya", "Rohan", "Ananya", "Vikram", "Kavya", "Arjun", "Meera", "Rahul", "Divya",
+    "Wei", "Mei", "Hiroshi", "Yuki", "Min-jun", "Ji-woo", "Omar", "Layla", "Ahmed", "Fatima",
+    "Lukas", "Emma", "Noah", "Mia", "Mateo", "Sofia", "Lucas", "Chloe", "Elias", "Ines",
+    "Kwame", "Amara", "Tunde", "Zainab", "Diego", "Valentina", "Pedro", "Camila", "Ivan", "Olga",
+)  # fmt: skip
+LAST_NAMES: Final = (
+    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez",
+    "Hernandez", "Lopez", "Wilson", "Anderson", "Taylor", "Thomas", "Moore", "Jackson", "Martin", "Lee",
+    "Sharma", "Patel", "Iyer", "Reddy", "Nair", "Gupta", "Singh", "Kumar", "Menon", "Rao",
+    "Chen", "Wang", "Tanaka", "Sato", "Kim", "Park", "Haddad", "Khan", "Hassan", "Rahman",
+    "Muller", "Schmidt", "Rossi", "Bianchi", "Dubois", "Moreau", "Silva", "Santos", "Novak", "Ivanova",
+    "Mensah", "Okafor", "Adeyemi", "Burns", "Walsh", "Murphy", "Kowalski", "Nowak", "Berg", "Larsen",
+)  # fmt: skip
+COMPANIES: Final = (
+    ("Northwind Traders", "northwind.com"), ("Contoso Ltd", "contoso.com"), ("Fabrikam Inc", "fabrikam.com"),
+    ("Globex Corporation", "globex.com"), ("Initech", "initech.com"), ("Umbrella Health", "umbrellahealth.com"),
+    ("Acme Robotics", "acme-robotics.com"), ("Tata Digital", "tatadigital.in"), ("Infoway Systems", "infoway.in"),
+    ("Zenith Analytics", "zenith-analytics.io"), ("Bluewave Logistics", "bluewave.co.uk"),
+    ("Helios Energy", "helios-energy.de"), ("Sakura Soft", "sakurasoft.jp"), ("Maple Fintech", "maplefin.ca"),
+    ("Orion Labs", "orionlabs.ai"), ("Pinnacle Retail", "pinnacleretail.com"), ("Vertex Pharma", "vertexpharma.com"),
+    ("Quantum Media", "quantummedia.net"), ("Atlas Construction", "atlasbuild.com"), ("Nimbus Cloud", "nimbuscloud.io"),
+)  # fmt: skip
+FREE_MAIL: Final = ("gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "proton.me", "aol.com")
+ROLE_PREFIXES: Final = (
+    "info", "support", "careers", "admin", "sales", "hr", "jobs", "noreply", "contact", "webmaster",
+)  # fmt: skip
+CITIES: Final = (
+    ("Chennai", "India"), ("Bengaluru", "India"), ("Mumbai", "India"), ("Pune", "India"), ("Austin", "United States"),
+    ("Chicago", "United States"), ("Seattle", "United States"), ("London", "United Kingdom"), ("Berlin", "Germany"),
+    ("Toronto", "Canada"), ("Sydney", "Australia"), ("Singapore", "Singapore"), ("Tokyo", "Japan"),
+    ("Dubai", "United Arab Emirates"), ("Lagos", "Nigeria"), ("Sao Paulo", "Brazil"),
+)  # fmt: skip
+JOB_TITLES: Final = (
+    "Software Engineer", "Senior Software Engineer", "Data Analyst", "Data Scientist", "Product Manager",
+    "QA Engineer", "DevOps Engineer", "UX Designer", "Business Analyst", "Project Manager",
+    "Sales Executive", "HR Generalist", "Accountant", "Marketing Specialist", "Support Engineer",
+)  # fmt: skip
+SKILLS: Final = (
+    "Python", "Java", "SQL", "JavaScript", "TypeScript", "Go", "Kubernetes", "AWS", "Azure", "React",
+    "Excel", "Tableau", "Power BI", "Salesforce", "Figma", "Selenium", "Docker", "Terraform", "Spark", "C#",
+)  # fmt: skip
+STATUSES: Final = (
+    "New", "Contacted", "Qualified", "Screening", "Interview-Scheduled", "Interview-in-Progress",
+    "Offer-Made", "Hired", "Rejected", "On-Hold",
+)  # fmt: skip
+SOURCES: Final = ("Added by User", "Import", "Career Site", "LinkedIn", "Referral", "Job Board")
+
+
+def _mix(x: int) -> int:
+    """splitmix64 finaliser: a well-spread 64-bit hash of an integer."""
+    x = (x + 0x9E3779B97F4A7C15) & _M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
+    return x ^ (x >> 31)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockLayout:
+    """Which offsets of one block of 1,000 indices are special, and how."""
+
+    category: dict[int, str]
+    converted: tuple[int, ...]  # sorted offsets of converted records
+    duplicate_of: dict[int, tuple[int, bool]]  # offset -> (source offset, exact copy?)
+
+
+@lru_cache(maxsize=4096)
+def block_layout(seed: int, block: int) -> BlockLayout:
+    """Pick 6 x 15 distinct offsets in 1..999 by a seeded partial Fisher-Yates shuffle."""
+    pool = list(range(1, BLOCK))
+    state = _mix(seed * 0x100000001B3 + block)
+    picked = PER_CATEGORY * len(CATEGORIES)
+    for k in range(picked):
+        state = _mix(state)
+        j = k + state % (len(pool) - k)
+        pool[k], pool[j] = pool[j], pool[k]
+    category: dict[int, str] = {}
+    for n, offset in enumerate(pool[:picked]):
+        category[offset] = CATEGORIES[n // PER_CATEGORY]
+    duplicate_of: dict[int, tuple[int, bool]] = {}
+    duplicates = sorted(o for o, c in category.items() if c == "duplicate_email")
+    for rank, offset in enumerate(duplicates):
+        ordinary = [o for o in range(offset) if o not in category]
+        state = _mix(state)
+        duplicate_of[offset] = (ordinary[state % len(ordinary)], rank % 2 == 0)
+    converted = tuple(sorted(o for o, c in category.items() if c == "converted"))
+    return BlockLayout(category, converted, duplicate_of)
+
+
+class GeneratedCandidates:
+    """`count` synthetic Candidates; record `i` is computed from `(seed, i)` when asked for."""
+
+    def __init__(self, count: int, seed: int = DEFAULT_SEED) -> None:
+        if count < 0:
+            raise ValueError("generated count must be >= 0")
+        self.count = count
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return self.count
+
+    # identities ---------------------------------------------------------------------------------
+    @staticmethod
+    def id_of(index: int) -> str:
+        return str(GEN_ID_BASE + index)
+
+    def index_of(self, record_id: str) -> int | None:
+        """The index whose id this is, None if the id is not a generated one."""
+        if not record_id.isdigit():
+            return None
+        index = int(record_id) - GEN_ID_BASE
+        return index if 0 <= index < self.count else None
+
+    # cheap per-index facts (no record built) ---------------------------------------------------
+    def _hash(self, index: int, salt: int = 0) -> int:
+        return _mix((self.seed << 24) ^ (index * 0xD1B54A32D192ED03 + salt))
+
+    def category(self, index: int) -> str | None:
+        return block_layout(self.seed, index // BLOCK).category.get(index % BLOCK)
+
+    def is_converted(self, index: int) -> bool:
+        return self.category(index) == "converted"
+
+    def times(self, index: int) -> tuple[int, int]:
+        """`(Created_Time, Updated_On)` of the record at `index`, as epoch seconds."""
+        h = self._hash(index, 1)
+        created = GEN_EPOCH + SPACING * index + h % SPACING
+        lag = 0 if (h >> 8) % 100 < 35 else SPACING + (h >> 16) % (MAX_LAG - SPACING)
+        return created, created + lag
+
+    def updated_epoch(self, index: int) -> int:
+        return self.times(index)[1]
+
+    def first_index_possibly_after(self, epoch: float) -> int:
+        """Every index below this has `Updated_On <= epoch`."""
+        bound = (epoch - GEN_EPOCH - SPACING - MAX_LAG) // SPACING + 1
+        return int(min(max(bound, 0), self.count))
+
+    def first_index_surely_after(self, epoch: float) -> int:
+        """Every index from this on has `Updated_On > epoch` (Created_Time already is)."""
+        bound = (epoch - GEN_EPOCH) // SPACING + 1
+        return int(min(max(bound, 0), self.count))
+
+    # converted rank / select, O(1) per call ----------------------------------------------------
+    def converted_before(self, index: int) -> int:
+        """How many of the indices `0 .. index-1` are converted."""
+        block, offset = divmod(index, BLOCK)
+        return block * PER_CATEGORY + bisect_left(block_layout(self.seed, block).converted, offset)
+
+    def select_converted(self, k: int) -> int:
+        """The index of the k-th (0-based) converted record."""
+        block, r = divmod(k, PER_CATEGORY)
+        return block * BLOCK + block_layout(self.seed, block).converted[r]
+
+    def select_unconverted(self, k: int) -> int:
+        """The index of the k-th (0-based) record that is not converted."""
+        block, offset = divmod(k, BLOCK - PER_CATEGORY)
+        for converted in block_layout(self.seed, block).converted:
+            if converted <= offset:
+                offset += 1
+            else:
+                break
+        return block * BLOCK + offset
+
+    # records ----------------------------------------------------------------------------------
+    def _person(self, index: int) -> tuple[str, str, str, str, str]:
+        """First name, last name, ordinary email, employer and its domain of the person at `index`."""
+        h = self._hash(index)
+        first = FIRST_NAMES[h % len(FIRST_NAMES)]
+        last = LAST_NAMES[(h >> 8) % len(LAST_NAMES)]
+        employer, company_domain = COMPANIES[(h >> 16) % len(COMPANIES)]
+        domain = company_domain if (h >> 24) % 100 < 60 else FREE_MAIL[(h >> 32) % len(FREE_MAIL)]
+        local = f"{first}.{last}{index + 1}".lower().replace("-", "")
+        return first, last, f"{local}@{domain}", employer, company_domain
+
+    def _special_email(self, index: int, category: str, first: str, last: str, email: str) -> str | None:
+        local, domain = email.split("@")
+        h = self._hash(index, 3)
+        if category == "blank_email":
+            return (None, "", "   ")[h % 3]
+        if category == "invalid_email":
+            return (
+                f"{local}@",
+                f"{local}@@{domain}",
+                f"{local}.{domain}",
+                f"{first} {last}{index + 1}@{domain}".lower(),
+                f"{local}@{domain.rsplit('.', 1)[0]}..com",
+                f"@{domain}",
+            )[h % 6]
+        return email
+
+    def record(self, index: int) -> dict[str, Any]:
+        """The full record at `index` (0 <= index < count)."""
+        layout = block_layout(self.seed, index // BLOCK)
+        category = layout.category.get(index % BLOCK)
+        h = self._hash(index, 4)
+        first, last, email, employer, company_domain = self._person(index)
+        created, updated = self.times(index)
+        email_value: str | None = email
+        if category == "duplicate_email":
+            source_offset, exact = layout.duplicate_of[index % BLOCK]
+            first, last, email, _, _ = self._person(index - index % BLOCK + source_offset)
+            if exact:
+                email_value = email
+            else:
+                local, domain = email.split("@")
+                email_value = f"{local.title()}@{domain}"
+        elif category == "role_email":
+            email_value = f"{ROLE_PREFIXES[h % len(ROLE_PREFIXES)]}@{company_domain}"
+        elif category is not None:
+            email_value = self._special_email(index, category, first, last, email)
+        city, country = CITIES[(h >> 8) % len(CITIES)]
+        skills = (SKILLS[(h >> 16) % 20], SKILLS[(h >> 21) % 20], SKILLS[(h >> 26) % 20])
+        return {
+            "id": str(GEN_ID_BASE + index),
+            "Candidate_ID": f"ZR_{1000001 + index}_CAND",
+            "First_Name": first,
+            "Last_Name": last,
+            "Full_Name": f"{first} {last}",
+            "Email": email_value,
+            "Phone": f"+1 555 {100 + (h >> 31) % 900:03d} {(h >> 41) % 10000:04d}",
+            "City": city,
+            "Country": country,
+            "Current_Employer": employer,
+            "Current_Job_Title": JOB_TITLES[(h >> 12) % len(JOB_TITLES)],
+            "Experience_in_Years": (h >> 4) % 25,
+            "Skill_Set": ", ".join(dict.fromkeys(skills)),
+            "Candidate_Status": STATUSES[(h >> 36) % len(STATUSES)],
+            "Source": SOURCES[(h >> 52) % len(SOURCES)],
+            "Email_Opt_Out": category == "opt_out",
+            "$converted": category == "converted",
+            "Created_Time": format_epoch(created),
+            "Updated_On": format_epoch(updated),
+        }
