@@ -187,3 +187,14 @@ class _Parser:
             else:
                 current.append(char)
             self.pos += 1
+
+
+@dataclass(frozen=True, slots=True)
+class WordSearch:
+    """`search?word=`: any text field containing the word, case-insensitively."""
+
+    word: str
+
+    def matches(self, record: dict[str, Any]) -> bool:
+        word = self.word.casefold()
+        return any(isinstance(v, str) and word in v.casefold() for v in record.values())

@@ -398,6 +398,8 @@ class Store:
             def value(item: dict[str, Any] | int) -> tuple[int, int, float, str]:
                 if isinstance(item, int):
                     assert gen is not None
+                    if field in ("Created_Time", "Updated_On"):  # cheap: no record built
+                        return (0, 0, float(gen.times(item)[field == "Updated_On"]), "")
                     return sort_value(gen.record(item).get(field))
                 return sort_value(item.get(field))
 

@@ -1,0 +1,188 @@
+"""The whole stack as local processes, for end-to-end tests and the benchmark.
+
+``Stack`` makes a private database and RabbitMQ vhost, runs ``recruit-sync migrate``, starts the Recruit
+simulator and ``recruit-sync services up``, and drives everything through the real CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+BIN = Path(sys.executable).parent
+CLI = str(BIN / "recruit-sync")
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/recruit_sync"
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _with_path(url: str, path: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=path))
+
+
+class CliError(AssertionError):
+    pass
+
+
+@dataclass
+class Stack:
+    workdir: Path
+    replicas: int = 1
+    sim_data: str | None = None
+    sim_generate: int = 0
+    extra_env: dict[str, str] = field(default_factory=dict)
+    name: str = field(default_factory=lambda: f"rs_e2e_{uuid.uuid4().hex[:12]}")
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        server_db = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+        server_mq = os.environ.get("AMQP_URL", DEFAULT_AMQP_URL)
+        self.database_url = _with_path(server_db, f"/{self.name}")
+        self.admin_database_url = _with_path(server_db, "/postgres")
+        self.amqp_url = _with_path(server_mq, f"/{self.name}")
+        self.api_port = free_port()
+        self.sim_port = free_port()
+        self.sim_url = f"http://127.0.0.1:{self.sim_port}"
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "AMQP_URL": self.amqp_url,
+            "RECRUIT_SYNC_API": f"http://127.0.0.1:{self.api_port}",
+            "RECRUIT_SYNC_KEY_FILE": str(self.workdir / "secret.key"),
+            "RECRUIT_SYNC_SCHEDULER_TICK": "1",
+            "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
+        }
+        self.env.pop("RECRUIT_SYNC_SECRET_KEY", None)
+
+    # lifecycle -------------------------------------------------------------------------------------
+    def start(self) -> Stack:
+        self._rabbitmqctl("add_vhost", self.name)
+        self._rabbitmqctl("set_permissions", "-p", self.name, "guest", ".*", ".*", ".*")
+        self.run("migrate")
+        sim_args = ["sim", "--port", str(self.sim_port)]
+        if self.sim_data:
+            sim_args += ["--data", self.sim_data]
+        if self.sim_generate:
+            sim_args += ["--generate", str(self.sim_generate)]
+        self._spawn("sim", sim_args)
+        self._spawn("services", ["services", "up", "--replicas", str(self.replicas)])
+        self._wait_http(f"{self.sim_url}/_sim/stats", "simulator")
+        self._wait_http(f"http://127.0.0.1:{self.api_port}/health", "API")
+        return self
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for proc in self.procs:
+            if proc.stdout is not None:
+                proc.stdout.close()
+        self.procs.clear()
+        subprocess.run(
+            ["psql", self.admin_database_url, "-qc", f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'],
+            capture_output=True,
+        )
+        self._rabbitmqctl("delete_vhost", self.name, check=False)
+
+    def __enter__(self) -> Stack:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def logs(self) -> str:
+        out = []
+        for path in sorted(self.workdir.glob("*.log")):
+            out.append(f"--- {path.name}\n{path.read_text(errors='replace')[-20000:]}")
+        return "\n".join(out)
+
+    # driving -----------------------------------------------------------------------------------------
+    def run(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([CLI, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise CliError(
+                f"recruit-sync {' '.join(args)} exited {result.returncode}\n"
+                f"stdout: {result.stdout}\nstderr: {result.stderr[-4000:]}"
+            )
+        return result
+
+    def json(self, *args: str, check: bool = True, timeout: float = 300) -> Any:
+        result = self.run(*args, "--json", check=check, timeout=timeout)
+        return json.loads(result.stdout)
+
+    def sim(self, method: str, path: str, body: Any = None) -> Any:
+        response = httpx.request(method, f"{self.sim_url}{path}", json=body, timeout=30)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def add_connection(self, name: str = "acme-recruit") -> str:
+        out = self.json(
+            "connection", "add", "--name", name, "--base-url", self.sim_url, "--accounts-url", self.sim_url,
+            "--client-id", "cid", "--client-secret", "secret", "--refresh-token", "rt",
+        )  # fmt: skip
+        return str(out["id"])
+
+    def create_sync(self, spec: dict[str, Any]) -> str:
+        path = self.workdir / f"spec-{uuid.uuid4().hex[:8]}.json"
+        path.write_text(json.dumps(spec))
+        return str(self.json("sync", "create", "--file", str(path))["id"])
+
+    def run_sync(self, sync_id: str, *, full: bool = False, timeout: float = 300) -> dict[str, Any]:
+        args = ["sync", "run", sync_id, "--wait"] + (["--full"] if full else [])
+        result = self.run(*args, "--json", check=False, timeout=timeout)
+        if not result.stdout.strip():
+            raise CliError(f"no summary: {result.stderr[-4000:]}\n{self.logs()[-6000:]}")
+        summary: dict[str, Any] = json.loads(result.stdout)
+        return summary
+
+    # internals ---------------------------------------------------------------------------------------
+    def _spawn(self, name: str, args: list[str]) -> None:
+        log = open(self.workdir / f"{name}.log", "wb")
+        proc = subprocess.Popen([CLI, *args], env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.procs.append(proc)
+
+    def _wait_http(self, url: str, what: str, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for proc in self.procs:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"a process exited while waiting for the {what}:\n{self.logs()}")
+            try:
+                if httpx.get(url, timeout=2).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"the {what} did not answer within {timeout}s:\n{self.logs()}")
+
+    @staticmethod
+    def _rabbitmqctl(*args: str, check: bool = True) -> None:
+        subprocess.run(["rabbitmqctl", "-q", *args], check=check, capture_output=True, timeout=60)

@@ -1,0 +1,211 @@
+"""A sync travels simulator -> scheduler -> fetcher -> importer -> history, driven through the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import aio_pika
+import pytest
+
+from tests.e2e.stack import Stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+OUTCOMES = ("new", "re_added", "duplicate", "updated", "unchanged", "ignored")
+REASONS = (
+    "empty_email", "invalid_pattern", "role_address", "file_duplicate", "opt_out",
+    "converted", "do_not_mail", "bounced", "malformed",
+)  # fmt: skip
+SMALL_MEMBERS = {
+    "ada.lovelace@analytical.example",
+    "grace.hopper@navy.example",
+    "alan.turing@bletchley.example",
+    "katherine.johnson@nasa.example",
+    "linus@kernel.example",
+    "margaret.hamilton@apollo.example",
+    "barbara.liskov@mit.example",
+    "edsger.dijkstra@tue.example",
+}
+
+
+def spec(name: str, list_name: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "connection": "acme-recruit", "module": "Candidates", "list": list_name, **extra}
+
+
+def assert_adds_up(summary: dict[str, Any]) -> None:
+    assert summary["total"] == sum(summary[o] for o in OUTCOMES), summary
+    assert summary["ignored"] == sum(summary["ignored_by_reason"].values()), summary
+    assert set(summary["ignored_by_reason"]) == set(REASONS)
+
+
+@pytest.fixture(scope="module")
+def connection(stack: Stack) -> str:
+    return stack.add_connection()
+
+
+@pytest.fixture(scope="module")
+def first_run(stack: Stack, connection: str) -> tuple[str, dict[str, Any]]:
+    sync_id = stack.create_sync(
+        spec("Pioneers", "Pioneers list", mapping=[{"from": "Current_Employer", "to": "company"}])
+    )
+    return sync_id, stack.run_sync(sync_id)
+
+
+def test_first_run_counts_every_outcome(stack: Stack, first_run: tuple[str, dict[str, Any]]) -> None:
+    sync_id, summary = first_run
+    assert summary["state"] == "succeeded", stack.logs()[-5000:]
+    assert summary["sync_id"] == sync_id and summary["trigger"] == "manual"
+    assert_adds_up(summary)
+    assert summary["total"] == 16
+    assert summary["new"] == 8
+    assert summary["ignored"] == 8
+    assert summary["ignored_by_reason"] == {
+        **dict.fromkeys(REASONS, 0),
+        "empty_email": 2, "invalid_pattern": 2, "role_address": 2, "file_duplicate": 1, "malformed": 1,
+    }  # fmt: skip
+    assert summary["api_calls"] >= 2 and summary["credits"] >= 6  # one list page + one deleted pass
+
+
+def test_list_members_carry_mapped_fields(stack: Stack, first_run: tuple[str, dict[str, Any]]) -> None:
+    members = stack.json("list", "members", "Pioneers list")
+    assert {m["email"].lower() for m in members} == SMALL_MEMBERS
+    ada = next(m for m in members if m["email"].lower().startswith("ada."))
+    assert (ada["first_name"], ada["last_name"], ada["company"]) == ("Ada", "Lovelace", "Zylker")
+
+
+def test_per_record_history_and_csv(stack: Stack, first_run: tuple[str, dict[str, Any]]) -> None:
+    _, summary = first_run
+    records = stack.json("runs", "records", summary["run_id"])
+    assert len(records) == 16
+    malformed = [r for r in records if r["reason"] and r["reason"].startswith("malformed")]
+    assert [r["record_id"] for r in malformed] == ["100016"]
+    dup = next(r for r in records if r["record_id"] == "100012")
+    assert (dup["outcome"], dup["reason"]) == ("ignored", "file_duplicate")
+    csv = stack.run("runs", "records", summary["run_id"], "--outcome", "new", "--csv").stdout.splitlines()
+    assert csv[0] == "record_id,email,outcome,reason" and len(csv) == 9
+
+
+def test_second_full_run_is_unchanged_only(stack: Stack, first_run: tuple[str, dict[str, Any]]) -> None:
+    sync_id, first = first_run
+    second = stack.run_sync(sync_id, full=True)
+    assert second["state"] == "succeeded" and second["trigger"] == "full_resync"
+    assert_adds_up(second)
+    assert second["run_id"] != first["run_id"]
+    assert (second["new"], second["updated"], second["duplicate"], second["re_added"]) == (0, 0, 0, 0)
+    assert second["unchanged"] == 8 and second["ignored"] == 8
+    runs = stack.json("runs", "list", sync_id)
+    assert [r["run_id"] for r in runs[:2]] == [second["run_id"], first["run_id"]]
+
+
+def test_second_sync_to_another_list_gives_duplicates(
+    stack: Stack, first_run: tuple[str, dict[str, Any]]
+) -> None:
+    other = stack.create_sync(spec("Pioneers again", "Newsletter"))
+    summary = stack.run_sync(other)
+    assert summary["state"] == "succeeded"
+    assert_adds_up(summary)
+    assert (summary["duplicate"], summary["new"]) == (8, 0)
+    assert {m["email"].lower() for m in stack.json("list", "members", "Newsletter")} == SMALL_MEMBERS
+
+
+def test_sync_show_reports_the_detail_view(stack: Stack, first_run: tuple[str, dict[str, Any]]) -> None:
+    sync_id, _ = first_run
+    shown = stack.json("sync", "show", sync_id)
+    for key in ("id", "name", "state", "state_reason", "next_due_at", "last_retrieval_at", "spec"):
+        assert key in shown, key
+    assert shown["spec"]["list"] == "Pioneers list"
+    assert shown["last_retrieval_at"] is not None
+    listed = stack.json("sync", "list")
+    assert sync_id in {s["id"] for s in listed}
+
+
+async def _journaled_batches(amqp_url: str, run_id: str) -> list[bytes]:
+    """Read the run's RecordBatch messages back from the journal stream."""
+    connection = await aio_pika.connect(amqp_url)
+    found: list[bytes] = []
+    try:
+        channel = await connection.channel()
+        await channel.set_qos(prefetch_count=100)
+        queue = await channel.get_queue("recruit_sync.journal", ensure=False)
+        done = asyncio.Event()
+        last = await channel.declare_queue("recruit_sync.journal", passive=True)
+        total = last.declaration_result.message_count
+
+        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            nonlocal total
+            if message.routing_key == "record.batch" and message.correlation_id == run_id:
+                found.append(message.body)
+            await message.ack()
+            offset = int(message.headers.get("x-stream-offset", 0))  # type: ignore[arg-type]
+            if offset >= total - 1:
+                done.set()
+
+        await queue.consume(on_message, arguments={"x-stream-offset": "first"})
+        try:
+            await asyncio.wait_for(done.wait(), timeout=10)
+        except TimeoutError:
+            pass
+    finally:
+        await connection.close()
+    return found
+
+
+async def _publish(
+    amqp_url: str, routing_key: str, body: bytes, correlation_id: str, message_id: str
+) -> None:
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        exchange = await channel.get_exchange("recruit_sync.events")
+        await exchange.publish(
+            aio_pika.Message(
+                body,
+                content_type="application/json",
+                correlation_id=correlation_id,
+                message_id=message_id,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=routing_key,
+        )
+    finally:
+        await connection.close()
+
+
+def test_a_redelivered_record_batch_changes_nothing(
+    stack: Stack, first_run: tuple[str, dict[str, Any]]
+) -> None:
+    _, summary = first_run
+    before_run = stack.json("runs", "show", summary["run_id"])
+    before_members = stack.json("list", "members", "Pioneers list")
+    batches = asyncio.run(_journaled_batches(stack.amqp_url, summary["run_id"]))
+    assert batches, "the run's RecordBatch is in the journal"
+    event = json.loads(batches[0])
+    asyncio.run(_publish(stack.amqp_url, "record.batch", batches[0], summary["run_id"], event["event_id"]))
+    asyncio.run(asyncio.sleep(3))
+    assert stack.json("runs", "show", summary["run_id"]) == before_run
+    assert stack.json("list", "members", "Pioneers list") == before_members
+
+
+def test_a_poison_message_fails_its_run_and_nothing_else(
+    stack: Stack, first_run: tuple[str, dict[str, Any]]
+) -> None:
+    run_id = str(uuid.uuid4())
+    asyncio.run(
+        _publish(stack.amqp_url, "record.batch", b'{"type": "record.batch", "oops": 1}', run_id, run_id)
+    )
+    failed: dict[str, Any] = {}
+    for _ in range(40):
+        shown = stack.run("runs", "show", run_id, "--json", check=False)
+        if shown.returncode == 0:
+            failed = json.loads(shown.stdout)
+            if failed["state"] == "failed":
+                break
+        asyncio.run(asyncio.sleep(0.5))
+    assert failed.get("state") == "failed", failed
+    assert "RecordBatch" in (failed["error"] or "")
+    # the pipeline still works afterwards
+    sync_id, _ = first_run
+    assert stack.run_sync(sync_id)["state"] == "succeeded"
