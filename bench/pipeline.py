@@ -20,18 +20,18 @@ import asyncpg
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.e2e.stack import Stack  # noqa: E402
+from tests.e2e.stack import Stack
 
 SERVICES = ("scheduler", "fetcher", "importer", "history", "api")
 
 
 async def baseline_upsert(database_url: str, n: int, batch: int = 1000) -> float:
-    """Rows/s of the naive loader: INSERT ... SELECT unnest(...) ON CONFLICT DO UPDATE, 1,000 rows a statement."""
+    """Rows/s of the naive loader: INSERT ... SELECT unnest(...) ON CONFLICT, 1,000 rows a statement."""
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute(
-            "CREATE TEMP TABLE bench_contacts (id bigserial PRIMARY KEY, email text NOT NULL, first_name text,"
-            " last_name text, fields jsonb, updated_at timestamptz DEFAULT now())"
+            "CREATE TEMP TABLE bench_contacts (id bigserial PRIMARY KEY, email text NOT NULL,"
+            " first_name text, last_name text, fields jsonb, updated_at timestamptz DEFAULT now())"
         )
         await conn.execute("CREATE UNIQUE INDEX ON bench_contacts (lower(email))")
         started = time.perf_counter()
@@ -39,7 +39,8 @@ async def baseline_upsert(database_url: str, n: int, batch: int = 1000) -> float
             ids = range(lo, min(lo + batch, n))
             await conn.execute(
                 "INSERT INTO bench_contacts (email, first_name, last_name, fields)"
-                " SELECT e, f, l, x::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(e, f, l, x)"
+                " SELECT e, f, l, x::jsonb"
+                " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(e, f, l, x)"
                 " ON CONFLICT (lower(email)) DO UPDATE SET first_name = EXCLUDED.first_name,"
                 " last_name = EXCLUDED.last_name, fields = EXCLUDED.fields, updated_at = now()",
                 [f"person.{i}@example{i % 97}.com" for i in ids],

@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 MAX_CONDITIONS: Final = 10
 OPERATORS: Final = ("equals", "starts_with")
 _FIELD = re.compile(r"[A-Za-z_$][A-Za-z0-9_$.]*")
+
+
+class Matcher(Protocol):
+    def matches(self, record: dict[str, Any]) -> bool: ...
 
 
 class CriteriaError(ValueError):
@@ -84,7 +88,8 @@ def parse_criteria(text: str) -> Criteria:
     result = parser.expr()
     parser.skip_space()
     if parser.pos != len(text):
-        raise CriteriaError(f"unexpected text at position {parser.pos}: {text[parser.pos : parser.pos + 20]!r}")
+        rest = text[parser.pos : parser.pos + 20]
+        raise CriteriaError(f"unexpected text at position {parser.pos}: {rest!r}")
     if parser.conditions > MAX_CONDITIONS:
         raise CriteriaError(f"{parser.conditions} conditions given, at most {MAX_CONDITIONS} allowed")
     return result

@@ -1,10 +1,10 @@
 """Injected failures: `POST /_sim/faults` queues them, matching calls consume them.
 
 A fault answers instead of the endpoint, before the token is checked, after waiting `delay` seconds
-(a fault of only `delay` just slows the call down, which is how timeouts are provoked). Faults without `path` match
-every `/recruit/v2` call (never the token endpoint); with `path` they match calls whose path starts
-with it, the token endpoint included (`"path": "/oauth"`). Several queued faults are consumed in the
-order they were added.
+(a fault of only `delay` just slows the call down, which is how timeouts are provoked). Faults
+without `path` match every `/recruit/v2` call (never the token endpoint); with `path` they match
+calls whose path starts with it, the token endpoint included (`"path": "/oauth"`). Several queued
+faults are consumed in the order they were added.
 """
 
 from __future__ import annotations
@@ -98,7 +98,8 @@ class Fault:
                 return _json(body, 400, headers)
             return _json({"error": self.code or "server_error"}, self.status, headers)
         code, message = DEFAULT_CODES.get(self.status, ("INTERNAL_ERROR", "internal server error"))
-        body = {"code": self.code or code, "details": {}, "message": self.message or message, "status": "error"}
+        body = {"code": self.code or code, "details": {}, "message": self.message or message}
+        body["status"] = "error"
         return _json(body, self.status, headers)
 
 

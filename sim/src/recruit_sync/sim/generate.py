@@ -74,23 +74,29 @@ LAST_NAMES: Final = (
     "Mensah", "Okafor", "Adeyemi", "Burns", "Walsh", "Murphy", "Kowalski", "Nowak", "Berg", "Larsen",
 )  # fmt: skip
 COMPANIES: Final = (
-    ("Northwind Traders", "northwind.com"), ("Contoso Ltd", "contoso.com"), ("Fabrikam Inc", "fabrikam.com"),
-    ("Globex Corporation", "globex.com"), ("Initech", "initech.com"), ("Umbrella Health", "umbrellahealth.com"),
-    ("Acme Robotics", "acme-robotics.com"), ("Tata Digital", "tatadigital.in"), ("Infoway Systems", "infoway.in"),
-    ("Zenith Analytics", "zenith-analytics.io"), ("Bluewave Logistics", "bluewave.co.uk"),
-    ("Helios Energy", "helios-energy.de"), ("Sakura Soft", "sakurasoft.jp"), ("Maple Fintech", "maplefin.ca"),
-    ("Orion Labs", "orionlabs.ai"), ("Pinnacle Retail", "pinnacleretail.com"), ("Vertex Pharma", "vertexpharma.com"),
-    ("Quantum Media", "quantummedia.net"), ("Atlas Construction", "atlasbuild.com"), ("Nimbus Cloud", "nimbuscloud.io"),
+    ("Northwind Traders", "northwind.com"), ("Contoso Ltd", "contoso.com"),
+    ("Fabrikam Inc", "fabrikam.com"), ("Globex Corporation", "globex.com"),
+    ("Initech", "initech.com"), ("Umbrella Health", "umbrellahealth.com"),
+    ("Acme Robotics", "acme-robotics.com"), ("Tata Digital", "tatadigital.in"),
+    ("Infoway Systems", "infoway.in"), ("Zenith Analytics", "zenith-analytics.io"),
+    ("Bluewave Logistics", "bluewave.co.uk"), ("Helios Energy", "helios-energy.de"),
+    ("Sakura Soft", "sakurasoft.jp"), ("Maple Fintech", "maplefin.ca"),
+    ("Orion Labs", "orionlabs.ai"), ("Pinnacle Retail", "pinnacleretail.com"),
+    ("Vertex Pharma", "vertexpharma.com"), ("Quantum Media", "quantummedia.net"),
+    ("Atlas Construction", "atlasbuild.com"), ("Nimbus Cloud", "nimbuscloud.io"),
 )  # fmt: skip
-FREE_MAIL: Final = ("gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "proton.me", "aol.com")
+FREE_MAIL: Final = (
+    "gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "proton.me", "aol.com",
+)  # fmt: skip
 ROLE_PREFIXES: Final = (
     "info", "support", "careers", "admin", "sales", "hr", "jobs", "noreply", "contact", "webmaster",
 )  # fmt: skip
 CITIES: Final = (
-    ("Chennai", "India"), ("Bengaluru", "India"), ("Mumbai", "India"), ("Pune", "India"), ("Austin", "United States"),
-    ("Chicago", "United States"), ("Seattle", "United States"), ("London", "United Kingdom"), ("Berlin", "Germany"),
-    ("Toronto", "Canada"), ("Sydney", "Australia"), ("Singapore", "Singapore"), ("Tokyo", "Japan"),
-    ("Dubai", "United Arab Emirates"), ("Lagos", "Nigeria"), ("Sao Paulo", "Brazil"),
+    ("Chennai", "India"), ("Bengaluru", "India"), ("Mumbai", "India"), ("Pune", "India"),
+    ("Austin", "United States"), ("Chicago", "United States"), ("Seattle", "United States"),
+    ("London", "United Kingdom"), ("Berlin", "Germany"), ("Toronto", "Canada"), ("Sydney", "Australia"),
+    ("Singapore", "Singapore"), ("Tokyo", "Japan"), ("Dubai", "United Arab Emirates"),
+    ("Lagos", "Nigeria"), ("Sao Paulo", "Brazil"),
 )  # fmt: skip
 JOB_TITLES: Final = (
     "Software Engineer", "Senior Software Engineer", "Data Analyst", "Data Scientist", "Product Manager",

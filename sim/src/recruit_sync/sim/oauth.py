@@ -23,7 +23,8 @@ class OAuthServer:
         """Answer `POST /oauth/v2/token`: (HTTP status, JSON body)."""
         if form.get("grant_type") != "refresh_token":
             return 400, {"error": "unsupported_grant_type"}
-        if form.get("client_id") != self.config.client_id or form.get("client_secret") != self.config.client_secret:
+        config = self.config
+        if form.get("client_id") != config.client_id or form.get("client_secret") != config.client_secret:
             return 400, {"error": "invalid_client"}
         if form.get("refresh_token") != self.config.refresh_token:
             return 400, {"error": "invalid_code"}

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from recruit_sync.sim.criteria import Criteria
+from recruit_sync.sim.criteria import Matcher
 from recruit_sync.sim.data import SimData
 from recruit_sync.sim.generate import GEN_ID_BASE, GeneratedCandidates
 from recruit_sync.sim.timeutil import format_epoch, record_epoch
@@ -232,7 +232,7 @@ class MergedSelection(Selection):
 class SearchScan:
     """Matches of one criteria over one selection, found lazily and remembered for later pages."""
 
-    def __init__(self, selection: Selection, criteria: Criteria) -> None:
+    def __init__(self, selection: Selection, criteria: Matcher) -> None:
         self.selection = selection
         self.criteria = criteria
         self.matches: list[dict[str, Any]] = []
@@ -325,7 +325,7 @@ class Store:
             self._remember(key, cached)
         return cached
 
-    def search(self, module: str, query: Query, criteria_text: str, criteria: Criteria) -> SearchScan:
+    def search(self, module: str, query: Query, criteria_text: str, criteria: Matcher) -> SearchScan:
         key = ("search", module, self.version, query, criteria_text)
         cached = self._cache.get(key)
         if cached is None:
@@ -363,9 +363,8 @@ class Store:
             if view is None:
                 raise UnknownView(query.cvid)
             members = (self.get(module, str(i)) for i in dict.fromkeys(view.get("record_ids", [])))
-            chosen = sorted(
-                (r for r in members if r is not None and self._passes(r, query)), key=lambda r: id_key(r["id"])
-            )
+            chosen = [r for r in members if r is not None and self._passes(r, query)]
+            chosen.sort(key=lambda r: id_key(r["id"]))
             return self._ordered(chosen, query, gen)
         explicit = [r for r in self._by_id(module) if self._passes(r, query)]
         if gen is None:
@@ -387,7 +386,9 @@ class Store:
 
     @staticmethod
     def _ordered(
-        items: list[dict[str, Any]] | list[dict[str, Any] | int], query: Query, gen: GeneratedCandidates | None
+        items: list[dict[str, Any]] | list[dict[str, Any] | int],
+        query: Query,
+        gen: GeneratedCandidates | None,
     ) -> ListSelection:
         """Items already in id order, re-sorted (stably) by `sort_by` and direction."""
         ordered: list[dict[str, Any] | int] = list(items)
