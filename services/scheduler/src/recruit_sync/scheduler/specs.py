@@ -6,22 +6,40 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from recruit_sync.contracts.sync_spec import FieldMapping, Options, OnRecruitDelete, SyncSpec, SyncSpecPatch
-
-MAPPINGS = TypeAdapter(list[FieldMapping])
-
+from recruit_sync.contracts.sync_spec import (
+    FieldMapping,
+    OnRecruitDelete,
+    Options,
+    SyncSpec,
+    SyncSpecPatch,
+    describe_validation_error,
+)
 
 class SpecError(ValueError):
     """A spec the scheduler refuses; the message names the key and the problem."""
 
 
 def validate_spec(data: Any) -> SyncSpec:
-    from recruit_sync.contracts.sync_spec import describe_validation_error
-
     try:
         return SyncSpec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(describe_validation_error(exc)) from None
+
+
+class Favourite(BaseModel):
+    """A named, saved mapping any sync can load (``mapping.favourite.save``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    mapping: list[FieldMapping]
+
+
+def validate_favourite(data: Any) -> Favourite:
+    try:
+        return Favourite.model_validate(data)
     except ValidationError as exc:
         raise SpecError(describe_validation_error(exc)) from None
 
