@@ -251,6 +251,8 @@ class RecruitClient:
                     raise RecruitUnavailable(call, f"{type(exc).__name__} after {failures} tries") from None
                 await self._sleep(self._retry.backoff(failures - 1))
                 continue
+            except httpx.RequestError as exc:  # undecodable body, redirect loop: retrying will not help
+                raise RecruitError(call, f"{type(exc).__name__} reading the response") from None
             self.api_calls += 1
             self.credits += credits
             status = response.status_code
@@ -343,6 +345,8 @@ class RecruitClient:
                     raise RecruitUnavailable(call, f"{type(exc).__name__} after {failures} tries") from None
                 await self._sleep(self._retry.backoff(failures - 1))
                 continue
+            except httpx.RequestError as exc:
+                raise RecruitError(call, f"{type(exc).__name__} reading the response") from None
             if response.status_code >= 500:
                 failures += 1
                 if failures >= self._retry.attempts:
