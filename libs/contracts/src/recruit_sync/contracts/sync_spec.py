@@ -193,9 +193,13 @@ class FieldMapping(_Strict):
     def _to_is_contact_field(cls, v: str) -> str:
         if not _CONTACT_FIELD.match(v):
             raise ValueError(f"{v!r} is not a contact field name (lower case letters, digits, _)")
-        if v == "email":
-            raise ValueError("'email' is always mapped from Email and cannot be remapped")
         return v
+
+    @model_validator(mode="after")
+    def _email_stays_mapped(self) -> FieldMapping:
+        if self.to == "email" and self.from_ != "Email":
+            raise ValueError("'email' is always mapped from Email and cannot be remapped")
+        return self
 
 
 Mappings = list[FieldMapping]  # the spec has a key named "list", which shadows the builtin in class bodies

@@ -20,6 +20,7 @@ Exception texts name the call (method and path) and Recruit's code and message, 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import random
 import time
@@ -235,26 +236,16 @@ class RecruitClient:
         url_path = f"{API_PREFIX}/{path}"
         call = f"GET {url_path}"
         refreshed = False
-        failures = 0
         rate_limited = 0
         while True:
             token = await self._access_token()
-            try:
-                response = await self._http.get(
-                    self._base_url + url_path,
-                    params=params,
-                    headers={**(headers or {}), "Authorization": f"Zoho-oauthtoken {token}"},
-                )
-            except httpx.TransportError as exc:  # timeouts, refused/reset connections
-                failures += 1
-                if failures >= self._retry.attempts:
-                    raise RecruitUnavailable(call, f"{type(exc).__name__} after {failures} tries") from None
-                await self._sleep(self._retry.backoff(failures - 1))
-                continue
-            except httpx.RequestError as exc:  # undecodable body, redirect loop: retrying will not help
-                raise RecruitError(call, f"{type(exc).__name__} reading the response") from None
-            self.api_calls += 1
-            self.credits += credits
+            send = functools.partial(
+                self._http.get,
+                self._base_url + url_path,
+                params=params,
+                headers={**(headers or {}), "Authorization": f"Zoho-oauthtoken {token}"},
+            )
+            response = await self._send(call, send, credits=credits)
             status = response.status_code
             if status == 401:
                 code, message = _error_fields(response)
@@ -272,18 +263,42 @@ class RecruitClient:
                     )
                 await self._sleep(wait)
                 continue
-            if status >= 500:
-                failures += 1
-                if failures >= self._retry.attempts:
-                    raise RecruitUnavailable(call, f"HTTP {status} after {failures} tries", status=status)
-                await self._sleep(self._retry.backoff(failures - 1))
-                continue
             if status == 204:
                 return call, None
-            if status >= 400 or status < 200:
+            if not 200 <= status < 300:
                 code, message = _error_fields(response)
                 raise RecruitError(call, _describe(status, code, message), status=status, code=code)
             return call, _success_body(call, response)
+
+    async def _send(
+        self, call: str, request: Callable[[], Awaitable[httpx.Response]], *, credits: int | None
+    ) -> httpx.Response:
+        """Send until the answer is not a 5xx; 5xx and network errors back off, a bounded number of times.
+
+        With ``credits`` the call is metered like Recruit does: every answer is a call; 401, 429 and
+        5xx answers cost no credits.
+        """
+        failures = 0
+        while True:
+            try:
+                response = await request()
+            except httpx.TransportError as exc:  # timeouts, refused/reset connections
+                problem = type(exc).__name__
+            except httpx.RequestError as exc:  # undecodable body, redirect loop: retrying will not help
+                raise RecruitError(call, f"{type(exc).__name__} reading the response") from None
+            else:
+                status = response.status_code
+                if credits is not None:
+                    self.api_calls += 1
+                    if status not in (401, 429) and status < 500:
+                        self.credits += credits
+                if status < 500:
+                    return response
+                problem = f"HTTP {status}"
+            failures += 1
+            if failures >= self._retry.attempts:
+                raise RecruitUnavailable(call, f"{problem} after {failures} tries")
+            await self._sleep(self._retry.backoff(failures - 1))
 
     # ---- OAuth --------------------------------------------------------------------------------
 
@@ -335,27 +350,10 @@ class RecruitClient:
             "client_secret": self._client_secret,
             "refresh_token": self._refresh_token,
         }
-        failures = 0
-        while True:
-            try:
-                response = await self._http.post(self._accounts_url + TOKEN_PATH, data=form)
-            except httpx.TransportError as exc:
-                failures += 1
-                if failures >= self._retry.attempts:
-                    raise RecruitUnavailable(call, f"{type(exc).__name__} after {failures} tries") from None
-                await self._sleep(self._retry.backoff(failures - 1))
-                continue
-            except httpx.RequestError as exc:
-                raise RecruitError(call, f"{type(exc).__name__} reading the response") from None
-            if response.status_code >= 500:
-                failures += 1
-                if failures >= self._retry.attempts:
-                    raise RecruitUnavailable(
-                        call, f"HTTP {response.status_code} after {failures} tries", status=response.status_code
-                    )
-                await self._sleep(self._retry.backoff(failures - 1))
-                continue
-            return _token_from(call, response)
+        response = await self._send(
+            call, lambda: self._http.post(self._accounts_url + TOKEN_PATH, data=form), credits=None
+        )
+        return _token_from(call, response)
 
 
 def _token_from(call: str, response: httpx.Response) -> tuple[str, float]:

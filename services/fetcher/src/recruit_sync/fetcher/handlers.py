@@ -1,0 +1,89 @@
+"""What the fetcher does with a SyncDue: fetch the run, or say why it could not (FetchFailed).
+
+A run that cannot be fetched (credentials refused, Recruit errors or unreachable after retries, unknown
+module, unsupported selection, undecryptable secrets) is a *failed run*, not a bad message: it is
+answered with FetchFailed and the SyncDue is acked. Broker errors while publishing propagate, so the
+SyncDue is redelivered and the run re-fetched with the same deterministic event ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import structlog
+
+from recruit_sync.contracts.envelope import deterministic_id
+from recruit_sync.contracts.events import ConnectionSnapshot, FetchFailed, SyncDue
+from recruit_sync.fetcher.fetch import Publish, UnsupportedSelection, fetch_run
+from recruit_sync.fetcher.modules import UnknownModule
+from recruit_sync.fetcher.recruit_client import AuthFailed, RecruitClient, RecruitError, RetryPolicy
+from recruit_sync.runtime.crypto import decrypt
+
+log = structlog.get_logger()
+
+ClientFactory = Callable[[ConnectionSnapshot], RecruitClient]
+
+
+def recruit_client_factory(
+    *,
+    timeout: float,
+    transport: httpx.AsyncBaseTransport | None = None,
+    retry: RetryPolicy | None = None,
+) -> ClientFactory:
+    """Clients for a connection snapshot, its secrets decrypted; tests and the simulator pass a transport."""
+
+    def connect(connection: ConnectionSnapshot) -> RecruitClient:
+        return RecruitClient(
+            connection.base_url,
+            connection.accounts_url,
+            connection.client_id,
+            decrypt(connection.client_secret_enc),
+            decrypt(connection.refresh_token_enc),
+            transport,
+            timeout=timeout,
+            retry=retry,
+        )
+
+    return connect
+
+
+def fetch_failed_id(run_id: str) -> str:
+    return str(deterministic_id("fetch-failed", run_id))
+
+
+async def fetch_sync(due: SyncDue, *, connect: ClientFactory, publish: Publish) -> None:
+    """Fetch ``due``'s run and publish its batches and FetchCompleted, or FetchFailed."""
+    try:
+        client = connect(due.connection)
+    except ValueError as exc:  # a secret that does not decrypt: the message says which key is wrong
+        await publish(_failed(due, f"connection {due.connection.name!r}: {exc}"))
+        return
+    async with client:
+        try:
+            completed = await fetch_run(due, client, publish)
+        except AuthFailed as exc:
+            failed = _failed(due, str(exc), client, auth_failed=True)
+        except (RecruitError, UnknownModule, UnsupportedSelection) as exc:
+            failed = _failed(due, str(exc), client)
+        else:
+            await publish(completed)
+            return
+    log.warning("fetch failed", error=failed.error, auth_failed=failed.auth_failed)
+    await publish(failed)
+
+
+def _failed(
+    due: SyncDue, error: str, client: RecruitClient | None = None, *, auth_failed: bool = False
+) -> FetchFailed:
+    return FetchFailed(
+        event_id=fetch_failed_id(due.run_id),
+        correlation_id=due.run_id,
+        causation_id=str(due.event_id),
+        run_id=due.run_id,
+        sync_id=due.sync_id,
+        error=error,
+        auth_failed=auth_failed,
+        api_calls=client.api_calls if client else 0,
+        credits=client.credits if client else 0,
+    )
