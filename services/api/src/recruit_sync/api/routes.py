@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 
 from recruit_sync.api.bodies import Favourite, NewConnection, Rekey, Suppress, SuppressionReason, Unsuppress
 from recruit_sync.api.gateway import Services
@@ -121,10 +121,10 @@ async def get_run(run_id: str, services: Svc) -> Any:
 
 @router.get("/runs/{run_id}/records", tags=["runs"])
 async def run_records(run_id: str, services: Svc, outcome: Outcome | None = None) -> Any:
-    args: dict[str, Any] = {"run_id": run_id}
-    if outcome is not None:
-        args["outcome"] = outcome.value
-    return await services.ask_history("runs.records", args)
+    """Per-record outcomes of the run, optionally only one outcome."""
+    if outcome is None:
+        return await services.history("runs.records", run_id=run_id)
+    return await services.history("runs.records", run_id=run_id, outcome=outcome.value)
 
 
 @router.get("/explain/{email}", tags=["runs"])

@@ -30,11 +30,11 @@ from recruit_sync.history.aggregate import add_counts, count_outcomes, is_whole
 
 log = structlog.get_logger()
 
-Step = Callable[[asyncpg.Connection, asyncpg.Record], Awaitable[RunCompleted | None]]
+Step = Callable[[store.Conn, asyncpg.Record], Awaitable[RunCompleted | None]]
 
 
 async def start_run(event: SyncDue, *, pool: asyncpg.Pool) -> RunCompleted | None:
-    async def step(conn: asyncpg.Connection, run: asyncpg.Record) -> RunCompleted | None:
+    async def step(conn: store.Conn, run: asyncpg.Record) -> RunCompleted | None:
         # descriptive facts only: harmless even on a run that another event already finished
         await store.note_run_facts(
             conn, event.run_id, sync_id=event.sync_id, trigger=event.trigger, started_at=event.occurred_at
@@ -45,7 +45,7 @@ async def start_run(event: SyncDue, *, pool: asyncpg.Pool) -> RunCompleted | Non
 
 
 async def complete_fetch(event: FetchCompleted, *, pool: asyncpg.Pool) -> RunCompleted | None:
-    async def step(conn: asyncpg.Connection, run: asyncpg.Record) -> RunCompleted | None:
+    async def step(conn: store.Conn, run: asyncpg.Record) -> RunCompleted | None:
         if _is_final(run, event):
             return None
         await store.note_run_facts(conn, event.run_id, sync_id=event.sync_id, started_at=event.started_at)
@@ -64,7 +64,7 @@ async def complete_fetch(event: FetchCompleted, *, pool: asyncpg.Pool) -> RunCom
 
 
 async def fail_fetch(event: FetchFailed, *, pool: asyncpg.Pool) -> RunCompleted | None:
-    async def step(conn: asyncpg.Connection, run: asyncpg.Record) -> RunCompleted | None:
+    async def step(conn: store.Conn, run: asyncpg.Record) -> RunCompleted | None:
         if _is_final(run, event):
             return None
         await store.note_run_facts(conn, event.run_id, sync_id=event.sync_id)
@@ -77,7 +77,7 @@ async def fail_fetch(event: FetchFailed, *, pool: asyncpg.Pool) -> RunCompleted 
 
 
 async def record_batch(event: BatchImported, *, pool: asyncpg.Pool) -> RunCompleted | None:
-    async def step(conn: asyncpg.Connection, run: asyncpg.Record) -> RunCompleted | None:
+    async def step(conn: store.Conn, run: asyncpg.Record) -> RunCompleted | None:
         if _is_final(run, event):
             return None
         await store.note_run_facts(conn, event.run_id, sync_id=event.sync_id)
@@ -101,7 +101,7 @@ async def fail_rejected_run(event: MessageRejected, *, pool: asyncpg.Pool) -> Ru
         log.warning("message rejected outside any run", consumer=event.consumer, reason=event.reason)
         return None
 
-    async def step(conn: asyncpg.Connection, run: asyncpg.Record) -> RunCompleted | None:
+    async def step(conn: store.Conn, run: asyncpg.Record) -> RunCompleted | None:
         if _is_final(run, event):
             return None
         error = f"{event.consumer} rejected a message ({event.queue}): {event.reason}"
@@ -126,9 +126,7 @@ def _is_final(run: asyncpg.Record, event: Envelope) -> bool:
     return True
 
 
-async def _succeed_if_whole(
-    conn: asyncpg.Connection, run: asyncpg.Record, cause: Envelope
-) -> RunCompleted | None:
+async def _succeed_if_whole(conn: store.Conn, run: asyncpg.Record, cause: Envelope) -> RunCompleted | None:
     if not is_whole(run["batch_count"], run["batches_received"]):
         return None
     expected = (run["fetched_records"], run["fetched_deleted"])
@@ -145,7 +143,7 @@ async def _succeed_if_whole(
 
 
 async def _finish(
-    conn: asyncpg.Connection,
+    conn: store.Conn,
     run_id: str,
     state: RunState,
     cause: Envelope,
@@ -179,4 +177,3 @@ EVENT_HANDLERS: dict[str, tuple[type[Envelope], Handler]] = {
     topology.BATCH_IMPORTED: (BatchImported, record_batch),
     topology.MESSAGE_REJECTED: (MessageRejected, fail_rejected_run),
 }
-

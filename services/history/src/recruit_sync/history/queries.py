@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -47,23 +48,11 @@ async def explain(args: dict[str, Any], *, pool: asyncpg.Pool) -> list[dict[str,
 
 
 def operations(pool: asyncpg.Pool) -> dict[str, Operation]:
-    async def runs_list(args: dict[str, Any]) -> Any:
-        return await list_runs(args, pool=pool)
-
-    async def runs_get(args: dict[str, Any]) -> Any:
-        return await get_run(args, pool=pool)
-
-    async def runs_records(args: dict[str, Any]) -> Any:
-        return await list_records(args, pool=pool)
-
-    async def explain_email(args: dict[str, Any]) -> Any:
-        return await explain(args, pool=pool)
-
     return {
-        "runs.list": runs_list,
-        "runs.get": runs_get,
-        "runs.records": runs_records,
-        "explain": explain_email,
+        "runs.list": partial(list_runs, pool=pool),
+        "runs.get": partial(get_run, pool=pool),
+        "runs.records": partial(list_records, pool=pool),
+        "explain": partial(explain, pool=pool),
     }
 
 

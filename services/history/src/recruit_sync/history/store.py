@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from recruit_sync.contracts.envelope import Envelope
 from recruit_sync.contracts.events import (
@@ -19,6 +20,9 @@ from recruit_sync.contracts.events import (
 )
 from recruit_sync.history.aggregate import all_reasons
 
+# a bare connection or one borrowed from the pool: the caller owns it and its transaction
+Conn = asyncpg.Connection | PoolConnectionProxy
+
 _COUNT_COLUMNS = ("total", *(outcome.value for outcome in Outcome))
 OUTCOME_COLUMNS = ("run_id", "seq", "position", "record_id", "email", "email_key", "outcome", "reason", "at")
 
@@ -26,7 +30,7 @@ OUTCOME_COLUMNS = ("run_id", "seq", "position", "record_id", "email", "email_key
 # --- runs ---------------------------------------------------------------------------------------
 
 
-async def lock_run(conn: asyncpg.Connection, run_id: str) -> asyncpg.Record:
+async def lock_run(conn: Conn, run_id: str) -> asyncpg.Record:
     """The run's row, created if this is its first event, locked until the transaction ends."""
     await conn.execute("INSERT INTO runs (run_id) VALUES ($1) ON CONFLICT (run_id) DO NOTHING", run_id)
     row = await conn.fetchrow("SELECT * FROM runs WHERE run_id = $1 FOR UPDATE", run_id)
@@ -35,7 +39,7 @@ async def lock_run(conn: asyncpg.Connection, run_id: str) -> asyncpg.Record:
 
 
 async def note_run_facts(
-    conn: asyncpg.Connection,
+    conn: Conn,
     run_id: str,
     *,
     sync_id: str | None = None,
@@ -59,7 +63,7 @@ async def note_run_facts(
 
 
 async def record_fetch(
-    conn: asyncpg.Connection,
+    conn: Conn,
     run_id: str,
     *,
     batch_count: int,
@@ -85,7 +89,7 @@ async def record_fetch(
     return row
 
 
-async def record_spend(conn: asyncpg.Connection, run_id: str, *, api_calls: int, credits: int) -> None:
+async def record_spend(conn: Conn, run_id: str, *, api_calls: int, credits: int) -> None:
     """A failed fetch still reports what it spent; never lower what an earlier event recorded."""
     await conn.execute(
         "UPDATE runs SET api_calls = greatest(api_calls, $2), credits = greatest(credits, $3) "
@@ -96,7 +100,7 @@ async def record_spend(conn: asyncpg.Connection, run_id: str, *, api_calls: int,
     )
 
 
-async def save_counts(conn: asyncpg.Connection, run_id: str, counts: RunCounts) -> asyncpg.Record:
+async def save_counts(conn: Conn, run_id: str, counts: RunCounts) -> asyncpg.Record:
     """Store the run's new running totals and count one more batch received."""
     assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(_COUNT_COLUMNS, start=2))
     row = await conn.fetchrow(
@@ -115,7 +119,7 @@ async def save_counts(conn: asyncpg.Connection, run_id: str, counts: RunCounts) 
 
 
 async def finish_run(
-    conn: asyncpg.Connection,
+    conn: Conn,
     run_id: str,
     *,
     state: RunState,
@@ -159,11 +163,11 @@ def summary_of(row: asyncpg.Record) -> RunSummary:
     )
 
 
-async def get_run(conn: asyncpg.Connection, run_id: str) -> asyncpg.Record | None:
+async def get_run(conn: Conn, run_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM runs WHERE run_id = $1", run_id)
 
 
-async def list_runs(conn: asyncpg.Connection, sync_id: str) -> list[asyncpg.Record]:
+async def list_runs(conn: Conn, sync_id: str) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT * FROM runs WHERE sync_id = $1 ORDER BY coalesce(started_at, created_at) DESC, run_id",
         sync_id,
@@ -173,7 +177,7 @@ async def list_runs(conn: asyncpg.Connection, sync_id: str) -> list[asyncpg.Reco
 # --- inbox and batches --------------------------------------------------------------------------
 
 
-async def claim_event(conn: asyncpg.Connection, event: Envelope) -> bool:
+async def claim_event(conn: Conn, event: Envelope) -> bool:
     """True the first time this event is handled; False for a redelivery."""
     inserted = await conn.fetchval(
         "INSERT INTO inbox (event_id, event_type) VALUES ($1, $2) "
@@ -184,7 +188,7 @@ async def claim_event(conn: asyncpg.Connection, event: Envelope) -> bool:
     return bool(inserted)
 
 
-async def claim_batch(conn: asyncpg.Connection, run_id: str, seq: int, record_count: int) -> bool:
+async def claim_batch(conn: Conn, run_id: str, seq: int, record_count: int) -> bool:
     """True the first time batch (run_id, seq) arrives, whatever event carried it."""
     inserted = await conn.fetchval(
         "INSERT INTO run_batches (run_id, seq, record_count) VALUES ($1, $2, $3) "
@@ -207,7 +211,7 @@ def email_key(email: str | None) -> str | None:
     return key or None
 
 
-async def copy_outcomes(conn: asyncpg.Connection, batch: BatchImported) -> None:
+async def copy_outcomes(conn: Conn, batch: BatchImported) -> None:
     """COPY one batch's outcomes: a run has hundreds of thousands, row-by-row INSERTs cannot keep up."""
     rows = [
         (
@@ -227,7 +231,7 @@ async def copy_outcomes(conn: asyncpg.Connection, batch: BatchImported) -> None:
 
 
 async def run_records(
-    conn: asyncpg.Connection, run_id: str, outcome: Outcome | None, limit: int | None, offset: int
+    conn: Conn, run_id: str, outcome: Outcome | None, limit: int | None, offset: int
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
         """
@@ -243,7 +247,7 @@ async def run_records(
     )
 
 
-async def outcomes_for_email(conn: asyncpg.Connection, email: str) -> list[asyncpg.Record]:
+async def outcomes_for_email(conn: Conn, email: str) -> list[asyncpg.Record]:
     return await conn.fetch(
         """
         SELECT o.run_id, coalesce(r.sync_id, '') AS sync_id, o.record_id, o.outcome, o.reason, o.at
@@ -258,7 +262,7 @@ async def outcomes_for_email(conn: asyncpg.Connection, email: str) -> list[async
 # --- outbox -------------------------------------------------------------------------------------
 
 
-async def enqueue(conn: asyncpg.Connection, event: Envelope) -> None:
+async def enqueue(conn: Conn, event: Envelope) -> None:
     """Write an event to publish after commit (the same deterministic id is written once)."""
     await conn.execute(
         "INSERT INTO outbox (event_id, routing_key, payload) VALUES ($1, $2, $3) "
@@ -269,7 +273,7 @@ async def enqueue(conn: asyncpg.Connection, event: Envelope) -> None:
     )
 
 
-async def unsent(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
+async def unsent(conn: Conn, limit: int) -> list[asyncpg.Record]:
     """The oldest unsent events, locked so another replica's relay skips them meanwhile."""
     return await conn.fetch(
         "SELECT event_id, routing_key, payload FROM outbox WHERE sent_at IS NULL "
@@ -278,6 +282,5 @@ async def unsent(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
     )
 
 
-async def mark_sent(conn: asyncpg.Connection, event_ids: Sequence[uuid.UUID]) -> None:
+async def mark_sent(conn: Conn, event_ids: Sequence[uuid.UUID]) -> None:
     await conn.execute("UPDATE outbox SET sent_at = now() WHERE event_id = ANY($1::uuid[])", list(event_ids))
-

@@ -1,0 +1,53 @@
+"""The HTTP API: a FastAPI app holding one RabbitBroker, used only to ask the services over RPC.
+
+It never touches the database. OpenAPI docs at ``/docs``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+
+from recruit_sync.api.errors import invalid_request
+from recruit_sync.api.gateway import Services
+from recruit_sync.api.routes import router
+from recruit_sync.runtime.broker import declare_topology, make_broker
+from recruit_sync.runtime.settings import Settings
+
+DEFAULT_RPC_TIMEOUT = 15.0
+
+
+def rpc_timeout_from_env() -> float:
+    return float(os.environ.get("RECRUIT_SYNC_RPC_TIMEOUT", DEFAULT_RPC_TIMEOUT))
+
+
+def create_app(settings: Settings, rpc_timeout: float | None = None) -> FastAPI:
+    """The API for ``settings.amqp_url``; ``rpc_timeout`` (seconds) bounds every call to a service."""
+    broker = make_broker(settings.amqp_url)
+    services = Services(broker, rpc_timeout if rpc_timeout is not None else rpc_timeout_from_env())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Declaring the topology here means an RPC publish finds its queue even before the first
+        # `migrate`; requests then wait in the queue until the service starts (or time out).
+        await declare_topology(settings.amqp_url)
+        await broker.connect()
+        try:
+            yield
+        finally:
+            await broker.stop()
+
+    app = FastAPI(
+        title="recruit-sync",
+        summary="Keep mailing lists in step with Zoho Recruit",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.include_router(router)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    return app

@@ -1,0 +1,286 @@
+"""All of the scheduler's SQL (asyncpg; the pool's search_path is the ``scheduler`` schema)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from recruit_sync.contracts.envelope import Envelope
+
+Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+
+# One sync with what a snapshot and the detail view need: its connection, and the run in flight.
+_SYNC_SELECT = """
+    SELECT s.*, c.name AS connection_name, c.base_url, c.accounts_url, c.client_id,
+           c.client_secret_enc, c.refresh_token_enc, c.credentials_version, c.daily_credit_budget,
+           f.run_id AS run_in_flight
+    FROM syncs s
+    JOIN connections c ON c.id = s.connection_id
+    LEFT JOIN runs_in_flight f ON f.sync_id = s.id
+"""
+
+
+def _as_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+# connections ------------------------------------------------------------------------------------------
+
+
+async def insert_connection(conn: Conn, fields: dict[str, Any]) -> uuid.UUID:
+    """Raises asyncpg.UniqueViolationError when the name is taken."""
+    columns = list(fields)
+    placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    sql = f"INSERT INTO connections ({', '.join(columns)}) VALUES ({placeholders}) RETURNING id"
+    result: uuid.UUID = await conn.fetchval(sql, *fields.values())
+    return result
+
+
+async def connection_by_name(conn: Conn, name: str, *, for_update: bool = False) -> asyncpg.Record | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(f"SELECT * FROM connections WHERE name = $1{lock}", name)
+
+
+async def list_connections(conn: Conn) -> list[asyncpg.Record]:
+    """Connections without their secrets: the encrypted columns are never selected."""
+    return await conn.fetch(
+        "SELECT id, name, base_url, accounts_url, client_id, primary_email, daily_credit_budget, "
+        "credentials_version, created_at FROM connections ORDER BY name"
+    )
+
+
+async def update_credentials(conn: Conn, connection_id: uuid.UUID, fields: dict[str, Any]) -> None:
+    """Store new credentials and bump ``credentials_version``."""
+    sets = ", ".join(f"{column} = ${i}" for i, column in enumerate(fields, start=2))
+    await conn.execute(
+        f"UPDATE connections SET {sets}, credentials_version = credentials_version + 1 WHERE id = $1",
+        connection_id,
+        *fields.values(),
+    )
+
+
+async def deactivate_syncs(conn: Conn, connection_id: uuid.UUID, reason: str) -> list[uuid.UUID]:
+    """Every sync of the connection becomes inactive; returns those that changed."""
+    rows = await conn.fetch(
+        "UPDATE syncs SET state = 'inactive', state_reason = $2, next_due_at = NULL "
+        "WHERE connection_id = $1 AND (state <> 'inactive' OR state_reason IS DISTINCT FROM $2) "
+        "RETURNING id",
+        connection_id,
+        reason,
+    )
+    return [row["id"] for row in rows]
+
+
+# syncs ------------------------------------------------------------------------------------------------
+
+
+async def insert_sync(
+    conn: Conn,
+    *,
+    name: str,
+    connection_id: uuid.UUID,
+    spec: dict[str, Any],
+    created_at: datetime,
+    next_due_at: datetime | None,
+    options_enabled_at: dict[str, str],
+) -> uuid.UUID:
+    """Insert an active sync and its settings version 1; raises UniqueViolationError on a taken name."""
+    sync_id: uuid.UUID = await conn.fetchval(
+        "INSERT INTO syncs (name, connection_id, spec, state, created_at, next_due_at, options_enabled_at) "
+        "VALUES ($1, $2, $3, 'active', $4, $5, $6) RETURNING id",
+        name,
+        connection_id,
+        spec,
+        created_at,
+        next_due_at,
+        options_enabled_at,
+    )
+    await insert_version(conn, sync_id, 1, spec, created_at)
+    return sync_id
+
+
+async def insert_version(
+    conn: Conn, sync_id: uuid.UUID, version: int, spec: dict[str, Any], at: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO sync_versions (sync_id, version, spec, changed_at) VALUES ($1, $2, $3, $4)",
+        sync_id,
+        version,
+        spec,
+        at,
+    )
+
+
+async def get_sync(conn: Conn, key: str, *, for_update: bool = False) -> asyncpg.Record | None:
+    """A sync by id or, failing that, by name."""
+    lock = " FOR UPDATE OF s" if for_update else ""
+    return await conn.fetchrow(
+        f"{_SYNC_SELECT} WHERE s.id = $1 OR s.name = $2 ORDER BY (s.id = $1) DESC NULLS LAST LIMIT 1{lock}",
+        _as_uuid(key),
+        key,
+    )
+
+
+async def list_syncs(conn: Conn) -> list[asyncpg.Record]:
+    return await conn.fetch(f"{_SYNC_SELECT} ORDER BY s.name")
+
+
+async def versions(conn: Conn, sync_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT version, spec, changed_at FROM sync_versions WHERE sync_id = $1 ORDER BY version", sync_id
+    )
+
+
+async def update_settings(
+    conn: Conn,
+    sync_id: uuid.UUID,
+    *,
+    name: str,
+    spec: dict[str, Any],
+    version: int,
+    next_due_at: datetime | None,
+    options_enabled_at: dict[str, str],
+    reset_watermark: bool,
+    at: datetime,
+) -> None:
+    """New settings (version ``version``); raises UniqueViolationError when a rename takes a used name."""
+    await conn.execute(
+        "UPDATE syncs SET name = $2, spec = $3, settings_version = $4, next_due_at = $5, "
+        "options_enabled_at = $6, "
+        "last_success_started_at = CASE WHEN $7 THEN NULL ELSE last_success_started_at END "
+        "WHERE id = $1",
+        sync_id,
+        name,
+        spec,
+        version,
+        next_due_at,
+        options_enabled_at,
+        reset_watermark,
+    )
+    await insert_version(conn, sync_id, version, spec, at)
+
+
+async def set_state(
+    conn: Conn, sync_id: uuid.UUID, state: str, reason: str | None, next_due_at: datetime | None
+) -> None:
+    await conn.execute(
+        "UPDATE syncs SET state = $2, state_reason = $3, next_due_at = $4 WHERE id = $1",
+        sync_id,
+        state,
+        reason,
+        next_due_at,
+    )
+
+
+async def set_next_due(conn: Conn, sync_id: uuid.UUID, next_due_at: datetime | None) -> None:
+    await conn.execute("UPDATE syncs SET next_due_at = $2 WHERE id = $1", sync_id, next_due_at)
+
+
+async def record_success(conn: Conn, sync_id: uuid.UUID, started_at: datetime, kind: str) -> None:
+    """Move the watermark forward (never back: an older run's late report leaves it alone)."""
+    await conn.execute(
+        "UPDATE syncs SET last_success_started_at = $2, last_retrieval_at = $2, last_retrieval_kind = $3 "
+        "WHERE id = $1 AND (last_success_started_at IS NULL OR last_success_started_at <= $2)",
+        sync_id,
+        started_at,
+        kind,
+    )
+
+
+async def claim_due_syncs(conn: Conn, now: datetime, limit: int) -> list[asyncpg.Record]:
+    """Lock the active syncs due by ``now`` with no run in flight; replicas skip each other's rows."""
+    return await conn.fetch(
+        f"{_SYNC_SELECT} WHERE s.state = 'active' AND s.next_due_at <= $1 AND f.sync_id IS NULL "
+        "ORDER BY s.next_due_at LIMIT $2 FOR UPDATE OF s SKIP LOCKED",
+        now,
+        limit,
+    )
+
+
+# runs in flight -----------------------------------------------------------------------------------------
+
+
+async def insert_run_in_flight(
+    conn: Conn,
+    *,
+    sync_id: uuid.UUID,
+    run_id: str,
+    trigger: str,
+    window_kind: str,
+    credentials_version: int,
+    started_at: datetime,
+) -> bool:
+    """False when a run of this sync is already in flight."""
+    inserted = await conn.fetchval(
+        "INSERT INTO runs_in_flight (sync_id, run_id, trigger, window_kind, credentials_version, started_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true",
+        sync_id,
+        run_id,
+        trigger,
+        window_kind,
+        credentials_version,
+        started_at,
+    )
+    return bool(inserted)
+
+
+async def finish_run_in_flight(conn: Conn, sync_id: uuid.UUID, run_id: str) -> asyncpg.Record | None:
+    """Clear the sync's run in flight if it is ``run_id``; returns the cleared row."""
+    return await conn.fetchrow(
+        "DELETE FROM runs_in_flight WHERE sync_id = $1 AND run_id = $2 RETURNING *", sync_id, run_id
+    )
+
+
+# favourites -------------------------------------------------------------------------------------------
+
+
+async def save_favourite(conn: Conn, name: str, mapping: list[dict[str, str]]) -> None:
+    await conn.execute(
+        "INSERT INTO favourites (name, mapping) VALUES ($1, $2) "
+        "ON CONFLICT (name) DO UPDATE SET mapping = EXCLUDED.mapping, saved_at = now()",
+        name,
+        mapping,
+    )
+
+
+async def favourites(conn: Conn) -> dict[str, list[dict[str, str]]]:
+    rows = await conn.fetch("SELECT name, mapping FROM favourites ORDER BY name")
+    return {row["name"]: row["mapping"] for row in rows}
+
+
+# outbox / inbox ---------------------------------------------------------------------------------------
+
+
+async def add_to_outbox(conn: Conn, event: Envelope) -> None:
+    """Written in the caller's transaction; the relay publishes it after commit."""
+    await conn.execute(
+        "INSERT INTO outbox (event_id, routing_key, payload) VALUES ($1, $2, $3) "
+        "ON CONFLICT (event_id) DO NOTHING",
+        event.event_id,
+        event.ROUTING_KEY,
+        event.model_dump(mode="json", by_alias=True),
+    )
+
+
+async def lock_unsent(conn: Conn, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT id, routing_key, payload FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", limit
+    )
+
+
+async def delete_sent(conn: Conn, ids: list[int]) -> None:
+    await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", ids)
+
+
+async def mark_processed(conn: Conn, event_id: uuid.UUID) -> bool:
+    """Record an incoming event; False when it was handled before (a redelivery)."""
+    inserted = await conn.fetchval(
+        "INSERT INTO inbox (event_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING true", event_id
+    )
+    return bool(inserted)
