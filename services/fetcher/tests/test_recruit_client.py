@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -72,6 +74,19 @@ async def test_one_token_serves_many_calls_and_later_clients(make_client: Any) -
         "client_secret": "s3cr3t-client-secret",
         "refresh_token": "1000.refresh-token-value",
     }
+
+
+async def test_concurrent_runs_of_one_connection_share_one_grant(make_client: Any) -> None:
+    fake = FakeRecruit(httpx.Response(200, json=MODULES))
+
+    async def slow_accounts_server(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/v2/token":
+            await asyncio.sleep(0.01)  # the others arrive while the first grant is under way
+        return fake(request)
+
+    async with make_client(slow_accounts_server) as first, make_client(slow_accounts_server) as second:
+        await asyncio.gather(first.modules(), second.modules(), first.modules())
+    assert fake.token_calls == 1
 
 
 async def test_another_refresh_token_gets_its_own_access_token(make_client: Any) -> None:
@@ -272,7 +287,7 @@ async def test_error_inside_http_200(make_client: Any) -> None:
 async def test_undocumented_body_names_the_call(make_client: Any, body: bytes, problem: str) -> None:
     answer = httpx.Response(200, content=body, headers={"content-type": "application/json"})
     async with make_client(FakeRecruit(answer)) as client:
-        with pytest.raises(RecruitError, match=f"^GET /recruit/v2/Candidates: .*{problem}"):
+        with pytest.raises(RecruitError, match=f"^GET /recruit/v2/Candidates: .*{re.escape(problem)}"):
             await collect(client.list_records("Candidates"))
 
 

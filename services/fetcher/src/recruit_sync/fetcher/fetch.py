@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import structlog
 from pydantic import TypeAdapter, ValidationError
@@ -56,7 +56,14 @@ async def fetch_run(due: SyncDue, client: RecruitClient, publish: Publish) -> Fe
     module = resolve_module(due.module, await client.modules())
     cvid = due.selection.cvid if isinstance(due.selection, SelectCustomView) else None
     # Recruit hides converted candidates unless asked; exclude_converted must see them to act on them.
-    converted = "both" if module.lower() == "candidates" else None
+    converted: Literal["both"] | None = "both" if module.lower() == "candidates" else None
+    log.info(
+        "fetch started",
+        module=module,
+        selection=due.selection.kind,
+        since=due.since.isoformat() if due.since else None,
+        deleted_since=due.deleted_since.isoformat() if due.deleted_since else None,
+    )
 
     batches = _Batches(due, module, publish)
     pages = client.list_records(module, cvid=cvid, converted=converted, since=due.since)
@@ -166,7 +173,7 @@ class _End(Generic[T]):
     error: Exception | None = None
 
 
-async def read_ahead(source: AsyncIterator[T], depth: int = 1) -> AsyncIterator[T]:
+async def read_ahead(source: AsyncIterator[T], depth: int = 1) -> AsyncGenerator[T, None]:
     """Iterate ``source`` in a task, ``depth`` items ahead of the consumer (overlaps their waits).
 
     Close it with ``contextlib.aclosing`` so the reading task stops when the consumer does.

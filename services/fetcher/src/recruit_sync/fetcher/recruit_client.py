@@ -73,7 +73,7 @@ class RetryPolicy:
 
     def backoff(self, retry: int) -> float:
         """Exponential, capped, with jitter in [50%, 100%] so replicas do not retry in lockstep."""
-        ceiling = min(self.backoff_max, self.backoff_base * (2**retry))
+        ceiling = min(self.backoff_max, self.backoff_base * 2.0**retry)
         return ceiling * (0.5 + random.random() / 2)
 
 
@@ -249,9 +249,9 @@ class RecruitClient:
             status = response.status_code
             if status == 401:
                 code, message = _error_fields(response)
+                self._forget(token)  # refused once, refused for good: the next call needs a new one
                 if code in _REFRESHABLE_401 and not refreshed:
                     refreshed = True
-                    self._forget(token)
                     continue
                 raise AuthFailed(call, _describe(status, code, message), status=status, code=code)
             if status == 429:
