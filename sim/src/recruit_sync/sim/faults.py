@@ -98,9 +98,13 @@ class Fault:
                 return _json(body, 400, headers)
             return _json({"error": self.code or "server_error"}, self.status, headers)
         code, message = DEFAULT_CODES.get(self.status, ("INTERNAL_ERROR", "internal server error"))
-        body = {"code": self.code or code, "details": {}, "message": self.message or message}
-        body["status"] = "error"
-        return _json(body, self.status, headers)
+        error = {
+            "code": self.code or code,
+            "details": {},
+            "message": self.message or message,
+            "status": "error",
+        }
+        return _json(error, self.status, headers)
 
 
 class FaultQueue:

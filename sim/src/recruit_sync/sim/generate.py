@@ -131,7 +131,7 @@ class BlockLayout:
     duplicate_of: dict[int, tuple[int, bool]]  # offset -> (source offset, exact copy?)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def block_layout(seed: int, block: int) -> BlockLayout:
     """Pick 6 x 15 distinct offsets in 1..999 by a seeded partial Fisher-Yates shuffle."""
     pool = list(range(1, BLOCK))

@@ -235,7 +235,7 @@ class SearchScan:
     def __init__(self, selection: Selection, criteria: Matcher) -> None:
         self.selection = selection
         self.criteria = criteria
-        self.matches: list[dict[str, Any]] = []
+        self.matches: list[int] = []  # positions in the selection (records are rebuilt when paged)
         self.scanned = 0
 
     def page(self, start: int, count: int) -> tuple[list[dict[str, Any]], bool]:
@@ -243,11 +243,11 @@ class SearchScan:
         need = start + count + 1
         total = len(self.selection)
         while len(self.matches) < need and self.scanned < total:
-            record = self.selection.item(self.scanned)
+            if self.criteria.matches(self.selection.item(self.scanned)):
+                self.matches.append(self.scanned)
             self.scanned += 1
-            if self.criteria.matches(record):
-                self.matches.append(record)
-        return self.matches[start : start + count], len(self.matches) > start + count
+        found = [self.selection.item(p) for p in self.matches[start : start + count]]
+        return found, len(self.matches) > start + count
 
 
 class Store:
@@ -265,7 +265,12 @@ class Store:
         for module in (*self.views, *self.deleted):
             self.records.setdefault(module, {})
         self.generated = GeneratedCandidates(data.generate, data.seed) if data.generate else None
-        self.hidden_generated: set[int] = set()
+        self.hidden_generated: set[int] = set()  # generated indices replaced or deleted
+        for record_id in (
+            *self.records[GENERATED_MODULE],
+            *(d["id"] for d in self.deleted.get(GENERATED_MODULE, [])),
+        ):
+            self._hide_generated(GENERATED_MODULE, record_id)
         self.version = 0
         self._next_id = 8_000_000_000_001
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
@@ -359,10 +364,10 @@ class Store:
     def _select(self, module: str, query: Query) -> Selection:
         gen = self.generated if module == GENERATED_MODULE else None
         if query.cvid is not None:
-            view = next((v for v in self.views.get(module, []) if str(v["id"]) == query.cvid), None)
-            if view is None:
+            custom = next((v for v in self.views.get(module, []) if str(v["id"]) == query.cvid), None)
+            if custom is None:
                 raise UnknownView(query.cvid)
-            members = (self.get(module, str(i)) for i in dict.fromkeys(view.get("record_ids", [])))
+            members = (self.get(module, str(i)) for i in dict.fromkeys(custom.get("record_ids", [])))
             chosen = [r for r in members if r is not None and self._passes(r, query)]
             chosen.sort(key=lambda r: id_key(r["id"]))
             return self._ordered(chosen, query, gen)
