@@ -89,14 +89,19 @@ async def test_sync_detail_before_any_run_has_no_last_run(api: httpx.AsyncClient
     assert response.json() == {"id": "s1", "runs": [], "last_run": None}
 
 
-@pytest.mark.parametrize(("status", "message"), [(404, "no sync 's9'"), (409, "name taken"), (400, "bad")])
-async def test_service_errors_pass_through_with_their_status(
-    api: httpx.AsyncClient, amqp_url: str, status: int, message: str
-) -> None:
-    async with services(amqp_url, {topology.SCHEDULER_RPC: {"sync.activate": failing(message, status)}}):
-        response = await api.post("/syncs/s9/activate")
-    assert response.status_code == status
-    assert response.json() == {"detail": message}
+async def test_service_errors_pass_through_with_their_status(api: httpx.AsyncClient, amqp_url: str) -> None:
+    ops = {
+        "sync.activate": failing("no sync 's9'", 404),
+        "sync.create": failing("a sync named 'IT grads' exists", 409),
+        "sync.edit": failing("retrieval.after: older than 30 days", 400),
+    }
+    async with services(amqp_url, {topology.SCHEDULER_RPC: ops}):
+        activated = await api.post("/syncs/s9/activate")
+        created = await api.post("/syncs", json=SPEC)
+        edited = await api.patch("/syncs/s1", json={"retrieval": {"kind": "all"}})
+    assert (activated.status_code, activated.json()) == (404, {"detail": "no sync 's9'"})
+    assert (created.status_code, created.json()) == (409, {"detail": "a sync named 'IT grads' exists"})
+    assert (edited.status_code, edited.json()) == (400, {"detail": "retrieval.after: older than 30 days"})
 
 
 async def test_a_silent_service_is_a_503_naming_it(api: httpx.AsyncClient, amqp_url: str) -> None:
@@ -116,25 +121,6 @@ async def test_create_forwards_only_the_keys_given(api: httpx.AsyncClient, amqp_
     assert calls == [{"spec": spec}]
 
 
-async def test_a_refused_spec_names_key_and_problem_without_asking_anyone(api: httpx.AsyncClient) -> None:
-    spec = {
-        **SPEC,
-        "selection": {"kind": "criteria", "conditions": [{"field": "X", "operator": "like", "value": 1}]},
-        "colour": "red",
-    }
-    response = await api.post("/syncs", json=spec)
-    assert response.status_code == 422
-    detail = response.json()["detail"]
-    assert detail.startswith("selection.conditions.0.operator: Input should be 'equals'")
-    assert detail.endswith("; colour: unknown key")
-
-
-async def test_a_body_that_is_not_json_says_so(api: httpx.AsyncClient) -> None:
-    response = await api.post("/syncs", content=b"{nope", headers={"content-type": "application/json"})
-    assert response.status_code == 422
-    assert response.json()["detail"].startswith("the request body is not valid JSON")
-
-
 async def test_run_passes_full_and_answers_accepted(api: httpx.AsyncClient, amqp_url: str) -> None:
     calls: list[dict[str, Any]] = []
     reply = {"run_id": "r1", "started": True}
@@ -144,14 +130,12 @@ async def test_run_passes_full_and_answers_accepted(api: httpx.AsyncClient, amqp
     assert calls == [{"id": "s1", "full": True}]
 
 
-async def test_records_filter_is_checked_and_forwarded(api: httpx.AsyncClient, amqp_url: str) -> None:
+async def test_records_filter_is_forwarded(api: httpx.AsyncClient, amqp_url: str) -> None:
     calls: list[dict[str, Any]] = []
     async with services(amqp_url, {topology.HISTORY_RPC: {"runs.records": recording([], calls)}}):
         assert (await api.get("/runs/r1/records", params={"outcome": "ignored"})).status_code == 200
-        refused = await api.get("/runs/r1/records", params={"outcome": "lost"})
-    assert calls == [{"run_id": "r1", "outcome": "ignored"}]
-    assert refused.status_code == 422
-    assert refused.json()["detail"].startswith("outcome: Input should be 'new'")
+        assert (await api.get("/runs/r1/records")).status_code == 200
+    assert calls == [{"run_id": "r1", "outcome": "ignored"}, {"run_id": "r1"}]
 
 
 async def test_connections_never_carry_secrets(api: httpx.AsyncClient, amqp_url: str) -> None:
@@ -174,8 +158,3 @@ async def test_suppressions_remove_by_delete_or_post(api: httpx.AsyncClient, amq
 async def test_health_answers_while_the_broker_is_connected(api: httpx.AsyncClient) -> None:
     response = await api.get("/health")
     assert (response.status_code, response.json()["status"]) == (200, "ok")
-
-
-async def test_openapi_documents_the_endpoints(api: httpx.AsyncClient) -> None:
-    paths = (await api.get("/openapi.json")).json()["paths"]
-    assert {"/syncs", "/syncs/{sync_id}/runs", "/runs/{run_id}/records", "/suppressions"} <= set(paths)

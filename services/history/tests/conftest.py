@@ -18,12 +18,11 @@ from recruit_sync.contracts.events import (
     MessageRejected,
     Outcome,
     RecordOutcome,
-    SelectAll,
     SyncDue,
     Trigger,
     batch_imported_id,
 )
-from recruit_sync.contracts.sync_spec import Options
+from recruit_sync.contracts.sync_spec import Options, SelectAll
 from recruit_sync.history.app import MIGRATIONS_DIR
 from recruit_sync.runtime.db import create_pool, migrate
 
@@ -104,6 +103,12 @@ class RunEvents:
             credits=1,
         )
 
+    @staticmethod
+    def record(
+        record_id: str, email: str | None, kind: Outcome = Outcome.NEW, reason: str | None = None
+    ) -> RecordOutcome:
+        return RecordOutcome(record_id=record_id, email=email, outcome=kind, reason=reason)
+
     def rejected(self, reason: str) -> MessageRejected:
         return MessageRejected(
             correlation_id=self.run_id,
@@ -115,12 +120,11 @@ class RunEvents:
         )
 
 
-def outcome(
-    record_id: str, email: str | None, kind: Outcome = Outcome.NEW, reason: str | None = None
-) -> RecordOutcome:
-    return RecordOutcome(record_id=record_id, email=email, outcome=kind, reason=reason)
-
-
 @pytest.fixture
 def run() -> RunEvents:
     return RunEvents()
+
+
+@pytest.fixture
+def make_run() -> type[RunEvents]:
+    return RunEvents

@@ -17,6 +17,7 @@ from recruit_sync.contracts.sync_spec import (
     describe_validation_error,
 )
 
+
 class SpecError(ValueError):
     """A spec the scheduler refuses; the message names the key and the problem."""
 
@@ -54,7 +55,10 @@ def check_retrieval_age(spec: SyncSpec, created_at: datetime, max_age_days: int)
         )
 
 
-def load_favourite(spec_data: dict[str, Any], favourites: Mapping[str, list[dict[str, str]]]) -> dict[str, Any]:
+SavedMappings = Mapping[str, list[dict[str, str]]]
+
+
+def load_favourite(spec_data: dict[str, Any], favourites: SavedMappings) -> dict[str, Any]:
     """Spec data with ``favourite``'s saved mapping loaded; the spec's own entries win per target field.
 
     The mapping is copied, so later changes to the favourite do not reach this sync.

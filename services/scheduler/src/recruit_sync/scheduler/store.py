@@ -118,13 +118,20 @@ async def insert_version(
 
 
 async def get_sync(conn: Conn, key: str, *, for_update: bool = False) -> asyncpg.Record | None:
-    """A sync by id or, failing that, by name."""
-    lock = " FOR UPDATE OF s" if for_update else ""
-    return await conn.fetchrow(
-        f"{_SYNC_SELECT} WHERE s.id = $1 OR s.name = $2 ORDER BY (s.id = $1) DESC NULLS LAST LIMIT 1{lock}",
-        _as_uuid(key),
-        key,
-    )
+    """A sync by id or, failing that, by name; ``for_update`` locks its row first.
+
+    The lock is taken by its own statement so that the read after it sees whatever the previous
+    holder committed (a locking join would return the joined rows as they were before the wait).
+    """
+    match = "(s.id = $1 OR s.name = $2) ORDER BY (s.id = $1) DESC NULLS LAST LIMIT 1"
+    if for_update:
+        sync_id = await conn.fetchval(
+            f"SELECT s.id FROM syncs s WHERE {match} FOR UPDATE", _as_uuid(key), key
+        )
+        if sync_id is None:
+            return None
+        return await conn.fetchrow(f"{_SYNC_SELECT} WHERE s.id = $1", sync_id)
+    return await conn.fetchrow(f"{_SYNC_SELECT} WHERE {match}", _as_uuid(key), key)
 
 
 async def list_syncs(conn: Conn) -> list[asyncpg.Record]:

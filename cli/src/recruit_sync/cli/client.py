@@ -1,0 +1,71 @@
+"""The HTTP client for the recruit-sync API: the one place where a failure becomes a one-line message.
+
+The transport is a seam: tests pass an ``httpx.MockTransport``; production uses httpx's own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+DEFAULT_API_URL = "http://127.0.0.1:8000"
+
+
+class CliError(Exception):
+    """A failure to report as one ``error: ...`` line on stderr (``status``: the API's, if any)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ApiClient:
+    def __init__(
+        self, base_url: str, transport: httpx.BaseTransport | None = None, timeout: float = 30.0
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(base_url=self.base_url, transport=transport, timeout=timeout)
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        return self.request("POST", path, body=body, params=params)
+
+    def patch(self, path: str, body: Any) -> Any:
+        return self.request("PATCH", path, body=body)
+
+    def request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        try:
+            response = self._http.request(method, path, json=body, params=params)
+        except httpx.TimeoutException:
+            raise CliError(f"the recruit-sync API at {self.base_url} did not answer in time") from None
+        except httpx.TransportError:
+            raise CliError(
+                f"cannot reach the recruit-sync API at {self.base_url} "
+                "(is 'recruit-sync services up' running?)"
+            ) from None
+        if response.is_error:
+            raise CliError(error_message(response), status=response.status_code)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise CliError(f"{method} {path}: the API answered something that is not JSON") from None
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def error_message(response: httpx.Response) -> str:
+    """The API's ``detail`` (already one line naming the problem), or the status and a bit of body."""
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    if isinstance(detail, str) and detail:
+        return detail
+    text = " ".join(response.text.split())[:200]
+    return f"the API answered {response.status_code} {response.reason_phrase}" + (f": {text}" if text else "")

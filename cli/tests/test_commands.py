@@ -1,0 +1,313 @@
+"""The CLI against a fake API (httpx.MockTransport): output shapes, error lines, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+from typer.testing import CliRunner, Result
+
+from recruit_sync.cli.main import CliState, app
+
+from .fake_api import FakeApi, ok, refused
+
+SPEC = {"name": "IT grads", "connection": "acme", "list": "IT talent"}
+IGNORED = {
+    r: 0
+    for r in (
+        "empty_email",
+        "invalid_pattern",
+        "role_address",
+        "file_duplicate",
+        "opt_out",
+        "converted",
+        "do_not_mail",
+        "bounced",
+        "malformed",
+    )
+}
+
+
+def summary(state: str, total: int, error: str | None = None) -> dict[str, Any]:
+    return {
+        "run_id": "r1",
+        "sync_id": "s1",
+        "state": state,
+        "trigger": "manual",
+        "started_at": "2026-11-02T10:00:00+00:00",
+        "finished_at": None if state == "running" else "2026-11-02T10:00:04+00:00",
+        "total": total,
+        "new": total,
+        "re_added": 0,
+        "duplicate": 0,
+        "updated": 0,
+        "unchanged": 0,
+        "ignored": 0,
+        "ignored_by_reason": IGNORED,
+        "deleted": 0,
+        "api_calls": 2,
+        "credits": 6,
+        "error": error,
+    }
+
+
+def invoke(api: FakeApi | CliState, *args: str) -> Result:
+    state = api.state() if isinstance(api, FakeApi) else api
+    return CliRunner().invoke(app, list(args), obj=state)
+
+
+def one_error_line(result: Result) -> str:
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def write(tmp_path: Path, name: str, content: str) -> str:
+    path = tmp_path / name
+    path.write_text(content)
+    return str(path)
+
+
+# --- sync create --------------------------------------------------------------------------------------
+
+
+def test_create_prints_exactly_one_json_document(tmp_path: Path) -> None:
+    api = FakeApi().on("POST", "/syncs", ok({"id": "s1"}, 201))
+    result = invoke(api, "sync", "create", "--file", write(tmp_path, "spec.json", json.dumps(SPEC)), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {"id": "s1"}
+    assert result.stderr == ""
+    assert api.bodies("POST", "/syncs") == [SPEC]
+
+
+def test_create_without_json_prints_the_id(tmp_path: Path) -> None:
+    api = FakeApi().on("POST", "/syncs", ok({"id": "s1"}, 201))
+    result = invoke(api, "sync", "create", "--file", write(tmp_path, "spec.json", json.dumps(SPEC)))
+    assert result.stdout == "s1\n"
+
+
+def test_a_malformed_spec_file_names_file_and_line_and_sends_nothing(tmp_path: Path) -> None:
+    api = FakeApi()
+    path = write(tmp_path, "spec.json", '{\n  "name": "x",\n  "list": "y",,\n}')
+    result = invoke(api, "sync", "create", "--file", path)
+    assert result.exit_code == 1
+    assert (
+        one_error_line(result)
+        == f"error: {path}: line 3, column 15: Expecting property name enclosed in double quotes"
+    )
+    assert api.requests == []
+
+
+def test_a_spec_that_is_not_an_object_is_refused(tmp_path: Path) -> None:
+    result = invoke(FakeApi(), "sync", "create", "--file", write(tmp_path, "spec.json", "[1]"))
+    assert result.exit_code == 1
+    assert one_error_line(result).endswith("a sync spec must be a JSON object, not a list")
+
+
+def test_a_refused_spec_prints_the_apis_message(tmp_path: Path) -> None:
+    detail = "selection.conditions.0.operator: Input should be 'equals', 'not_equals' or 'contains'"
+    api = FakeApi().on("POST", "/syncs", refused(422, detail))
+    result = invoke(api, "sync", "create", "--file", write(tmp_path, "spec.json", json.dumps(SPEC)), "--json")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert one_error_line(result) == f"error: {detail}"
+
+
+def test_an_unreachable_api_says_where_it_looked() -> None:
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    state = CliState(api_url="http://127.0.0.1:8000", transport=httpx.MockTransport(unreachable))
+    result = invoke(state, "sync", "list")
+    assert result.exit_code == 1
+    assert one_error_line(result) == (
+        "error: cannot reach the recruit-sync API at http://127.0.0.1:8000 "
+        "(is 'recruit-sync services up' running?)"
+    )
+
+
+def test_an_api_answer_without_detail_still_names_the_status() -> None:
+    api = FakeApi().on("GET", "/syncs", httpx.Response(502, text="<html>bad gateway</html>"))
+    result = invoke(api, "sync", "list")
+    assert one_error_line(result) == "error: the API answered 502 Bad Gateway: <html>bad gateway</html>"
+
+
+def test_usage_errors_are_one_line_and_exit_2() -> None:
+    result = invoke(FakeApi(), "sync", "create", "--fil", "x.json")
+    assert result.exit_code == 2
+    assert one_error_line(result).startswith("error: No such option: --fil")
+
+
+# --- sync list / show ---------------------------------------------------------------------------------
+
+SYNC = {
+    "id": "s1",
+    "name": "IT grads",
+    "state": "active",
+    "state_reason": None,
+    "next_due_at": "2026-11-02T04:00:00+00:00",
+    "last_retrieval_at": None,
+    "spec": {
+        **SPEC,
+        "schedule": {"kind": "weekly", "weekday": "monday", "at": "09:30", "timezone": "Asia/Kolkata"},
+    },
+}
+
+
+def test_sync_list_json_is_the_apis_list_and_the_global_flag_works() -> None:
+    api = FakeApi().on("GET", "/syncs", ok([SYNC]))
+    for args in (["sync", "list", "--json"], ["--json", "sync", "list"]):
+        result = invoke(api, *args)
+        assert result.exit_code == 0
+        assert json.loads(result.stdout) == [SYNC]
+
+
+def test_sync_show_reads_like_a_detail_view() -> None:
+    detail = {**SYNC, "runs": [summary("succeeded", 3)], "last_run": summary("succeeded", 3)}
+    result = invoke(FakeApi().on("GET", "/syncs/s1", ok(detail)), "sync", "show", "s1")
+    assert result.exit_code == 0
+    for words in ("IT talent", "weekly monday at 09:30 Asia/Kolkata", "Email -> email", "succeeded"):
+        assert words in result.stdout
+
+
+# --- sync run -----------------------------------------------------------------------------------------
+
+
+def test_run_wait_polls_until_the_run_ends_and_prints_its_summary() -> None:
+    done = summary("succeeded", 7)
+    api = (
+        FakeApi()
+        .on("POST", "/syncs/s1/runs", ok({"run_id": "r1", "started": True}, 202))
+        .on("GET", "/runs/r1", refused(404, "no run r1"), ok(summary("running", 3)), ok(done))
+    )
+    result = invoke(api, "sync", "run", "s1", "--wait", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == done
+    assert api.calls("GET", "/runs/r1") == 3
+    assert "3 records so far" in result.stderr
+    assert api.requests[0].url.params["full"] == "false"
+
+
+def test_run_wait_exits_1_on_a_failed_run_but_still_prints_the_summary() -> None:
+    failed = summary("failed", 0, error="GET /recruit/v2/Candidates answered a body that is not JSON")
+    api = (
+        FakeApi()
+        .on("POST", "/syncs/s1/runs", ok({"run_id": "r1", "started": True}, 202))
+        .on("GET", "/runs/r1", ok(failed))
+    )
+    result = invoke(api, "sync", "run", "s1", "--full", "--wait", "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == failed
+    assert result.stderr.splitlines()[-1] == f"error: run r1 failed: {failed['error']}"
+    assert api.requests[0].url.params["full"] == "true"
+
+
+def test_run_wait_human_summary_shows_counts_and_duration() -> None:
+    api = (
+        FakeApi()
+        .on("POST", "/syncs/s1/runs", ok({"run_id": "r1", "started": True}, 202))
+        .on("GET", "/runs/r1", ok(summary("succeeded", 7)))
+    )
+    result = invoke(api, "sync", "run", "s1", "--wait")
+    assert result.exit_code == 0
+    assert "succeeded" in result.stdout and "4.0 s" in result.stdout and "credits" in result.stdout
+
+
+def test_a_run_in_progress_is_reported_and_waited_for() -> None:
+    api = (
+        FakeApi()
+        .on("POST", "/syncs/s1/runs", ok({"run_id": "r0", "started": False}, 202))
+        .on("GET", "/runs/r0", ok({**summary("succeeded", 1), "run_id": "r0"}))
+    )
+    result = invoke(api, "sync", "run", "s1", "--wait", "--json")
+    assert result.exit_code == 0
+    assert "already in progress (r0); waiting for it" in result.stderr
+    assert json.loads(result.stdout)["run_id"] == "r0"
+
+
+def test_run_without_wait_prints_the_run_id() -> None:
+    api = FakeApi().on("POST", "/syncs/s1/runs", ok({"run_id": "r1", "started": True}, 202))
+    result = invoke(api, "sync", "run", "s1")
+    assert (result.exit_code, result.stdout) == (0, "r1\n")
+
+
+def test_run_wait_gives_up_after_the_timeout() -> None:
+    api = (
+        FakeApi()
+        .on("POST", "/syncs/s1/runs", ok({"run_id": "r1", "started": True}, 202))
+        .on("GET", "/runs/r1", ok(summary("running", 1)))
+    )
+    result = invoke(api, "sync", "run", "s1", "--wait", "--timeout", "0")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1].startswith("error: run r1 has not ended after 0 s")
+
+
+# --- history ------------------------------------------------------------------------------------------
+
+
+def test_records_csv_has_the_documented_header() -> None:
+    records = [
+        {"record_id": "100001", "email": "a@example.com", "outcome": "new", "reason": None},
+        {"record_id": "100002", "email": None, "outcome": "ignored", "reason": "empty_email"},
+    ]
+    api = FakeApi().on("GET", "/runs/r1/records", ok(records))
+    result = invoke(api, "runs", "records", "r1", "--outcome", "ignored", "--csv")
+    assert result.exit_code == 0
+    assert result.stdout == (
+        "record_id,email,outcome,reason\n100001,a@example.com,new,\n100002,,ignored,empty_email\n"
+    )
+    assert api.requests[0].url.params["outcome"] == "ignored"
+
+
+def test_records_refuse_an_unknown_outcome_before_asking() -> None:
+    api = FakeApi()
+    result = invoke(api, "runs", "records", "r1", "--outcome", "lost")
+    assert result.exit_code == 2
+    assert "'lost' is not one of" in one_error_line(result)
+    assert api.requests == []
+
+
+def test_explain_json_is_the_apis_list() -> None:
+    rows = [
+        {
+            "run_id": "r1",
+            "sync_id": "s1",
+            "record_id": "1",
+            "outcome": "ignored",
+            "reason": "bounced",
+            "at": "t",
+        }
+    ]
+    result = invoke(FakeApi().on("GET", "/explain/a@x.com", ok(rows)), "explain", "a@x.com", "--json")
+    assert json.loads(result.stdout) == rows
+
+
+# --- suppressions -------------------------------------------------------------------------------------
+
+
+def test_suppress_import_sends_the_files_addresses_and_reports_bad_lines(tmp_path: Path) -> None:
+    api = FakeApi().on("POST", "/suppressions", ok({"added": 2}))
+    path = write(
+        tmp_path,
+        "bounces.csv",
+        "# from the ESP\nname,Email\nAda,ada@x.com\n\nBob,bob@x.com\nEve,not-an-address\n",
+    )
+    result = invoke(api, "suppress", "import", "--reason", "bounced", path, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert api.bodies("POST", "/suppressions") == [
+        {"reason": "bounced", "emails": ["ada@x.com", "bob@x.com"]}
+    ]
+    assert json.loads(result.stdout) == {"read": 2, "added": 2, "skipped": 1}
+    assert f"{path}: line 6: 'not-an-address' is not an email address, skipped" in result.stderr
+
+
+def test_suppress_add_posts_reason_and_addresses() -> None:
+    api = FakeApi().on("POST", "/suppressions", ok({"added": 2}))
+    result = invoke(api, "suppress", "add", "--reason", "do_not_mail", "a@x.com", "b@x.com")
+    assert result.exit_code == 0
+    assert api.bodies("POST", "/suppressions") == [
+        {"reason": "do_not_mail", "emails": ["a@x.com", "b@x.com"]}
+    ]

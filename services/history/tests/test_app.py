@@ -1,0 +1,130 @@
+"""The service as deployed: events in through the real broker, RunCompleted out, RPC over the broker."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aio_pika
+import asyncpg
+import orjson
+import pytest
+from faststream import TestApp
+from faststream.rabbit import RabbitBroker
+
+from recruit_sync.contracts import topology
+from recruit_sync.contracts.events import Outcome, RunCompleted
+from recruit_sync.history import handlers
+from recruit_sync.history.app import build_app
+from recruit_sync.runtime import rpc
+from recruit_sync.runtime.broker import EVENTS, declare_topology, make_broker, publish_event
+from recruit_sync.runtime.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def run_completed(amqp_url: str) -> AsyncIterator[aio_pika.abc.AbstractQueue]:
+    """A private queue bound to run.completed, as the scheduler's would be."""
+    await declare_topology(amqp_url)
+    connection = await aio_pika.connect(amqp_url)
+    channel = await connection.channel()
+    queue = await channel.declare_queue(exclusive=True)
+    await queue.bind(topology.EVENTS_EXCHANGE, routing_key=topology.RUN_COMPLETED)
+    yield queue
+    await connection.close()
+
+
+@pytest.fixture
+async def client(amqp_url: str) -> AsyncIterator[RabbitBroker]:
+    """Another process's broker connection: publishes events, calls RPC."""
+    broker = make_broker(amqp_url)
+    await broker.connect()
+    yield broker
+    await broker.stop()
+
+
+def _settings(database_url: str, amqp_url: str) -> Settings:
+    return dataclasses.replace(Settings.from_env(), database_url=database_url, amqp_url=amqp_url)
+
+
+async def _next_run_completed(queue: aio_pika.abc.AbstractQueue, timeout: float = 10) -> RunCompleted:
+    async with queue.iterator(timeout=timeout) as messages:
+        async for message in messages:
+            await message.ack()
+            event = RunCompleted.model_validate(orjson.loads(message.body))
+            assert message.message_id == str(event.event_id)
+            assert message.correlation_id == event.summary.run_id
+            return event
+    raise AssertionError("no RunCompleted")
+
+
+async def test_a_run_through_the_broker_ends_with_run_completed_and_answers_rpc(
+    pool: asyncpg.Pool,
+    database_url: str,
+    amqp_url: str,
+    run_completed: aio_pika.abc.AbstractQueue,
+    client: RabbitBroker,
+    run: Any,
+) -> None:
+    r = run.record
+    async with TestApp(build_app(_settings(database_url, amqp_url))):
+        await publish_event(client, run.sync_due())
+        await publish_event(
+            client, run.batch(0, [r("1", "a@example.com"), r("2", None, Outcome.IGNORED, "empty_email")])
+        )
+        await publish_event(client, run.batch(1, [r("3", "c@example.com", Outcome.DUPLICATE)]))
+        await publish_event(client, run.fetch_completed(2, 3))
+        completed = await _next_run_completed(run_completed)
+
+        summary = completed.summary
+        assert (summary.run_id, summary.sync_id, summary.state.value) == (run.run_id, "sync-1", "succeeded")
+        assert (summary.total, summary.new, summary.duplicate, summary.ignored) == (3, 1, 1, 1)
+        assert summary.ignored_by_reason["empty_email"] == 1
+
+        reply = await rpc.call(client, topology.HISTORY_RPC, "runs.get", {"run_id": run.run_id})
+        assert reply.ok and reply.result == summary.model_dump(mode="json")
+        missing = await rpc.call(client, topology.HISTORY_RPC, "runs.get", {"run_id": "nope"})
+        assert (missing.ok, missing.status) == (False, 404)
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT sent_at IS NOT NULL FROM outbox") is True
+
+
+async def test_an_unreadable_batch_fails_its_run_through_message_rejected(
+    pool: asyncpg.Pool,
+    database_url: str,
+    amqp_url: str,
+    run_completed: aio_pika.abc.AbstractQueue,
+    client: RabbitBroker,
+    run: Any,
+) -> None:
+    async with TestApp(build_app(_settings(database_url, amqp_url))):
+        await publish_event(client, run.sync_due())
+        await client.publish(
+            b'{"type": "batch.imported", "seq": "first"}',
+            exchange=EVENTS,
+            routing_key=topology.BATCH_IMPORTED,
+            correlation_id=run.run_id,
+            persist=True,
+        )
+        completed = await _next_run_completed(run_completed)
+    assert completed.summary.state.value == "failed"
+    assert completed.summary.error is not None
+    assert "history rejected a message" in completed.summary.error
+    assert "cannot read BatchImported" in completed.summary.error
+
+
+async def test_run_completed_left_unsent_by_a_crash_is_published_at_startup(
+    pool: asyncpg.Pool,
+    database_url: str,
+    amqp_url: str,
+    run_completed: aio_pika.abc.AbstractQueue,
+    run: Any,
+) -> None:
+    # committed, then the process died before publishing: only the outbox row exists
+    written = await handlers.fail_fetch(run.fetch_failed("Recruit answered 500 five times"), pool=pool)
+    assert written is not None
+    async with TestApp(build_app(_settings(database_url, amqp_url))):
+        completed = await _next_run_completed(run_completed)
+    assert completed == written

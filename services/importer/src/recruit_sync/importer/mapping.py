@@ -1,0 +1,143 @@
+"""Reading one Recruit record: its id, email, flags and mapped contact fields (SPEC section 4).
+
+Pure. A value that cannot become a contact field value raises ``Unreadable`` naming the field, and the
+record is ignored as ``malformed`` (SPEC section 5); it never stops the batch.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Final
+
+from recruit_sync.contracts.sync_spec import FieldMapping
+
+EMAIL_FIELD: Final = "Email"  # SPEC section 4: email is always mapped and cannot be unmapped
+# Contact columns; every other mapped target lives in the contact's `fields` (jsonb).
+NAME_COLUMNS: Final = frozenset({"first_name", "last_name"})
+
+# Recruit sends dates as yyyy-MM-dd and date-times as yyyy-MM-ddTHH:mm:ss+HH:MM (already ISO 8601), but
+# some accounts and exports use a space or milliseconds; those are rewritten to the canonical form.
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?")
+
+
+class Unreadable(ValueError):
+    """The record cannot be read; says why (``id missing``, ``Email is not a string``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ContactFieldMap:
+    """``settings.mapping`` split into the email's source field and the other (source, target) pairs."""
+
+    email_source: str
+    fields: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def from_mapping(cls, mapping: Iterable[FieldMapping]) -> ContactFieldMap:
+        email_source = EMAIL_FIELD
+        fields: list[tuple[str, str]] = []
+        for entry in mapping:
+            if entry.to == "email":
+                email_source = entry.from_
+            else:
+                fields.append((entry.from_, entry.to))
+        return cls(email_source, tuple(fields))
+
+
+def record_id_of(record: Mapping[str, Any]) -> str:
+    value = record.get("id")
+    if value is None or value == "":
+        raise Unreadable("id missing")
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise Unreadable("id is not a string")
+    return str(value)
+
+
+def email_of(record: Mapping[str, Any], source: str) -> str | None:
+    value = record.get(source)
+    if value is not None and not isinstance(value, str):
+        raise Unreadable(f"{source} is not a string")
+    return value
+
+
+def flag_of(record: Mapping[str, Any], field: str) -> bool:
+    """A boolean flag (``Email_Opt_Out``, ``$converted``); absent or null means false."""
+    value = record.get(field)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise Unreadable(f"{field} is not a boolean")
+    return value
+
+
+def modified_time_of(record: Mapping[str, Any]) -> datetime | None:
+    """When Recruit last changed the record (Candidates: ``Updated_On``; other modules ``Modified_Time``).
+
+    Only used to choose between file duplicates, so an unreadable value is treated as unknown.
+    """
+    value = record.get("Updated_On") or record.get("Modified_Time")
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, datetime) else None
+
+
+def mapped_values(record: Mapping[str, Any], fields: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Contact field -> converted value, for each mapped field the record carries.
+
+    A field absent from the record is left out (the contact keeps its value); a field present with
+    null becomes null.
+    """
+    values: dict[str, Any] = {}
+    for source, target in fields:
+        if source not in record:
+            continue
+        value = convert_value(source, record[source])
+        if target in NAME_COLUMNS and value is not None and not isinstance(value, str):
+            raise Unreadable(f"{source} is not text (mapped to {target})")
+        values[target] = value
+    return values
+
+
+def convert_value(field: str, value: Any) -> Any:
+    """SPEC section 4: ISO 8601 dates, numbers, booleans, picklists as text, multi-selects as lists,
+    lookups ``{"name", "id"}`` as their name."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return _canonical_date_time(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return _lookup_name(field, value)
+    if isinstance(value, list):
+        return [_list_item(field, item) for item in value]
+    raise Unreadable(f"{field} has a value of unsupported type {type(value).__name__}")
+
+
+def _canonical_date_time(text: str) -> str:
+    if _DATE_TIME.fullmatch(text):
+        try:
+            return datetime.fromisoformat(text).isoformat()
+        except ValueError:
+            return text
+    return text
+
+
+def _lookup_name(field: str, value: dict[str, Any]) -> str | None:
+    name = value.get("name")
+    if "name" not in value:
+        raise Unreadable(f"{field} is an object without a name")
+    if name is not None and not isinstance(name, str):
+        raise Unreadable(f"{field}.name is not a string")
+    return name
+
+
+def _list_item(field: str, item: Any) -> Any:
+    if isinstance(item, list):
+        raise Unreadable(f"{field} is a list of lists")
+    return convert_value(field, item)

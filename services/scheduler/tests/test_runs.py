@@ -1,0 +1,304 @@
+"""Runs: run now, the in-flight guard, completion and the watermark, deactivation, the tick."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+
+from recruit_sync.contracts import topology
+from recruit_sync.contracts.events import RunCompleted, RunState, RunSummary, Trigger, run_id_for_schedule
+from recruit_sync.runtime import crypto
+from recruit_sync.runtime.db import create_pool
+from recruit_sync.scheduler.handlers import emit_due_runs, record_run_completed
+
+from .conftest import CLIENT_SECRET, REFRESH_TOKEN, START, Scheduler
+
+pytestmark = pytest.mark.integration
+
+DAILY = {"kind": "daily", "at": "12:30", "timezone": "UTC"}
+
+
+def completed(
+    run: dict[str, Any],
+    sync_id: str,
+    state: RunState = RunState.SUCCEEDED,
+    *,
+    started_at: datetime,
+    trigger: Trigger = Trigger.MANUAL,
+    auth_failed: bool = False,
+) -> RunCompleted:
+    summary = RunSummary(
+        run_id=run["run_id"],
+        sync_id=sync_id,
+        state=state,
+        trigger=trigger,
+        started_at=started_at,
+        finished_at=started_at + timedelta(minutes=1),
+    )
+    return RunCompleted(summary=summary, auth_failed=auth_failed, correlation_id=run["run_id"])
+
+
+def assert_no_secrets(scheduler: Scheduler) -> None:
+    for reply in scheduler.replies:
+        assert CLIENT_SECRET.encode() not in reply and REFRESH_TOKEN.encode() not in reply
+
+
+# run now, on the real broker ------------------------------------------------------------------------------
+
+
+async def test_run_now_publishes_one_snapshot_with_encrypted_secrets(scheduler: Scheduler) -> None:
+    assert scheduler.tap is not None
+    await scheduler.add_connection()
+    sync_id = await scheduler.create_sync(
+        mapping=[{"from": "Skill_Set", "to": "skills"}], options={"exclude_opt_out": True}
+    )
+    run = await scheduler.ok("sync.run", {"id": sync_id})
+    assert run["started"] is True
+    again = await scheduler.ok("sync.run", {"id": sync_id, "full": True})
+    assert again == {"run_id": run["run_id"], "started": False}  # in flight: not started twice
+
+    [due] = await scheduler.tap.take(topology.SYNC_DUE)
+    assert (due["run_id"], due["sync_id"], due["trigger"]) == (run["run_id"], sync_id, "manual")
+    assert due["correlation_id"] == run["run_id"] and due["sync_name"] == "IT graduates"
+    assert (due["module"], due["selection"], due["since"], due["deleted_since"]) == (
+        "Candidates",
+        {"kind": "all"},
+        None,
+        None,
+    )
+    connection = due["connection"]
+    assert crypto.decrypt(connection["client_secret_enc"]) == CLIENT_SECRET
+    assert crypto.decrypt(connection["refresh_token_enc"]) == REFRESH_TOKEN
+    assert CLIENT_SECRET not in orjson.dumps(due).decode()
+    settings = due["settings"]
+    assert settings["list_name"] == "IT talent" and settings["settings_version"] == 1
+    assert [m["to"] for m in settings["mapping"]] == ["email", "first_name", "last_name", "skills"]
+    assert settings["options"]["exclude_opt_out"] is True
+    assert settings["options_enabled_at"] == {"exclude_opt_out": START.isoformat().replace("+00:00", "Z")}
+    assert due["batch_size"] == 500
+    assert await scheduler.outbox(topology.SYNC_DUE) == []  # published, then cleared
+    assert (await scheduler.ok("sync.get", {"id": sync_id}))["run_in_flight"] == run["run_id"]
+    assert_no_secrets(scheduler)
+
+
+async def test_rekey_deactivates_and_announces_it(scheduler: Scheduler) -> None:
+    assert scheduler.tap is not None
+    await scheduler.add_connection()
+    one = await scheduler.create_sync(name="one")
+    two = await scheduler.create_sync(name="two")
+    result = await scheduler.ok("connection.rekey", {"name": "acme", "refresh_token": "new-rt-plaintext"})
+    assert sorted(result["deactivated"]) == sorted([one, two])
+    announced = await scheduler.tap.take(topology.SYNC_DEACTIVATED)
+    assert sorted((e["sync_id"], e["reason"]) for e in announced) == sorted(
+        [(one, "credentials_changed"), (two, "credentials_changed")]
+    )
+    assert all(b"new-rt-plaintext" not in reply for reply in scheduler.replies)
+
+
+# run now and completion (database only) --------------------------------------------------------------------
+
+
+async def test_completion_moves_the_watermark_and_later_runs_are_incremental(db_scheduler: Scheduler) -> None:
+    s = db_scheduler
+    await s.add_connection()
+    after = (START - timedelta(days=10)).isoformat()
+    sync_id = await s.create_sync(retrieval={"kind": "after", "after": after})
+    first = await s.ok("sync.run", {"id": sync_id})
+    [due] = await s.outbox(topology.SYNC_DUE)
+    assert (
+        due["since"]
+        == due["deleted_since"]
+        == (START - timedelta(days=10)).isoformat().replace("+00:00", "Z")
+    )
+
+    started = START + timedelta(minutes=1)
+    event = completed(first, sync_id, started_at=started)
+    await record_run_completed(s.deps, event)
+    detail = await s.ok("sync.get", {"id": sync_id})
+    assert detail["run_in_flight"] is None
+    assert (detail["last_retrieval_at"], detail["last_retrieval_kind"]) == (started.isoformat(), "full")
+
+    second = await s.ok("sync.run", {"id": sync_id})
+    assert second["started"] and second["run_id"] != first["run_id"]
+    due = (await s.outbox(topology.SYNC_DUE))[-1]
+    since = datetime.fromisoformat(due["since"])
+    assert since == started - timedelta(minutes=5) and due["deleted_since"] == due["since"]
+
+    await record_run_completed(s.deps, event)  # a redelivery of the first completion changes nothing
+    assert (await s.ok("sync.get", {"id": sync_id}))["run_in_flight"] == second["run_id"]
+
+    await record_run_completed(s.deps, completed(second, sync_id, started_at=started + timedelta(hours=1)))
+    detail = await s.ok("sync.get", {"id": sync_id})
+    assert detail["last_retrieval_kind"] == "incremental"
+    full = await s.ok("sync.run", {"id": sync_id, "full": True})
+    due = (await s.outbox(topology.SYNC_DUE))[-1]
+    assert (due["run_id"], due["trigger"], due["since"], due["deleted_since"]) == (
+        full["run_id"],
+        "full_resync",
+        None,
+        None,
+    )
+
+
+async def test_a_late_report_of_an_older_run_does_not_move_the_watermark_back(
+    db_scheduler: Scheduler,
+) -> None:
+    s = db_scheduler
+    await s.add_connection()
+    sync_id = await s.create_sync()
+    new = START + timedelta(hours=2)
+    await record_run_completed(s.deps, completed({"run_id": "r2"}, sync_id, started_at=new))
+    await record_run_completed(s.deps, completed({"run_id": "r1"}, sync_id, started_at=START))
+    assert (await s.ok("sync.get", {"id": sync_id}))["last_retrieval_at"] == new.isoformat()
+
+
+async def test_a_once_sync_runs_at_once_and_completes(db_scheduler: Scheduler) -> None:
+    s = db_scheduler
+    await s.add_connection()
+    sync_id = await s.create_sync()  # schedule once, no time: due now
+    assert (await s.ok("sync.get", {"id": sync_id}))["next_due_at"] == START.isoformat()
+    assert await emit_due_runs(s.deps) == 1
+    [due] = await s.outbox(topology.SYNC_DUE)
+    assert due["trigger"] == "schedule" and due["run_id"] == run_id_for_schedule(sync_id, START)
+    assert (await s.ok("sync.get", {"id": sync_id}))["next_due_at"] is None
+    await record_run_completed(s.deps, completed(due, sync_id, started_at=START, trigger=Trigger.SCHEDULE))
+    detail = await s.ok("sync.get", {"id": sync_id})
+    assert (detail["state"], detail["next_due_at"], detail["run_in_flight"]) == ("completed", None, None)
+
+
+async def test_run_refuses_an_unknown_or_inactive_sync(db_scheduler: Scheduler) -> None:
+    s = db_scheduler
+    await s.add_connection()
+    sync_id = await s.create_sync(schedule=DAILY)
+    assert "no sync" in await s.fails("sync.run", {"id": "ghost"}, 404)
+    await s.ok("connection.rekey", {"name": "acme", "client_secret": "another-secret"})
+    error = await s.fails("sync.run", {"id": sync_id}, 409)
+    assert "inactive" in error and "credentials_changed" in error
+    s.clock.advance(timedelta(days=3))
+    assert await emit_due_runs(s.deps) == 0  # an inactive sync never runs
+    assert await s.outbox(topology.SYNC_DUE) == []
+    await s.ok("sync.activate", {"id": sync_id})
+    assert (await s.ok("sync.run", {"id": sync_id}))["started"]
+
+
+# deactivation -----------------------------------------------------------------------------------------------
+
+
+async def test_rekey_deactivates_every_sync_of_that_connection_only(db_scheduler: Scheduler) -> None:
+    s = db_scheduler
+    await s.add_connection("acme")
+    await s.add_connection("other")
+    one = await s.create_sync(name="one", schedule=DAILY)
+    paused = await s.create_sync(name="paused")
+    await s.ok("sync.pause", {"id": paused})
+    elsewhere = await s.create_sync(name="elsewhere", connection="other")
+    result = await s.ok("connection.rekey", {"name": "acme", "primary_email": "ops@acme.example"})
+    assert sorted(result["deactivated"]) == sorted([one, paused])
+    for sync_id in (one, paused):
+        detail = await s.ok("sync.get", {"id": sync_id})
+        assert (detail["state"], detail["state_reason"], detail["next_due_at"]) == (
+            "inactive",
+            "credentials_changed",
+            None,
+        )
+    assert (await s.ok("sync.get", {"id": elsewhere}))["state"] == "active"
+    assert len(await s.outbox(topology.SYNC_DEACTIVATED)) == 2
+    versions = {c["name"]: c["credentials_version"] for c in await s.ok("connection.list")}
+    assert versions == {"acme": 2, "other": 1}
+    assert "no connection" in await s.fails("connection.rekey", {"name": "ghost", "refresh_token": "x"}, 404)
+
+
+async def test_auth_failure_deactivates_the_connections_syncs(db_scheduler: Scheduler) -> None:
+    s = db_scheduler
+    await s.add_connection("acme")
+    await s.add_connection("other")
+    one = await s.create_sync(name="one")
+    two = await s.create_sync(name="two")
+    elsewhere = await s.create_sync(name="elsewhere", connection="other")
+    run = await s.ok("sync.run", {"id": one})
+    plain_failure = completed(run, one, RunState.FAILED, started_at=START)
+    await record_run_completed(s.deps, plain_failure)
+    assert (await s.ok("sync.get", {"id": one}))[
+        "state"
+    ] == "active"  # an ordinary failure deactivates nothing
+
+    run = await s.ok("sync.run", {"id": one})
+    await record_run_completed(
+        s.deps, completed(run, one, RunState.FAILED, started_at=START, auth_failed=True)
+    )
+    states = {d["id"]: (d["state"], d["state_reason"]) for d in await s.ok("sync.list")}
+    assert states == {
+        one: ("inactive", "auth_failed"),
+        two: ("inactive", "auth_failed"),
+        elsewhere: ("active", None),
+    }
+    assert sorted(e["sync_id"] for e in await s.outbox(topology.SYNC_DEACTIVATED)) == sorted([one, two])
+
+
+async def test_an_auth_failure_of_replaced_credentials_is_ignored(db_scheduler: Scheduler) -> None:
+    s = db_scheduler
+    await s.add_connection()
+    sync_id = await s.create_sync()
+    run = await s.ok("sync.run", {"id": sync_id})
+    await s.ok("connection.rekey", {"name": "acme", "refresh_token": "fresh"})
+    await s.ok("sync.activate", {"id": sync_id})
+    await record_run_completed(
+        s.deps, completed(run, sync_id, RunState.FAILED, started_at=START, auth_failed=True)
+    )
+    assert (await s.ok("sync.get", {"id": sync_id}))["state"] == "active"
+
+
+# the tick --------------------------------------------------------------------------------------------------
+
+
+async def test_two_concurrent_claimers_emit_each_due_run_once(db_scheduler: Scheduler) -> None:
+    s = db_scheduler
+    await s.add_connection()
+    ids = [await s.create_sync(name=f"sync {i}", schedule=DAILY) for i in range(60)]
+    busy = ids[0]
+    manual = await s.ok("sync.run", {"id": busy})
+    s.clock.advance(timedelta(hours=1))  # 13:00: every sync was due at 12:30
+    other_pool = await create_pool(s.deps.settings.database_url, "scheduler")
+    try:
+        replica = replace(s.deps, pool=other_pool)
+        counts = await asyncio.gather(*(emit_due_runs(d) for d in (s.deps, replica, s.deps, replica)))
+    finally:
+        await other_pool.close()
+    assert sum(counts) == 59  # the sync with a manual run in flight waits for it
+    scheduled = [e for e in await s.outbox(topology.SYNC_DUE) if e["trigger"] == "schedule"]
+    due_at = START + timedelta(minutes=30)
+    assert sorted(e["sync_id"] for e in scheduled) == sorted(ids[1:])
+    assert all(e["run_id"] == run_id_for_schedule(e["sync_id"], due_at) for e in scheduled)
+    assert (await s.ok("sync.get", {"id": ids[1]}))["next_due_at"] == "2026-11-21T12:30:00+00:00"
+    assert await emit_due_runs(s.deps) == 0
+
+    # once the manual run ends, the waiting sync runs its scheduled run, once
+    await record_run_completed(s.deps, completed(manual, busy, started_at=START))
+    assert await emit_due_runs(s.deps) == 1
+    assert (await s.ok("sync.get", {"id": busy}))["next_due_at"] == "2026-11-21T12:30:00+00:00"
+
+
+async def test_downtime_gives_one_catch_up_run(db_scheduler: Scheduler) -> None:
+    s = db_scheduler
+    await s.add_connection()
+    sync_id = await s.create_sync(schedule=DAILY)
+    s.clock.advance(timedelta(days=5))
+    assert await emit_due_runs(s.deps) == 1
+    assert await emit_due_runs(s.deps) == 0
+    assert len(await s.outbox(topology.SYNC_DUE)) == 1
+    assert (await s.ok("sync.get", {"id": sync_id}))["next_due_at"] == "2026-11-25T12:30:00+00:00"
+
+
+async def test_paused_syncs_are_not_claimed(db_scheduler: Scheduler) -> None:
+    s = db_scheduler
+    await s.add_connection()
+    sync_id = await s.create_sync(schedule=DAILY)
+    await s.ok("sync.pause", {"id": sync_id})
+    s.clock.advance(timedelta(days=1))
+    assert await emit_due_runs(s.deps) == 0
+    assert (await s.ok("sync.run", {"id": sync_id}))["started"]  # a paused sync can still be run by hand
