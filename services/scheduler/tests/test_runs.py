@@ -176,6 +176,7 @@ async def test_run_refuses_an_unknown_or_inactive_sync(db_scheduler: Scheduler) 
     await s.add_connection()
     sync_id = await s.create_sync(schedule=DAILY)
     assert "no sync" in await s.fails("sync.run", {"id": "ghost"}, 404)
+    assert "full" in await s.fails("sync.run", {"id": sync_id, "full": "no"}, 400)
     await s.ok("connection.rekey", {"name": "acme", "client_secret": "another-secret"})
     error = await s.fails("sync.run", {"id": sync_id}, 409)
     assert "inactive" in error and "credentials_changed" in error
@@ -302,3 +303,42 @@ async def test_paused_syncs_are_not_claimed(db_scheduler: Scheduler) -> None:
     s.clock.advance(timedelta(days=1))
     assert await emit_due_runs(s.deps) == 0
     assert (await s.ok("sync.run", {"id": sync_id}))["started"]  # a paused sync can still be run by hand
+
+
+async def test_a_new_selection_rereads_the_retrieval_window(db_scheduler: Scheduler) -> None:
+    """Records that newly match were not necessarily modified since the last run: read them all again."""
+    s = db_scheduler
+    await s.add_connection()
+    sync_id = await s.create_sync()
+    run = await s.ok("sync.run", {"id": sync_id})
+    await record_run_completed(s.deps, completed(run, sync_id, started_at=START))
+    await s.ok("sync.edit", {"id": sync_id, "patch": {"mapping": [{"from": "City", "to": "city"}]}})
+    run = await s.ok("sync.run", {"id": sync_id})
+    assert (await s.outbox(topology.SYNC_DUE))[-1]["since"] is not None  # a mapping change stays incremental
+    await record_run_completed(s.deps, completed(run, sync_id, started_at=START + timedelta(hours=1)))
+
+    selection = {"kind": "custom_view", "cvid": "5001"}
+    edited = await s.ok("sync.edit", {"id": sync_id, "patch": {"selection": selection}})
+    assert edited["settings_version"] == 3
+    await s.ok("sync.run", {"id": sync_id})
+    due = (await s.outbox(topology.SYNC_DUE))[-1]
+    assert (due["since"], due["selection"], due["settings"]["settings_version"]) == (None, selection, 3)
+
+
+async def test_an_unreadable_stored_spec_pauses_that_sync_only(db_scheduler: Scheduler) -> None:
+    s = db_scheduler
+    await s.add_connection()
+    broken = await s.create_sync(name="broken", schedule=DAILY)
+    fine = await s.create_sync(name="fine", schedule=DAILY)
+    async with s.deps.pool.acquire() as conn:  # as if a newer contract refused what an older one stored
+        await conn.execute("UPDATE syncs SET spec = spec || '{\"legacy\": 1}' WHERE name = 'broken'")
+    s.clock.advance(timedelta(days=1))
+    assert await emit_due_runs(s.deps) == 1
+    assert [e["sync_id"] for e in await s.outbox(topology.SYNC_DUE)] == [fine]
+    async with s.deps.pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT state, state_reason FROM syncs WHERE id = $1::uuid", broken)
+    assert (
+        row is not None
+        and row["state"] == "paused"
+        and row["state_reason"] == "invalid_settings: legacy: unknown key"
+    )

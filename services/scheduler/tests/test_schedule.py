@@ -24,7 +24,7 @@ def monthly(day: int, at: str = "09:00", tz: str = "UTC") -> Schedule:
 
 
 def weekly(weekday: str, at: str, tz: str = "UTC") -> Schedule:
-    return Schedule(kind="weekly", weekday=weekday, at=at, timezone=tz)  # type: ignore[arg-type]
+    return Schedule(kind="weekly", weekday=weekday, at=at, timezone=tz)
 
 
 CASES = [

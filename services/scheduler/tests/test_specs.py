@@ -127,15 +127,15 @@ def test_options_on_at_creation_take_effect_then() -> None:
 def test_newly_enabled_option_takes_effect_now_and_earlier_ones_keep_their_time() -> None:
     earlier = NOW - timedelta(days=3)
     before = Options(exclude_opt_out=True)
-    after_ = Options(exclude_opt_out=True, on_recruit_delete="remove_from_list")  # type: ignore[arg-type]
+    after_ = Options(exclude_opt_out=True, on_recruit_delete="remove_from_list")
     result = options_enabled_at(before, after_, {"exclude_opt_out": earlier}, NOW)
     assert result == {"exclude_opt_out": earlier, "on_recruit_delete": NOW}
 
 
 def test_changing_the_delete_action_restarts_its_clock_and_turning_off_forgets() -> None:
     earlier = NOW - timedelta(days=3)
-    before = Options(exclude_opt_out=True, on_recruit_delete="remove_from_list")  # type: ignore[arg-type]
-    after_ = Options(on_recruit_delete="remove_from_org")  # type: ignore[arg-type]
+    before = Options(exclude_opt_out=True, on_recruit_delete="remove_from_list")
+    after_ = Options(on_recruit_delete="remove_from_org")
     enabled = {"exclude_opt_out": earlier, "on_recruit_delete": earlier}
     assert options_enabled_at(before, after_, enabled, NOW) == {"on_recruit_delete": NOW}
 

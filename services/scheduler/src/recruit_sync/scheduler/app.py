@@ -53,7 +53,7 @@ class _Running:
         self.deps = handlers.Deps(pool=pool, relay=self.relay, settings=self.settings)
         self.operations.update(handlers.operations(self.deps))
 
-    def start_loops(self) -> None:
+    async def start_loops(self) -> None:
         assert self.deps is not None
         self.tasks = [
             asyncio.create_task(self.relay.run(), name="outbox-relay"),

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -51,6 +51,7 @@ log = structlog.get_logger()
 
 CLAIM_LIMIT = 50
 
+M = TypeVar("M", bound=BaseModel)
 DeactivationReason = Literal["auth_failed", "credentials_changed"]
 
 
@@ -74,7 +75,7 @@ async def _transaction(deps: Deps) -> AsyncIterator[store.Conn]:
         yield conn
 
 
-def _parse(model: type[BaseModel], data: Any) -> Any:
+def _parse(model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -92,7 +93,7 @@ def _key(args: dict[str, Any]) -> str:
 
 
 async def add_connection(deps: Deps, args: dict[str, Any]) -> dict[str, Any]:
-    new: NewConnection = _parse(NewConnection, args)
+    new = _parse(NewConnection, args)
     fields = new.model_dump(exclude={"client_secret", "refresh_token"})
     fields["client_secret_enc"] = crypto.encrypt(new.client_secret)
     fields["refresh_token_enc"] = crypto.encrypt(new.refresh_token)
@@ -108,7 +109,7 @@ async def add_connection(deps: Deps, args: dict[str, Any]) -> dict[str, Any]:
 
 async def rekey_connection(deps: Deps, args: dict[str, Any]) -> dict[str, Any]:
     """New credentials or primary email: every sync of the connection waits for a manual re-activation."""
-    rekey: Rekey = _parse(Rekey, args)
+    rekey = _parse(Rekey, args)
     changes: dict[str, Any] = {}
     if rekey.refresh_token is not None:
         changes["refresh_token_enc"] = crypto.encrypt(rekey.refresh_token)
@@ -190,7 +191,9 @@ async def edit_sync(deps: Deps, args: dict[str, Any]) -> dict[str, Any]:
     again, since records that newly match were not necessarily modified since the last run.
     """
     key = _key(args)
-    patch: SyncSpecPatch = _parse(SyncSpecPatch, args.get("patch"))
+    if not isinstance(args.get("patch"), dict):
+        raise RpcError("patch: required (the keys to change)", 400)
+    patch = _parse(SyncSpecPatch, args["patch"])
     now = deps.clock()
     try:
         async with _transaction(deps) as conn:
@@ -251,7 +254,9 @@ async def pause_sync(deps: Deps, args: dict[str, Any]) -> dict[str, Any]:
 
 async def run_sync(deps: Deps, args: dict[str, Any]) -> dict[str, Any]:
     """Run now (``full``: re-import everything); a run already in flight is returned, not doubled."""
-    full = bool(args.get("full", False))
+    full = args.get("full", False)
+    if not isinstance(full, bool):
+        raise RpcError("full: must be true or false", 400)
     now = deps.clock()
     async with _transaction(deps) as conn:
         row = await _existing_sync(conn, _key(args), for_update=True)
@@ -312,7 +317,17 @@ async def emit_due_runs(deps: Deps) -> int:
     async with _transaction(deps) as conn:
         rows = await store.claim_due_syncs(conn, now, CLAIM_LIMIT)
         for row in rows:
-            spec = SyncSpec.model_validate(row["spec"])
+            try:
+                spec = SyncSpec.model_validate(row["spec"])
+            except ValidationError as exc:
+                # Settings stored under an older contract that this one refuses: park this sync
+                # with the reason, so one unreadable sync never holds up the others.
+                reason = f"invalid_settings: {describe_validation_error(exc)}"
+                log.error(
+                    "stored sync settings unreadable, sync paused", sync_id=str(row["id"]), reason=reason
+                )
+                await store.set_state(conn, row["id"], "paused", reason, None)
+                continue
             due_at = row["next_due_at"]
             run_id = run_id_for_schedule(str(row["id"]), due_at)
             started = await _start_run(
