@@ -181,12 +181,20 @@ def test_run_wait_polls_until_the_run_ends_and_prints_its_summary() -> None:
     api = (
         FakeApi()
         .on("POST", "/syncs/s1/runs", ok({"run_id": "r1", "started": True}, 202))
-        .on("GET", "/runs/r1", refused(404, "no run r1"), ok(summary("running", 3)), ok(done))
+        .on(
+            "GET",
+            "/runs/r1",
+            refused(404, "no run r1"),
+            refused(503, "the history service is not answering"),
+            ok(summary("running", 3)),
+            ok(done),
+        )
     )
     result = invoke(api, "sync", "run", "s1", "--wait", "--json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == done
-    assert api.calls("GET", "/runs/r1") == 3
+    assert api.calls("GET", "/runs/r1") == 4
+    assert "the history service is not answering; still waiting" in result.stderr
     assert "3 records so far" in result.stderr
     assert api.requests[0].url.params["full"] == "false"
 
@@ -311,3 +319,38 @@ def test_suppress_add_posts_reason_and_addresses() -> None:
     assert api.bodies("POST", "/suppressions") == [
         {"reason": "do_not_mail", "emails": ["a@x.com", "b@x.com"]}
     ]
+
+
+# --- connections and mappings -------------------------------------------------------------------------
+
+
+def test_connection_add_sends_the_credentials_and_prints_only_the_id() -> None:
+    api = FakeApi().on("POST", "/connections", ok({"id": "c1"}, 201))
+    result = invoke(
+        api,
+        "connection", "add", "--name", "acme", "--base-url", "http://127.0.0.1:8700",
+        "--accounts-url", "http://127.0.0.1:8700", "--client-id", "cid", "--client-secret", "secret",
+        "--refresh-token", "rt", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {"id": "c1"}
+    sent = api.bodies("POST", "/connections")[0]
+    assert (sent["client_secret"], sent["refresh_token"], "primary_email" in sent) == ("secret", "rt", False)
+    assert "secret" not in result.stdout + result.stderr
+
+
+def test_favourite_save_takes_a_mapping_list_or_a_spec_file(tmp_path: Path) -> None:
+    mapping = [{"from": "Skill_Set", "to": "skills"}]
+    api = FakeApi().on("POST", "/mapping/favourites", ok({"name": "tech"}))
+    for content in (mapping, {**SPEC, "mapping": mapping}):
+        path = write(tmp_path, "mapping.json", json.dumps(content))
+        assert invoke(api, "mapping", "favourite", "save", "tech", "--file", path).exit_code == 0
+    assert api.bodies("POST", "/mapping/favourites") == [{"name": "tech", "mapping": mapping}] * 2
+
+
+def test_list_members_json_is_the_apis_list() -> None:
+    members = [{"email": "a@x.com", "first_name": "A", "last_name": "B", "skills": ["go", "sql"]}]
+    result = invoke(
+        FakeApi().on("GET", "/lists/IT talent/members", ok(members)), "list", "members", "IT talent", "--json"
+    )
+    assert json.loads(result.stdout) == members

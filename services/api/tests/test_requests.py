@@ -54,3 +54,12 @@ async def test_rekey_must_change_something(api: httpx.AsyncClient) -> None:
     refused = await api.post("/connections/acme/rekey", json={})
     assert refused.status_code == 422
     assert "give at least one of refresh_token" in refused.json()["detail"]
+
+
+async def test_asyncapi_documents_every_event_and_rpc_queue(api: httpx.AsyncClient) -> None:
+    document = (await api.get("/asyncapi.json")).json()
+    assert {"sync.due", "record.batch", "run.completed", "recruit_sync.scheduler.rpc"} <= set(
+        document["channels"]
+    )
+    assert "guest" not in str(document["servers"])  # no credentials
+    assert (await api.get("/asyncapi")).headers["content-type"].startswith("text/html")

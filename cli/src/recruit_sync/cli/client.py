@@ -21,8 +21,11 @@ class CliError(Exception):
 
 
 class ApiClient:
+    """JSON in, JSON out. The timeout outlasts the API's own RPC timeouts (two calls for a sync's
+    detail), so the API's 503 naming the silent service arrives instead of a bare client timeout."""
+
     def __init__(
-        self, base_url: str, transport: httpx.BaseTransport | None = None, timeout: float = 30.0
+        self, base_url: str, transport: httpx.BaseTransport | None = None, timeout: float = 60.0
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._http = httpx.Client(base_url=self.base_url, transport=transport, timeout=timeout)

@@ -218,9 +218,14 @@ def sim(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
 ) -> None:
     """Serve the Recruit simulator (client 'cid', secret 'secret', refresh token 'rt' by default)."""
-    from recruit_sync.sim.server import serve  # imported here: only this command needs the simulator
+    # imported here: only this command needs the simulator
+    from recruit_sync.sim.data import DataFileError
+    from recruit_sync.sim.server import serve
 
-    serve(data, port, generate, host)
+    try:
+        serve(str(data) if data else None, port, generate, host)
+    except DataFileError as exc:
+        raise CliError(str(exc)) from None
 
 
 # --- connections -------------------------------------------------------------------------------------
@@ -401,7 +406,10 @@ def _run_so_far(api: ApiClient, run_id: str) -> dict[str, Any] | None:
     try:
         summary: dict[str, Any] = api.get(f"/runs/{run_id}")
     except CliError as exc:
-        if exc.status in (404, 503):
+        if exc.status == 503:  # e.g. history restarting: the run goes on, so keep waiting
+            render.note(f"{exc}; still waiting")
+            return None
+        if exc.status == 404:
             return None
         raise
     return summary

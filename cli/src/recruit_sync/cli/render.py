@@ -166,8 +166,8 @@ def duration(summary: dict[str, Any]) -> str | None:
     return f"{(end - start).total_seconds():.1f} s"
 
 
-def when(value: Any) -> str | None:
-    """An ISO 8601 instant, shorter: ``2026-11-02 10:00:04+00:00``."""
+def when(value: Any) -> Any:
+    """An ISO 8601 instant, shorter: ``2026-11-02 10:00:04+00:00`` (anything else unchanged)."""
     try:
         return datetime.fromisoformat(value).isoformat(sep=" ", timespec="seconds")
     except (TypeError, ValueError):

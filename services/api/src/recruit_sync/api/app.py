@@ -1,6 +1,7 @@
 """The HTTP API: a FastAPI app holding one RabbitBroker, used only to ask the services over RPC.
 
-It never touches the database. OpenAPI docs at ``/docs``.
+It never touches the database. OpenAPI docs at ``/docs``; the events' AsyncAPI document at
+``/asyncapi.json`` (rendered at ``/asyncapi``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
+from recruit_sync.api.asyncapi import events_document
 from recruit_sync.api.errors import invalid_request
 from recruit_sync.api.gateway import Services
 from recruit_sync.api.routes import router
@@ -48,6 +50,7 @@ def create_app(settings: Settings, rpc_timeout: float | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.events_document = events_document(settings.amqp_url, app.version)
     app.include_router(router)
     app.add_exception_handler(RequestValidationError, invalid_request)
     return app

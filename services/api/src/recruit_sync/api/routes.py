@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from faststream.specification.asyncapi import get_asyncapi_html
 
 from recruit_sync.api.bodies import Favourite, NewConnection, Rekey, Suppress, SuppressionReason, Unsuppress
 from recruit_sync.api.gateway import Services
@@ -179,6 +181,20 @@ async def save_favourite(body: Favourite, services: Svc) -> Any:
 @router.get("/mapping/favourites", tags=["mapping"])
 async def list_favourites(services: Svc) -> Any:
     return await services.scheduler("mapping.favourite.list")
+
+
+# --- documentation of the events ---------------------------------------------------------------------
+
+
+@router.get("/asyncapi.json", tags=["docs"])
+async def asyncapi_document(request: Request) -> Any:
+    """AsyncAPI 3.0 document of every event on the bus and the RPC queues."""
+    return request.app.state.events_document.to_jsonable()
+
+
+@router.get("/asyncapi", tags=["docs"], response_class=HTMLResponse)
+async def asyncapi_page(request: Request) -> str:
+    return get_asyncapi_html(request.app.state.events_document, try_it_out_path=None)
 
 
 # --- health ------------------------------------------------------------------------------------------
