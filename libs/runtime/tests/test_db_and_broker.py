@@ -110,11 +110,18 @@ async def test_rpc_replies_and_names_unknown_operations(amqp_url: str) -> None:
     async def on_rpc(message: RabbitMessage) -> bytes:
         return await rpc.dispatch({"echo": echo}, message.body)
 
+    client = rpc.RpcClient(amqp_url)
     async with broker:
         await broker.start()
-        ok = await rpc.call(broker, topology.HISTORY_RPC, "echo", {"a": 1})
-        missing = await rpc.call(broker, topology.HISTORY_RPC, "nope", {})
-        failed = await rpc.call(broker, topology.HISTORY_RPC, "echo", {"fail": 1})
+        await client.connect()
+        ok, missing, failed = await asyncio.gather(
+            client.call(topology.HISTORY_RPC, "echo", {"a": 1}),
+            client.call(topology.HISTORY_RPC, "nope", {}),
+            client.call(topology.HISTORY_RPC, "echo", {"fail": 1}),
+        )
+        with pytest.raises(TimeoutError):
+            await client.call(topology.IMPORTER_RPC, "echo", {}, timeout=0.3)  # nobody serves it
+        await client.close()
     assert (ok.ok, ok.result) == (True, {"echo": {"a": 1}})
     assert (missing.ok, missing.status) == (False, 404) and "nope" in (missing.error or "")
     assert (failed.status, failed.error) == (404, "no such thing")

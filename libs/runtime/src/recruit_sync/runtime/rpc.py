@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aio_pika
 import orjson
 import structlog
-from faststream.rabbit import RabbitBroker
 from pydantic import ValidationError
 
 from recruit_sync.contracts.rpc import RpcReply, RpcRequest
@@ -48,13 +50,64 @@ def _encode(reply: RpcReply) -> bytes:
     return orjson.dumps(reply.model_dump(mode="json"), default=str)
 
 
-async def call(
-    broker: RabbitBroker, queue: str, op: str, args: dict[str, Any], timeout: float = 30.0
-) -> RpcReply:
-    response = await broker.request(
-        orjson.dumps(RpcRequest(op=op, args=args).model_dump(mode="json"), default=str),
-        queue=queue,
-        timeout=timeout,
-        content_type="application/json",
-    )
-    return RpcReply.model_validate(orjson.loads(response.body))
+class RpcClient:
+    """Concurrent request/reply over RabbitMQ's direct reply-to, matching replies by correlation id.
+
+    FastStream's ``broker.request`` serves one request at a time per broker, so one silent service would
+    hold up every other call; here each call waits only for its own reply. A request carries
+    ``expiration`` = its timeout, so one the caller has given up on is dropped, not run later.
+    """
+
+    REPLY_TO = "amq.rabbitmq.reply-to"
+
+    def __init__(self, amqp_url: str) -> None:
+        self.amqp_url = amqp_url
+        self._connection: aio_pika.abc.AbstractRobustConnection | None = None
+        self._channel: aio_pika.abc.AbstractChannel | None = None
+        self._pending: dict[str, asyncio.Future[bytes]] = {}
+
+    async def connect(self) -> None:
+        self._connection = await aio_pika.connect_robust(self.amqp_url)
+        self._channel = await self._connection.channel(on_return_raises=True)
+        reply_queue = await self._channel.get_queue(self.REPLY_TO, ensure=False)
+        await reply_queue.consume(self._on_reply, no_ack=True)
+
+    async def close(self) -> None:
+        for future in self._pending.values():
+            future.cancel()
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
+
+    @property
+    def connected(self) -> bool:
+        return self._connection is not None and not self._connection.is_closed
+
+    async def _on_reply(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        future = self._pending.pop(message.correlation_id or "", None)
+        if future is not None and not future.done():
+            future.set_result(message.body)
+
+    async def call(self, queue: str, op: str, args: dict[str, Any], timeout: float = 30.0) -> RpcReply:
+        """Raises TimeoutError when no reply comes in time, aio_pika's DeliveryError when unroutable."""
+        if self._channel is None:
+            raise RuntimeError("RpcClient.connect() was not called")
+        correlation_id = uuid.uuid4().hex
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._pending[correlation_id] = future
+        try:
+            await self._channel.default_exchange.publish(
+                aio_pika.Message(
+                    orjson.dumps(RpcRequest(op=op, args=args).model_dump(mode="json"), default=str),
+                    content_type="application/json",
+                    correlation_id=correlation_id,
+                    reply_to=self.REPLY_TO,
+                    expiration=timeout,
+                ),
+                routing_key=queue,
+                mandatory=True,
+            )
+            body = await asyncio.wait_for(future, timeout)
+        finally:
+            self._pending.pop(correlation_id, None)
+        return RpcReply.model_validate(orjson.loads(body))

@@ -1,4 +1,4 @@
-"""The HTTP API: a FastAPI app holding one RabbitBroker, used only to ask the services over RPC.
+"""The HTTP API: a FastAPI app holding one RPC client, used only to ask the services over RabbitMQ.
 
 It never touches the database. OpenAPI docs at ``/docs``; the events' AsyncAPI document at
 ``/asyncapi.json`` (rendered at ``/asyncapi``).
@@ -17,7 +17,8 @@ from recruit_sync.api.asyncapi import events_document
 from recruit_sync.api.errors import invalid_request
 from recruit_sync.api.gateway import Services
 from recruit_sync.api.routes import router
-from recruit_sync.runtime.broker import declare_topology, make_broker
+from recruit_sync.runtime.broker import declare_topology
+from recruit_sync.runtime.rpc import RpcClient
 from recruit_sync.runtime.settings import Settings
 
 DEFAULT_RPC_TIMEOUT = 15.0
@@ -29,19 +30,19 @@ def rpc_timeout_from_env() -> float:
 
 def create_app(settings: Settings, rpc_timeout: float | None = None) -> FastAPI:
     """The API for ``settings.amqp_url``; ``rpc_timeout`` (seconds) bounds every call to a service."""
-    broker = make_broker(settings.amqp_url)
-    services = Services(broker, rpc_timeout if rpc_timeout is not None else rpc_timeout_from_env())
+    client = RpcClient(settings.amqp_url)
+    services = Services(client, rpc_timeout if rpc_timeout is not None else rpc_timeout_from_env())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Declaring the topology here means an RPC publish finds its queue even before the first
         # `migrate`; requests then wait in the queue until the service starts (or time out).
         await declare_topology(settings.amqp_url)
-        await broker.connect()
+        await client.connect()
         try:
             yield
         finally:
-            await broker.stop()
+            await client.close()
 
     app = FastAPI(
         title="recruit-sync",

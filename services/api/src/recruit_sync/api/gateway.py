@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import aio_pika.exceptions
 import aiormq.exceptions
 from fastapi import HTTPException
-from faststream.rabbit import RabbitBroker
 
 from recruit_sync.contracts import topology
-from recruit_sync.runtime.rpc import call
+from recruit_sync.runtime.rpc import RpcClient
 
 SERVICE_NAMES = {
     topology.SCHEDULER_RPC: "scheduler",
@@ -25,8 +25,8 @@ SERVICE_NAMES = {
 class Services:
     """Asks the scheduler, importer and history services over their RPC queues."""
 
-    def __init__(self, broker: RabbitBroker, timeout: float) -> None:
-        self.broker = broker
+    def __init__(self, client: RpcClient, timeout: float) -> None:
+        self.client = client
         self.timeout = timeout
 
     async def scheduler(self, op: str, **args: Any) -> Any:
@@ -41,10 +41,10 @@ class Services:
     async def ask(self, queue: str, op: str, args: dict[str, Any]) -> Any:
         service = SERVICE_NAMES[queue]
         try:
-            reply = await call(self.broker, queue, op, args, timeout=self.timeout)
+            reply = await self.client.call(queue, op, args, timeout=self.timeout)
         except TimeoutError:
             raise HTTPException(503, f"the {service} service is not answering") from None
-        except aiormq.exceptions.DeliveryError:
+        except (aiormq.exceptions.DeliveryError, aio_pika.exceptions.DeliveryError):
             # on_return_raises: nothing is bound to the RPC queue, i.e. the topology was never declared
             raise HTTPException(
                 503, f"the {service} service's queue does not exist (run 'recruit-sync migrate')"
