@@ -12,7 +12,7 @@ import pytest
 from recruit_sync.contracts import topology
 from recruit_sync.contracts.events import RunCompleted, RunState, RunSummary, Trigger
 from recruit_sync.runtime import rpc
-from recruit_sync.runtime.broker import make_broker, publish_event
+from recruit_sync.runtime.broker import publish_event
 from recruit_sync.runtime.settings import Settings
 from recruit_sync.scheduler.app import build_app
 
@@ -33,12 +33,12 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 10.0)
 async def test_a_once_sync_is_scheduled_run_and_completed_end_to_end(
     migrated: Settings, tap: EventTap
 ) -> None:
-    client = make_broker(migrated.amqp_url)
-    await client.start()
+    client = rpc.RpcClient(migrated.amqp_url)
+    await client.connect()
     replies: list[str] = []
 
     async def call(op: str, args: dict[str, Any]) -> Any:
-        reply = await rpc.call(client, topology.SCHEDULER_RPC, op, args, timeout=10)
+        reply = await client.call(topology.SCHEDULER_RPC, op, args, timeout=10)
         replies.append(reply.model_dump_json())
         assert reply.ok, reply
         return reply.result
@@ -82,5 +82,5 @@ async def test_a_once_sync_is_scheduled_run_and_completed_end_to_end(
             assert detail["last_retrieval_kind"] == "full" and detail["run_in_flight"] is None
             await call("connection.list", {})
     finally:
-        await client.stop()
+        await client.close()
     assert replies and not any(CLIENT_SECRET in r or REFRESH_TOKEN in r for r in replies)
