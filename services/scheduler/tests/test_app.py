@@ -35,6 +35,8 @@ async def test_a_once_sync_is_scheduled_run_and_completed_end_to_end(
 ) -> None:
     client = rpc.RpcClient(migrated.amqp_url)
     await client.connect()
+    publisher = make_broker(migrated.amqp_url)
+    await publisher.connect()
     replies: list[str] = []
 
     async def call(op: str, args: dict[str, Any]) -> Any:
@@ -72,7 +74,7 @@ async def test_a_once_sync_is_scheduled_run_and_completed_end_to_end(
                 started_at=datetime.now(UTC),
                 finished_at=datetime.now(UTC),
             )
-            await publish_event(client, RunCompleted(summary=summary, correlation_id=due["run_id"]))
+            await publish_event(publisher, RunCompleted(summary=summary, correlation_id=due["run_id"]))
 
             async def completed() -> bool:
                 return bool((await call("sync.get", {"id": created["id"]}))["state"] == "completed")
@@ -83,4 +85,5 @@ async def test_a_once_sync_is_scheduled_run_and_completed_end_to_end(
             await call("connection.list", {})
     finally:
         await client.close()
+        await publisher.stop()
     assert replies and not any(CLIENT_SECRET in r or REFRESH_TOKEN in r for r in replies)
