@@ -12,7 +12,7 @@ import pytest
 from recruit_sync.contracts import topology
 from recruit_sync.contracts.events import RunCompleted, RunState, RunSummary, Trigger
 from recruit_sync.runtime import rpc
-from recruit_sync.runtime.broker import publish_event
+from recruit_sync.runtime.broker import make_broker, publish_event
 from recruit_sync.runtime.settings import Settings
 from recruit_sync.scheduler.app import build_app
 
