@@ -1,4 +1,4 @@
-"""Run counts from outcomes (SPEC section 6): total = new + re_added + duplicate + updated + unchanged + ignored."""
+"""Run counts from outcomes (SPEC 6): total = new + re_added + duplicate + updated + unchanged + ignored."""
 
 from __future__ import annotations
 

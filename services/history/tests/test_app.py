@@ -18,7 +18,7 @@ from recruit_sync.contracts.events import Outcome, RunCompleted
 from recruit_sync.history import handlers
 from recruit_sync.history.app import build_app
 from recruit_sync.runtime import rpc
-from recruit_sync.runtime.broker import EVENTS, declare_topology, make_broker, publish_event
+from recruit_sync.runtime.broker import EVENTS, declare_topology, encode_event, make_broker, publish_event
 from recruit_sync.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -69,11 +69,12 @@ async def test_a_run_through_the_broker_ends_with_run_completed_and_answers_rpc(
     run: Any,
 ) -> None:
     r = run.record
+    # queued before the service starts: delivered the moment it connects, before after_startup
+    await publish_event(client, run.sync_due())
+    await publish_event(
+        client, run.batch(0, [r("1", "a@example.com"), r("2", None, Outcome.IGNORED, "empty_email")])
+    )
     async with TestApp(build_app(_settings(database_url, amqp_url))):
-        await publish_event(client, run.sync_due())
-        await publish_event(
-            client, run.batch(0, [r("1", "a@example.com"), r("2", None, Outcome.IGNORED, "empty_email")])
-        )
         await publish_event(client, run.batch(1, [r("3", "c@example.com", Outcome.DUPLICATE)]))
         await publish_event(client, run.fetch_completed(2, 3))
         completed = await _next_run_completed(run_completed)
@@ -83,10 +84,15 @@ async def test_a_run_through_the_broker_ends_with_run_completed_and_answers_rpc(
         assert (summary.total, summary.new, summary.duplicate, summary.ignored) == (3, 1, 1, 1)
         assert summary.ignored_by_reason["empty_email"] == 1
 
-        reply = await rpc.call(client, topology.HISTORY_RPC, "runs.get", {"run_id": run.run_id})
-        assert reply.ok and reply.result == summary.model_dump(mode="json")
-        missing = await rpc.call(client, topology.HISTORY_RPC, "runs.get", {"run_id": "nope"})
-        assert (missing.ok, missing.status) == (False, 404)
+        api = rpc.RpcClient(amqp_url)  # as the HTTP API calls history
+        await api.connect()
+        try:
+            reply = await api.call(topology.HISTORY_RPC, "runs.get", {"run_id": run.run_id}, timeout=10)
+            assert reply.ok and reply.result == summary.model_dump(mode="json")
+            missing = await api.call(topology.HISTORY_RPC, "runs.get", {"run_id": "nope"}, timeout=10)
+            assert (missing.ok, missing.status) == (False, 404)
+        finally:
+            await api.close()
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT sent_at IS NOT NULL FROM outbox") is True
 
@@ -128,3 +134,19 @@ async def test_run_completed_left_unsent_by_a_crash_is_published_at_startup(
     async with TestApp(build_app(_settings(database_url, amqp_url))):
         completed = await _next_run_completed(run_completed)
     assert completed == written
+
+
+async def test_an_event_put_back_on_the_queue_directly_is_dispatched_on_its_type(
+    pool: asyncpg.Pool,
+    database_url: str,
+    amqp_url: str,
+    run_completed: aio_pika.abc.AbstractQueue,
+    client: RabbitBroker,
+    run: Any,
+) -> None:
+    # e.g. moved back from the DLQ: the routing key is now the queue's name, not the event type
+    failed = run.fetch_failed("Recruit answered 503")
+    async with TestApp(build_app(_settings(database_url, amqp_url))):
+        await client.publish(encode_event(failed), queue=topology.HISTORY_EVENTS, **failed.amqp_properties())
+        completed = await _next_run_completed(run_completed)
+    assert (completed.summary.state.value, completed.summary.error) == ("failed", "Recruit answered 503")

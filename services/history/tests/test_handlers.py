@@ -13,16 +13,16 @@ from recruit_sync.history import handlers, store
 
 pytestmark = pytest.mark.integration
 
-N, I, D = Outcome.NEW, Outcome.IGNORED, Outcome.DELETED
+NEW, IGNORED, DELETED = Outcome.NEW, Outcome.IGNORED, Outcome.DELETED
 
 
 def _first_batch(run: Any) -> Any:
     return run.batch(
         0,
         [
-            run.record("1", "Ann@Example.com", N),
-            run.record("2", "info@example.com", I, "role_address"),
-            run.record("3", None, I, "empty_email"),
+            run.record("1", "Ann@Example.com", NEW),
+            run.record("2", "info@example.com", IGNORED, "role_address"),
+            run.record("3", None, IGNORED, "empty_email"),
         ],
     )
 
@@ -32,8 +32,8 @@ def _second_batch(run: Any) -> Any:
         1,
         [
             run.record("4", "bob@example.com", Outcome.UPDATED),
-            run.record("5", "bob@example.com", I, "file_duplicate"),
-            run.record("9", None, D),
+            run.record("5", "bob@example.com", IGNORED, "file_duplicate"),
+            run.record("9", None, DELETED),
         ],
     )
 

@@ -38,7 +38,7 @@ def _batches(run: Any) -> list[Any]:
     ]
 
 
-async def test_batch_imported_outcomes_are_stored_at_40k_rows_per_second(pool: asyncpg.Pool, run: Any) -> None:
+async def test_outcomes_are_stored_at_40k_rows_per_second(pool: asyncpg.Pool, run: Any) -> None:
     batches = _batches(run)
     await handlers.start_run(run.sync_due(), pool=pool)
     await handlers.complete_fetch(run.fetch_completed(BATCHES, BATCHES * BATCH), pool=pool)
@@ -56,5 +56,6 @@ async def test_batch_imported_outcomes_are_stored_at_40k_rows_per_second(pool: a
     print(f"\nhistory: {BATCHES * BATCH} outcome rows in {elapsed:.2f}s = {rate:,.0f} rows/s")
     async with pool.acquire() as conn:
         row = await conn.fetchrow("SELECT state, total, ignored FROM runs WHERE run_id = $1", run.run_id)
-    assert (row["state"], row["total"], row["ignored"]) == ("succeeded", BATCHES * BATCH, BATCHES * BATCH // 5)
+    assert (row["state"], row["total"]) == ("succeeded", BATCHES * BATCH)
+    assert row["ignored"] == BATCHES * BATCH // 5
     assert rate >= 40_000

@@ -73,12 +73,13 @@ def build_app(settings: Settings) -> FastStream:
         # events up to the prefetch, RPC calls and the relay each hold a connection at once
         running.pool = await create_pool(settings.database_url, "history", max_size=settings.prefetch + 4)
         running.operations = queries.operations(running.pool)
+        # ready before the broker starts: queued events are delivered as soon as it does
+        running.relay = OutboxRelay(running.pool, partial(publish_event, broker))
 
     @app.after_startup
     async def start_relay() -> None:
-        assert running.pool is not None
-        running.relay = OutboxRelay(running.pool, partial(publish_event, broker))
-        running.relay.start()  # its first pass publishes whatever a previous process left unsent
+        assert running.relay is not None
+        running.relay.start()  # publishing needs the broker; its first pass sends what was left unsent
 
     @app.on_shutdown
     async def stop_relay() -> None:
