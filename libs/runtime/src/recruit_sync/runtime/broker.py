@@ -154,7 +154,7 @@ async def consume(
     try:
         event = event_cls.model_validate(orjson.loads(message.body))
     except (ValidationError, orjson.JSONDecodeError) as exc:
-        await _reject(
+        await reject(
             broker, message, consumer, queue, run_id, f"cannot read {event_cls.__name__}: {_short(exc)}"
         )
     run_id = getattr(event, "run_id", None) or run_id
@@ -167,19 +167,20 @@ async def consume(
         except TRANSIENT_ERRORS as exc:
             attempts = _delivery_count(message) + 1
             if attempts >= topology.DELIVERY_LIMIT:
-                await _reject(
+                await reject(
                     broker, message, consumer, queue, run_id, f"gave up after {attempts} tries: {exc!r}"
                 )
             log.warning("transient failure, requeued", error=repr(exc), attempt=attempts)
+            await asyncio.sleep(min(0.2 * 2**attempts, 5.0))  # back off before the redelivery
             raise NackMessage(requeue=True) from exc
         except (NackMessage, RejectMessage):
             raise
         except Exception as exc:
             log.exception("handler failed")
-            await _reject(broker, message, consumer, queue, run_id, f"{type(exc).__name__}: {exc}")
+            await reject(broker, message, consumer, queue, run_id, f"{type(exc).__name__}: {exc}")
 
 
-async def _reject(
+async def reject(
     broker: RabbitBroker,
     message: RabbitMessage,
     consumer: str,
@@ -187,9 +188,15 @@ async def _reject(
     run_id: str | None,
     reason: str,
 ) -> None:
+    """Dead-letter ``message`` and announce it, so the run it belongs to fails with ``reason``.
+
+    A rejected ``MessageRejected`` is not announced again: that could loop for as long as its cause lasts.
+    """
     log.error(
         "message dead-lettered", consumer=consumer, queue=queue, reason=reason, message_id=message.message_id
     )
+    if message.raw_message.routing_key == topology.MESSAGE_REJECTED:
+        raise RejectMessage(requeue=False)
     await publish_event(
         broker,
         MessageRejected(

@@ -14,7 +14,6 @@ import asyncpg
 import orjson
 import structlog
 from faststream import FastStream
-from faststream.exceptions import RejectMessage
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.annotations import RabbitMessage
 
@@ -32,6 +31,7 @@ from recruit_sync.runtime.broker import (
     declare_topology,
     make_broker,
     publish_event,
+    reject,
     rpc_queue,
     work_queue,
 )
@@ -139,18 +139,5 @@ def event_type_of(message: RabbitMessage) -> str | None:
 
 
 async def _reject_unknown(broker: RabbitBroker, message: RabbitMessage) -> None:
-    run_id = message.correlation_id
     reason = f"unknown event type (routing key {message.raw_message.routing_key!r})"
-    log.error("message dead-lettered", consumer=CONSUMER, reason=reason, message_id=message.message_id)
-    await publish_event(
-        broker,
-        MessageRejected(
-            consumer=CONSUMER,
-            queue=topology.HISTORY_EVENTS,
-            run_id=run_id,
-            message_id=message.message_id,
-            reason=reason,
-            correlation_id=run_id,
-        ),
-    )
-    raise RejectMessage(requeue=False)
+    await reject(broker, message, CONSUMER, topology.HISTORY_EVENTS, message.correlation_id, reason)
