@@ -1,28 +1,36 @@
 """Throughput of the importer's hot paths; prints rates. Not a test (pytest does not collect it).
 
-    .venv/bin/python services/importer/tests/bench_importer.py [--batches 30] [--size 1000]
+    .venv/bin/python services/importer/tests/bench_importer.py [--batches 30] [--size 1000] [--broker]
 
-Uses a scratch database on DATABASE_URL's server, dropped afterwards.
+Uses a scratch database on DATABASE_URL's server (and with --broker a scratch vhost on the local
+RabbitMQ, made with rabbitmqctl), dropped afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import random
 import string
+import subprocess
 import time
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
+import aio_pika
 import asyncpg
+from faststream import TestApp
 
+from recruit_sync.contracts import topology
 from recruit_sync.contracts.events import ImportSettings, RecordBatch
 from recruit_sync.contracts.sync_spec import FieldMapping, Options
 from recruit_sync.importer import handlers
-from recruit_sync.importer.app import MIGRATIONS_DIR, SCHEMA
+from recruit_sync.importer.app import MIGRATIONS_DIR, SCHEMA, build_app
 from recruit_sync.importer.email_rules import classify_email
+from recruit_sync.runtime.broker import declare_topology, make_broker, publish_event
 from recruit_sync.runtime.db import create_pool, migrate
+from recruit_sync.runtime.logging import configure_logging
 from recruit_sync.runtime.settings import Settings
 
 MAPPING = [
@@ -31,6 +39,7 @@ MAPPING = [
     FieldMapping(**{"from": "Current_Employer", "to": "company"}),
     FieldMapping(**{"from": "Skill_Set", "to": "skills"}),
 ]
+DOMAINS = ("gmail.com", "Zylker.com", "acme.io")
 
 
 def _word(rng: random.Random) -> str:
@@ -41,7 +50,7 @@ def records(rng: random.Random, start: int, count: int) -> list[dict[str, object
     return [
         {
             "id": str(100_000_000 + start + i),
-            "Email": f"{_word(rng)}.{_word(rng)}{start + i}@{rng.choice(['gmail.com', 'Zylker.com', 'acme.io'])}",
+            "Email": f"{_word(rng)}.{_word(rng)}{start + i}@{rng.choice(DOMAINS)}",
             "First_Name": _word(rng).title(),
             "Last_Name": _word(rng).title(),
             "Current_Employer": _word(rng).title(),
@@ -62,21 +71,29 @@ def bench_classify(rng: random.Random) -> None:
     print(f"classify_email: {rate:,.0f} plain addresses/s")
 
 
-async def bench_import(database_url: str, batches: int, size: int, rng: random.Random) -> None:
+async def bench_import(
+    database_url: str, batches: int, size: int, concurrency: int, rng: random.Random
+) -> None:
     await migrate(database_url, SCHEMA, MIGRATIONS_DIR)
-    pool = await create_pool(database_url, SCHEMA, max_size=4)
+    pool = await create_pool(database_url, SCHEMA, max_size=concurrency)
     settings = ImportSettings(list_name="Bench", options=Options(), mapping=MAPPING, settings_version=1)
     data = [records(rng, n * size, size) for n in range(batches)]
 
     async def run(label: str, run_id: str, mutate: bool = False) -> None:
+        """Like the service: up to ``concurrency`` batches of the run in flight (they share one list)."""
+        slots = asyncio.Semaphore(concurrency)
+
+        async def one(seq: int, recs: list[dict[str, object]]) -> None:
+            async with slots:
+                if mutate:
+                    recs = [{**r, "Last_Name": str(r["Last_Name"]) + "x"} for r in recs]
+                batch = RecordBatch(
+                    run_id=run_id, sync_id="s1", seq=seq, module="Candidates", settings=settings, records=recs
+                )
+                await handlers.import_batch(pool, batch)
+
         started = time.perf_counter()
-        for seq, recs in enumerate(data):
-            if mutate:
-                recs = [{**r, "Last_Name": str(r["Last_Name"]) + "x"} for r in recs]
-            batch = RecordBatch(
-                run_id=run_id, sync_id="s1", seq=seq, module="Candidates", settings=settings, records=recs
-            )
-            await handlers.import_batch(pool, batch)
+        await asyncio.gather(*(one(seq, recs) for seq, recs in enumerate(data)))
         rate = batches * size / (time.perf_counter() - started)
         print(f"import_batch, {label}: {rate:,.0f} records/s ({batches} batches of {size})")
 
@@ -84,23 +101,64 @@ async def bench_import(database_url: str, batches: int, size: int, rng: random.R
         await run("all new", "run-new")
         await run("all unchanged", "run-unchanged")
         await run("all updated", "run-updated", mutate=True)
-        started = time.perf_counter()
-        for seq, recs in enumerate(data):
-            batch = RecordBatch(
-                run_id="run-new", sync_id="s1", seq=seq, module="Candidates", settings=settings, records=recs
-            )
-            await handlers.import_batch(pool, batch)
-        rate = batches * size / (time.perf_counter() - started)
-        print(f"import_batch, redelivered: {rate:,.0f} records/s")
+        await run("redelivered", "run-new")
     finally:
         await pool.close()
+
+
+async def bench_service(database_url: str, batches: int, size: int, rng: random.Random) -> None:
+    """The whole service in this process: batches queued on RabbitMQ, drained, BatchImported out."""
+    vhost = f"rs_bench_{uuid.uuid4().hex[:12]}"
+    await asyncio.to_thread(_rabbitmqctl, "add_vhost", vhost)
+    await asyncio.to_thread(_rabbitmqctl, "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    base = Settings.from_env()
+    amqp_url = urlunsplit(urlsplit(base.amqp_url)._replace(path=f"/{vhost}"))
+    try:
+        await migrate(database_url, SCHEMA, MIGRATIONS_DIR)
+        await declare_topology(amqp_url)
+        connection = await aio_pika.connect(amqp_url)
+        channel = await connection.channel()
+        imported = await channel.declare_queue(exclusive=True)
+        await imported.bind(topology.EVENTS_EXCHANGE, routing_key=topology.BATCH_IMPORTED)
+        settings = ImportSettings(list_name="Bench", options=Options(), mapping=MAPPING, settings_version=1)
+        client = make_broker(amqp_url)
+        await client.connect()
+        for seq in range(batches):
+            recs = records(rng, seq * size, size)
+            batch = RecordBatch(
+                run_id="run", sync_id="s1", seq=seq, module="Candidates", settings=settings, records=recs
+            )
+            await publish_event(client, batch)
+        await client.stop()
+        app = build_app(dataclasses.replace(base, database_url=database_url, amqp_url=amqp_url))
+        received = 0
+        async with TestApp(app):
+            started = time.perf_counter()
+            async with imported.iterator(timeout=60) as messages:
+                async for message in messages:
+                    await message.ack()
+                    received += 1
+                    if received == batches:
+                        break
+            rate = batches * size / (time.perf_counter() - started)
+        print(f"service (consume, import, publish; prefetch {base.prefetch}): {rate:,.0f} records/s")
+        await connection.close()
+    finally:
+        await asyncio.to_thread(_rabbitmqctl, "delete_vhost", vhost)
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--batches", type=int, default=30)
     parser.add_argument("--size", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=4, help="batches in flight (the prefetch)")
+    parser.add_argument("--broker", action="store_true", help="also run the service through RabbitMQ")
     args = parser.parse_args()
+    configure_logging("importer-bench", level="WARNING")
     rng = random.Random(7)
     bench_classify(rng)
     server = Settings.from_env().database_url
@@ -108,8 +166,14 @@ async def main() -> None:
     admin = await asyncpg.connect(urlunsplit(urlsplit(server)._replace(path="/postgres")))
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        await bench_import(urlunsplit(urlsplit(server)._replace(path=f"/{name}")), args.batches, args.size, rng)
+        url = urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+        await bench_import(url, args.batches, args.size, args.concurrency, rng)
+        if args.broker:
+            await admin.execute(f'CREATE DATABASE "{name}_svc"')
+            service_url = urlunsplit(urlsplit(server)._replace(path=f"/{name}_svc"))
+            await bench_service(service_url, args.batches, args.size, rng)
     finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}_svc" WITH (FORCE)')
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
 

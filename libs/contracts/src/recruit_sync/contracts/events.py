@@ -122,7 +122,8 @@ class RecordBatch(Envelope):
     seq: int = Field(ge=0)
     module: str
     settings: ImportSettings
-    records: list[dict[str, Any]] = Field(default_factory=lambda: [])
+    # Any, not dict: a record that is not an object is reported `malformed`, not the whole batch lost
+    records: list[Any] = Field(default_factory=lambda: [])
     deleted: list[DeletedRecord] = Field(default_factory=lambda: [])
 
 

@@ -19,11 +19,11 @@ from recruit_sync.contracts.events import DeletedRecord, IgnoreReason, ImportSet
 from recruit_sync.contracts.sync_spec import OnRecruitDelete
 from recruit_sync.importer.email_rules import classify_email, email_key
 from recruit_sync.importer.mapping import (
-    NAME_COLUMNS,
-    ContactFieldMap,
+    EMAIL_FIELD,
     Unreadable,
     email_of,
     flag_of,
+    mapped_fields,
     mapped_values,
     modified_time_of,
     record_id_of,
@@ -36,7 +36,7 @@ CONVERTED_FIELD = "$converted"
 # ---------------------------------------------------------------------------------------------- input
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs three times as much, per record
 class ParsedRecord:
     """A readable record. ``reason`` is set when checks 1-3 (empty, invalid, role) already refuse it."""
 
@@ -47,7 +47,9 @@ class ParsedRecord:
     opted_out: bool
     converted: bool
     modified_at: datetime | None
-    values: Mapping[str, Any]  # contact field -> converted value (mapped fields the record carries)
+    # mapped fields the record carries, converted: first_name / last_name, and the custom fields
+    names: Mapping[str, str | None]
+    custom: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,41 +60,40 @@ class MalformedRecord:
 
 
 def read_records(records: Iterable[object], settings: ImportSettings) -> list[ParsedRecord | MalformedRecord]:
-    field_map = ContactFieldMap.from_mapping(settings.mapping)
-    return [_read_record(record, field_map) for record in records]
+    fields = mapped_fields(settings.mapping)
+    return [_read_record(record, fields) for record in records]
 
 
-def _read_record(record: object, field_map: ContactFieldMap) -> ParsedRecord | MalformedRecord:
+def _read_record(record: object, fields: tuple[tuple[str, str], ...]) -> ParsedRecord | MalformedRecord:
     if not isinstance(record, dict):
         return MalformedRecord(None, None, "record is not an object")
     record_id: str | None = None
     raw_email: str | None = None
     try:
         record_id = record_id_of(record)
-        raw_email = email_of(record, field_map.email_source)
+        raw_email = email_of(record, EMAIL_FIELD)
         opted_out = flag_of(record, OPT_OUT_FIELD)
         converted = flag_of(record, CONVERTED_FIELD)
-        values = mapped_values(record, field_map.fields)
+        names, custom = mapped_values(record, fields)
     except Unreadable as exc:
-        email = raw_email if raw_email is None else raw_email.strip() or None
-        return MalformedRecord(record_id, email, str(exc))
+        return MalformedRecord(record_id, (raw_email or "").strip() or None, str(exc))
     normalised, reason = classify_email(raw_email)
-    shown = normalised if normalised is not None else (raw_email.strip() or None if raw_email else None)
     return ParsedRecord(
         record_id=record_id,
-        email=shown,
+        email=normalised or (raw_email or "").strip() or None,
         key=email_key(normalised) if normalised is not None and reason is None else None,
         reason=reason,
         opted_out=opted_out,
         converted=converted,
         modified_at=modified_time_of(record),
-        values=values,
+        names=names,
+        custom=custom,
     )
 
 
-def keys_to_look_up(parsed: Iterable[ParsedRecord | MalformedRecord]) -> list[str]:
-    """The email keys whose facts ``decide`` needs, each once."""
-    return list(dict.fromkeys(r.key for r in parsed if isinstance(r, ParsedRecord) and r.key is not None))
+def records_to_look_up(parsed: Iterable[ParsedRecord | MalformedRecord]) -> list[tuple[str, str]]:
+    """(record id, email key) of the records whose facts ``decide`` needs: those past checks 1-3."""
+    return [(r.record_id, r.key) for r in parsed if isinstance(r, ParsedRecord) and r.key is not None]
 
 
 # ---------------------------------------------------------------------------------------------- facts
@@ -124,36 +125,24 @@ class Facts:
     contacts: Mapping[str, StoredContact] = field(default_factory=dict)  # by email key
     suppressed: Mapping[str, frozenset[IgnoreReason]] = field(default_factory=dict)  # by email key
     seen_in_run: frozenset[str] = frozenset()  # email keys placed by earlier batches of the run
-    links: Mapping[str, str] = field(default_factory=dict)  # Recruit record id -> email key (this module)
+    # Recruit record id -> email key (this module), for deleted records and for live records whose
+    # contact exists; a record missing here is linked (again) when it places a contact
+    links: Mapping[str, str] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------- output
 
 
-@dataclass(frozen=True, slots=True)
-class ContactWrite:
-    """Insert, or update and restore: names overwrite, ``fields`` merge into the stored ones."""
-
-    key: str
-    email: str
-    first_name: str | None
-    last_name: str | None
-    fields: Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class MembershipAdd:
-    key: str
-    record_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class SeenEmail:
-    """The record that placed an email first in this run (kept so ties can later be decided by time)."""
-
-    key: str
-    record_id: str
-    modified_at: datetime | None
+# The write sets are plain tuples (a batch builds thousands of them; a dataclass costs several times
+# as much), in the order the store's statements read them.
+ContactRow = tuple[str, str, str | None, str | None, Mapping[str, Any]]
+"""(email key, email, first name, last name, custom fields): insert, or update and restore a contact.
+Names overwrite; custom fields merge into the stored ones."""
+MembershipRow = tuple[str, str]
+"""(email key, record id): add the contact to the target list."""
+SeenRow = tuple[str, str, datetime | None]
+"""(email key, record id, modified at): the record that placed an email first in this run, kept so a
+later change can pick the winner among file duplicates by modification time."""
 
 
 @dataclass
@@ -165,10 +154,10 @@ class Decision:
     leave_all_lists: list[str] = field(default_factory=list)  # ... and from every list
     leave_list: list[str] = field(default_factory=list)  # contacts removed from the target list
     unlink: list[str] = field(default_factory=list)  # record ids deleted in Recruit
-    contacts: list[ContactWrite] = field(default_factory=list)
-    join_list: list[MembershipAdd] = field(default_factory=list)
-    link: list[tuple[str, str]] = field(default_factory=list)  # (record id, email key)
-    seen: list[SeenEmail] = field(default_factory=list)
+    contacts: list[ContactRow] = field(default_factory=list)
+    join_list: list[MembershipRow] = field(default_factory=list)
+    link: dict[str, str] = field(default_factory=dict)  # record id -> email key (a record placed twice: last)
+    seen: list[SeenRow] = field(default_factory=list)
     created: dict[str, int] = field(default_factory=dict)  # email key -> index of its `new` outcome
 
     def counted_as_existing(self, keys: Iterable[str]) -> list[RecordOutcome]:
@@ -202,20 +191,19 @@ class _Contact:
             stored.email, stored.first_name, stored.last_name, dict(stored.fields), stored.deleted, membership
         )
 
-    def differs(self, values: Mapping[str, Any]) -> bool:
-        return any(self.value(target) != value for target, value in values.items())
+    def differs(self, record: ParsedRecord) -> bool:
+        names = record.names
+        return (
+            ("first_name" in names and names["first_name"] != self.first_name)
+            or ("last_name" in names and names["last_name"] != self.last_name)
+            # an absent field and a null one are the same to the user
+            or any(self.fields.get(target) != value for target, value in record.custom.items())
+        )
 
-    def value(self, target: str) -> Any:
-        if target == "first_name":
-            return self.first_name
-        if target == "last_name":
-            return self.last_name
-        return self.fields.get(target)  # an absent field and a null one are the same to the user
-
-    def apply(self, values: Mapping[str, Any]) -> None:
-        self.first_name = values.get("first_name", self.first_name)
-        self.last_name = values.get("last_name", self.last_name)
-        self.fields.update((k, v) for k, v in values.items() if k not in NAME_COLUMNS)
+    def apply(self, record: ParsedRecord) -> None:
+        self.first_name = record.names.get("first_name", self.first_name)
+        self.last_name = record.names.get("last_name", self.last_name)
+        self.fields.update(record.custom)
 
 
 def decide(
@@ -247,6 +235,8 @@ class _Walk:
     # deletions (SPEC section 2.5, on_recruit_delete)
 
     def delete(self, record_id: str) -> RecordOutcome | None:
+        # Options take effect from the moment they are enabled (SPEC 2.5): a later change compares the
+        # membership's added_at with settings.options_enabled_at here. For now every membership counts.
         option = self.settings.options.on_recruit_delete
         if option is OnRecruitDelete.KEEP:
             return None
@@ -283,7 +273,7 @@ class _Walk:
         if key in self.seen:  # check 4
             return _ignored(record.record_id, record.email, IgnoreReason.FILE_DUPLICATE)
         self.seen.add(key)
-        self.decision.seen.append(SeenEmail(key, record.record_id, record.modified_at))
+        self.decision.seen.append((key, record.record_id, record.modified_at))
         reason = self._refusal(record, key)  # checks 5-8
         if reason is not None:
             return _ignored(record.record_id, record.email, reason)
@@ -310,42 +300,39 @@ class _Walk:
     def _import(self, record: ParsedRecord, key: str) -> Outcome:
         """Checks 9-12: create, restore, add to the list, or update."""
         assert record.email is not None
-        contact = self.contacts.get(key)
         if self.linked.get(record.record_id) != key:
             self.linked[record.record_id] = key
-            self.decision.link.append((record.record_id, key))
-        if contact is None:
-            contact = _Contact(record.email, None, None, {}, deleted=False, membership_sync=None)
-            contact.apply(record.values)
-            self.contacts[key] = contact
+            self.decision.link[record.record_id] = key
+        contact = self.contacts.get(key)
+        if contact is None:  # no working copy needed: the email cannot come up again in this batch
+            names = record.names
+            row = (key, record.email, names.get("first_name"), names.get("last_name"), record.custom)
+            self.decision.contacts.append(row)
+            self.decision.join_list.append((key, record.record_id))
             self.decision.created[key] = len(self.decision.outcomes)  # this record's outcome comes next
-            self._write(key, contact, record.values)
-            self._join(key, record.record_id, contact)
             return Outcome.NEW
         if contact.deleted:
             contact.deleted = False
-            contact.apply(record.values)
-            self._write(key, contact, record.values)
-            self._join(key, record.record_id, contact)
+            self._write(key, contact, record)
+            if contact.membership_sync is None:  # soft deletion leaves every list; this is a safeguard
+                self._join(key, record.record_id, contact)
             return Outcome.RE_ADDED
-        changed = contact.differs(record.values)
+        changed = contact.differs(record)
         if changed:
-            contact.apply(record.values)
-            self._write(key, contact, record.values)
+            self._write(key, contact, record)
         if contact.membership_sync is None:
             self._join(key, record.record_id, contact)
             return Outcome.DUPLICATE
         return Outcome.UPDATED if changed else Outcome.UNCHANGED
 
-    def _write(self, key: str, contact: _Contact, values: Mapping[str, Any]) -> None:
-        custom = {k: v for k, v in values.items() if k not in NAME_COLUMNS}
-        self.decision.contacts.append(
-            ContactWrite(key, contact.email, contact.first_name, contact.last_name, custom)
-        )
+    def _write(self, key: str, contact: _Contact, record: ParsedRecord) -> None:
+        contact.apply(record)
+        row = (key, contact.email, contact.first_name, contact.last_name, record.custom)
+        self.decision.contacts.append(row)
 
     def _join(self, key: str, record_id: str, contact: _Contact) -> None:
         contact.membership_sync = self.sync_id
-        self.decision.join_list.append(MembershipAdd(key, record_id))
+        self.decision.join_list.append((key, record_id))
 
 
 def _ignored(record_id: str | None, email: str | None, reason: str) -> RecordOutcome:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
 
@@ -27,23 +26,10 @@ class Unreadable(ValueError):
     """The record cannot be read; says why (``id missing``, ``Email is not a string``)."""
 
 
-@dataclass(frozen=True, slots=True)
-class ContactFieldMap:
-    """``settings.mapping`` split into the email's source field and the other (source, target) pairs."""
-
-    email_source: str
-    fields: tuple[tuple[str, str], ...]
-
-    @classmethod
-    def from_mapping(cls, mapping: Iterable[FieldMapping]) -> ContactFieldMap:
-        email_source = EMAIL_FIELD
-        fields: list[tuple[str, str]] = []
-        for entry in mapping:
-            if entry.to == "email":
-                email_source = entry.from_
-            else:
-                fields.append((entry.from_, entry.to))
-        return cls(email_source, tuple(fields))
+def mapped_fields(mapping: Iterable[FieldMapping]) -> tuple[tuple[str, str], ...]:
+    """(Recruit field, contact field) pairs of ``settings.mapping``, minus ``Email -> email``: the email
+    always comes from ``Email`` (SPEC section 4) and is read on its own."""
+    return tuple((entry.from_, entry.to) for entry in mapping if entry.to != "email")
 
 
 def record_id_of(record: Mapping[str, Any]) -> str:
@@ -86,30 +72,36 @@ def modified_time_of(record: Mapping[str, Any]) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
-def mapped_values(record: Mapping[str, Any], fields: Iterable[tuple[str, str]]) -> dict[str, Any]:
-    """Contact field -> converted value, for each mapped field the record carries.
+def mapped_values(
+    record: Mapping[str, Any], fields: Iterable[tuple[str, str]]
+) -> tuple[dict[str, str | None], dict[str, Any]]:
+    """(names, custom fields): contact field -> converted value, for each mapped field the record carries.
 
     A field absent from the record is left out (the contact keeps its value); a field present with
     null becomes null.
     """
-    values: dict[str, Any] = {}
+    names: dict[str, str | None] = {}
+    custom: dict[str, Any] = {}
     for source, target in fields:
         if source not in record:
             continue
         value = convert_value(source, record[source])
-        if target in NAME_COLUMNS and value is not None and not isinstance(value, str):
-            raise Unreadable(f"{source} is not text (mapped to {target})")
-        values[target] = value
-    return values
+        if target in NAME_COLUMNS:
+            if value is not None and not isinstance(value, str):
+                raise Unreadable(f"{source} is not text (mapped to {target})")
+            names[target] = value
+        else:
+            custom[target] = value
+    return names, custom
 
 
 def convert_value(field: str, value: Any) -> Any:
     """SPEC section 4: ISO 8601 dates, numbers, booleans, picklists as text, multi-selects as lists,
     lookups ``{"name", "id"}`` as their name."""
+    if type(value) is str:  # the common case first: this runs for every mapped field of every record
+        return _canonical_date_time(value)
     if value is None or isinstance(value, bool | int | float):
         return value
-    if isinstance(value, str):
-        return _canonical_date_time(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, dict):
@@ -120,7 +112,7 @@ def convert_value(field: str, value: Any) -> Any:
 
 
 def _canonical_date_time(text: str) -> str:
-    if _DATE_TIME.fullmatch(text):
+    if text[4:5] == "-" and _DATE_TIME.fullmatch(text):  # the slice spares most text the regex
         try:
             return datetime.fromisoformat(text).isoformat()
         except ValueError:

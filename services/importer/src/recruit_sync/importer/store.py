@@ -3,23 +3,29 @@
 A batch runs in one transaction (see ``handlers.import_batch``) that first takes an advisory lock on
 its target list: batches of one list, from any number of importer processes, are applied one at a time,
 so two of them never both decide ``new`` for one email and never interleave their membership changes.
-Contacts the batch touches are then row-locked in key order; new contacts, links and run state are
-written in key order too, so batches of *different* lists sharing contacts wait for each other instead
-of deadlocking.
+Contacts the batch touches are then row-locked in key order, and new contacts and links are written in
+key order too, so batches of *different* lists sharing contacts queue behind each other. (Three or more
+lists racing to create the same new contacts can still form a cycle; PostgreSQL breaks it and the batch
+is retried, ``DeadlockDetectedError`` being a transient error for ``runtime.broker.consume``.)
+
+Bulk parameters travel as one JSON document per statement (a list of keys, or a list of row arrays)
+read with ``jsonb_array_elements``: asyncpg's array encoder costs about 0.4 µs per element in Python,
+which made it the largest client-side cost of a batch; orjson costs a twentieth of that.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 import asyncpg
-import orjson
 
 from recruit_sync.contracts.events import BatchImported, IgnoreReason, RecordOutcome
 from recruit_sync.importer.decide import Decision, Facts, Membership, StoredContact
 
 Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+_first = itemgetter(0)
 
 
 # ------------------------------------------------------------------------------------ batch, reading
@@ -70,60 +76,74 @@ async def read_facts(
     list_id: int,
     run_id: str,
     module: str,
-    keys: Sequence[str],
-    record_ids: Sequence[str],
+    records: Sequence[tuple[str, str]],
+    deleted_ids: Sequence[str],
 ) -> Facts:
-    """Everything ``decide`` needs about these email keys and Recruit record ids (live and deleted).
+    """Everything ``decide`` needs about a batch: its (record id, email key) pairs and deleted record ids.
 
-    Contacts are locked (``FOR UPDATE``, in key order) until the batch commits.
+    Contacts are locked (``FOR UPDATE``, in key order) until the batch commits. The links of records
+    whose contact does not exist yet are not read: ``apply`` upserts them anyway.
+
+    Every lookup is a LATERAL subquery, i.e. one primary-key probe per key: the cost stays proportional
+    to the batch whatever the table sizes and statistics (a plain join lets the planner choose a hash
+    join over a whole-table scan, which it does on tables not analysed yet, e.g. during a first import).
     """
-    links: dict[str, str] = {}
-    if record_ids:
-        rows = await conn.fetch(
-            "SELECT l.record_id, l.email_key FROM unnest($2::text[]) AS t(id) "
-            "JOIN record_links l ON l.module = $1 AND l.record_id = t.id",
-            module,
-            list(record_ids),
-        )
-        links = {r["record_id"]: r["email_key"] for r in rows}
-    wanted = sorted(set(keys).union(links.values()))
-    if not wanted:
+    links = await _links(conn, module, deleted_ids)
+    keys = sorted({key for _, key in records}.union(links.values()))
+    if not keys:
         return Facts(links=links)
     rows = await conn.fetch(
         """
-        SELECT c.email_key, c.email, c.first_name, c.last_name, c.fields, c.deleted_at IS NOT NULL AS deleted,
-               m.sync_id, m.added_at, m.settings_version
-          FROM unnest($1::text[]) AS t(key)
-          JOIN contacts c ON c.email_key = t.key
-          LEFT JOIN memberships m ON m.email_key = c.email_key AND m.list_id = $2
-         ORDER BY c.email_key
-           FOR UPDATE OF c
+        SELECT t.key, c.email, c.first_name, c.last_name, c.fields, c.deleted,
+               m.sync_id, m.added_at, m.settings_version, s.reasons, r.seen IS NOT NULL AS seen
+          FROM jsonb_array_elements_text($1::jsonb) AS t(key)
+          LEFT JOIN LATERAL (
+                SELECT email, first_name, last_name, fields, deleted_at IS NOT NULL AS deleted
+                  FROM contacts WHERE email_key = t.key
+                   FOR UPDATE
+               ) c ON true
+          LEFT JOIN LATERAL (  -- the membership of a contact that exists (the filter skips the probe)
+                SELECT sync_id, added_at, settings_version
+                  FROM memberships WHERE c.email IS NOT NULL AND email_key = t.key AND list_id = $2
+                 LIMIT 1
+               ) m ON true
+          LEFT JOIN LATERAL (
+                SELECT array_agg(reason) AS reasons FROM suppressions WHERE email_key = t.key
+               ) s ON true
+          LEFT JOIN LATERAL (
+                SELECT true AS seen FROM run_emails WHERE email_key = t.key AND run_id = $3 LIMIT 1
+               ) r ON true
+         WHERE c.email IS NOT NULL OR s.reasons IS NOT NULL OR r.seen  -- nothing known: a new email
         """,
-        wanted,
+        keys,
         list_id,
-    )
-    contacts = {r["email_key"]: _stored_contact(r) for r in rows}
-    rows = await conn.fetch(
-        """
-        SELECT s.email_key, s.reason, false AS seen
-          FROM unnest($1::text[]) AS t(key) JOIN suppressions s ON s.email_key = t.key
-        UNION ALL
-        SELECT r.email_key, NULL, true
-          FROM unnest($1::text[]) AS t(key) JOIN run_emails r ON r.run_id = $2 AND r.email_key = t.key
-        """,
-        list(keys),
         run_id,
     )
-    suppressed: dict[str, set[IgnoreReason]] = {}
-    for r in rows:
-        if not r["seen"]:
-            suppressed.setdefault(r["email_key"], set()).add(IgnoreReason(r["reason"]))
+    contacts = {r["key"]: _stored_contact(r) for r in rows if r["email"] is not None}
+    links.update(await _links(conn, module, [rid for rid, key in records if key in contacts]))
     return Facts(
         contacts=contacts,
-        suppressed={key: frozenset(reasons) for key, reasons in suppressed.items()},
-        seen_in_run=frozenset(r["email_key"] for r in rows if r["seen"]),
+        suppressed={r["key"]: frozenset(map(IgnoreReason, r["reasons"])) for r in rows if r["reasons"]},
+        seen_in_run=frozenset(r["key"] for r in rows if r["seen"]),
         links=links,
     )
+
+
+async def _links(conn: Connection, module: str, record_ids: Sequence[str]) -> dict[str, str]:
+    if not record_ids:
+        return {}
+    rows = await conn.fetch(
+        """
+        SELECT t.id, l.email_key
+          FROM jsonb_array_elements_text($2::jsonb) AS t(id)
+         CROSS JOIN LATERAL (
+               SELECT email_key FROM record_links WHERE record_id = t.id AND module = $1 LIMIT 1
+               ) l
+        """,
+        module,
+        list(record_ids),
+    )
+    return {r["id"]: r["email_key"] for r in rows}
 
 
 def _stored_contact(row: asyncpg.Record) -> StoredContact:
@@ -162,90 +182,82 @@ async def apply(
     """
     if decision.soft_delete:
         await conn.execute(
-            "UPDATE contacts SET deleted_at = now(), updated_at = now() WHERE email_key = ANY($1::text[])",
+            "UPDATE contacts SET deleted_at = now(), updated_at = now() "
+            "WHERE email_key IN (SELECT jsonb_array_elements_text($1::jsonb))",
             decision.soft_delete,
         )
     if decision.leave_all_lists:
         await conn.execute(
-            "DELETE FROM memberships WHERE email_key = ANY($1::text[])", decision.leave_all_lists
+            "DELETE FROM memberships WHERE email_key IN (SELECT jsonb_array_elements_text($1::jsonb))",
+            decision.leave_all_lists,
         )
     if decision.leave_list:
         await conn.execute(
-            "DELETE FROM memberships m USING unnest($2::text[]) AS t(k) WHERE m.email_key = t.k AND m.list_id = $1",
+            "DELETE FROM memberships "
+            "WHERE email_key IN (SELECT jsonb_array_elements_text($2::jsonb)) AND list_id = $1",
             list_id,
             decision.leave_list,
         )
     if decision.unlink:
         await conn.execute(
-            "DELETE FROM record_links WHERE module = $1 AND record_id = ANY($2::text[])",
+            "DELETE FROM record_links "
+            "WHERE record_id IN (SELECT jsonb_array_elements_text($2::jsonb)) AND module = $1",
             module,
             decision.unlink,
         )
     lost = await _write_contacts(conn, decision) if decision.contacts else set()
     if decision.join_list:
-        keys, record_ids = _columns(((m.key, m.record_id) for m in decision.join_list), 2)
         await conn.execute(
             """
             INSERT INTO memberships (list_id, email_key, sync_id, record_id, settings_version)
-            SELECT $1, k, $2, r, $3 FROM unnest($4::text[], $5::text[]) AS t(k, r)
+            SELECT $1, r->>0, $2, r->>1, $3 FROM jsonb_array_elements($4::jsonb) AS r
             """,
             list_id,
             sync_id,
             settings_version,
-            keys,
-            record_ids,
+            decision.join_list,
         )
     if decision.link:
-        record_ids, keys = _columns(sorted(decision.link), 2)
         await conn.execute(
             """
-            INSERT INTO record_links (module, record_id, email_key)
-            SELECT $1, r, k FROM unnest($2::text[], $3::text[]) AS t(r, k)
-            ON CONFLICT (module, record_id) DO UPDATE SET email_key = EXCLUDED.email_key
+            INSERT INTO record_links (record_id, module, email_key)
+            SELECT r->>0, $1, r->>1 FROM jsonb_array_elements($2::jsonb) AS r
+            ON CONFLICT (record_id, module) DO UPDATE SET email_key = EXCLUDED.email_key
             """,
             module,
-            record_ids,
-            keys,
+            sorted(decision.link.items()),
         )
     if decision.seen:
-        keys, record_ids, times = _columns(((s.key, s.record_id, s.modified_at) for s in decision.seen), 3)
         await conn.execute(
             """
-            INSERT INTO run_emails (run_id, email_key, record_id, modified_at, seq)
-            SELECT $1, k, r, m, $2 FROM unnest($3::text[], $4::text[], $5::timestamptz[]) AS t(k, r, m)
+            INSERT INTO run_emails (email_key, run_id, record_id, modified_at, seq)
+            SELECT r->>0, $1, r->>1, (r->>2)::timestamptz, $2 FROM jsonb_array_elements($3::jsonb) AS r
             """,
             run_id,
             seq,
-            keys,
-            record_ids,
-            times,
+            decision.seen,
         )
     return lost
 
 
 async def _write_contacts(conn: Connection, decision: Decision) -> set[str]:
-    rows = sorted(decision.contacts, key=lambda c: c.key)
-    rows_lost = await conn.fetch(
+    rows = await conn.fetch(
         """
         WITH written AS (
             INSERT INTO contacts AS c (email_key, email, first_name, last_name, fields)
-            SELECT k, e, f, l, x::jsonb
-              FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(k, e, f, l, x)
+            SELECT r->>0, r->>1, r->>2, r->>3, r->4 FROM jsonb_array_elements($1::jsonb) AS r
             ON CONFLICT (email_key) DO UPDATE
                SET first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
                    fields = c.fields || EXCLUDED.fields, deleted_at = NULL, updated_at = now()
             RETURNING email_key, xmax = 0 AS inserted
         )
-        SELECT email_key FROM written WHERE NOT inserted AND email_key = ANY($6::text[])
+        SELECT email_key FROM written
+         WHERE NOT inserted AND email_key IN (SELECT jsonb_array_elements_text($2::jsonb))
         """,
-        [c.key for c in rows],
-        [c.email for c in rows],
-        [c.first_name for c in rows],
-        [c.last_name for c in rows],
-        [orjson.dumps(c.fields).decode() for c in rows],
+        sorted(decision.contacts, key=_first),
         list(decision.created),
     )
-    return {r["email_key"] for r in rows_lost}
+    return {r["email_key"] for r in rows}
 
 
 async def record_batch(conn: Connection, event: BatchImported) -> None:
@@ -260,16 +272,8 @@ async def record_batch(conn: Connection, event: BatchImported) -> None:
         event.event_id,
         event.causation_id,
         event.occurred_at,
-        [o.model_dump(mode="json") for o in event.outcomes],
+        event.model_dump(mode="json", include={"outcomes"})["outcomes"],  # one call: 3x faster than per item
     )
-
-
-def _columns(rows: Iterable[tuple[Any, ...]], width: int) -> list[list[Any]]:
-    columns: list[list[Any]] = [[] for _ in range(width)]
-    for row in rows:
-        for column, value in zip(columns, row, strict=True):
-            column.append(value)
-    return columns
 
 
 # ------------------------------------------------------------------------------------ lists (RPC)
@@ -312,17 +316,15 @@ async def all_lists(conn: Connection) -> list[dict[str, Any]]:
 
 async def add_suppressions(conn: Connection, reason: str, addresses: Sequence[tuple[str, str]]) -> int:
     """Add (email key, email) pairs under ``reason``; returns how many were not already there."""
-    keys, emails = _columns(addresses, 2)
     rows = await conn.fetch(
         """
         INSERT INTO suppressions (email_key, email, reason)
-        SELECT DISTINCT ON (k) k, e, $1 FROM unnest($2::text[], $3::text[]) AS t(k, e)
+        SELECT DISTINCT ON (r->>0) r->>0, r->>1, $1 FROM jsonb_array_elements($2::jsonb) AS r
         ON CONFLICT (email_key, reason) DO NOTHING
         RETURNING email_key
         """,
         reason,
-        keys,
-        emails,
+        list(addresses),
     )
     return len(rows)
 
@@ -330,7 +332,9 @@ async def add_suppressions(conn: Connection, reason: str, addresses: Sequence[tu
 async def remove_suppressions(conn: Connection, keys: Sequence[str]) -> int:
     """Remove these addresses from the registry, whatever the reason; returns how many addresses left it."""
     rows = await conn.fetch(
-        "DELETE FROM suppressions WHERE email_key = ANY($1::text[]) RETURNING email_key", list(keys)
+        "DELETE FROM suppressions WHERE email_key IN (SELECT jsonb_array_elements_text($1::jsonb)) "
+        "RETURNING email_key",
+        list(keys),
     )
     return len({r["email_key"] for r in rows})
 

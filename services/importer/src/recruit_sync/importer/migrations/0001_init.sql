@@ -22,8 +22,14 @@ CREATE TABLE lists (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- Index design: a batch probes its thousand-odd email keys / record ids one primary-key lookup each
+-- (store.read_facts), so every primary key leads with that column and the low-cardinality one (list,
+-- module, run, reason) comes second. No secondary indexes: each would slow every import, and an index
+-- leading with list_id invites the planner, on tables not analysed yet, to scan a whole list per batch.
+-- Whole-list reads (list members, the suppression registry) are admin calls and scan.
+--
 -- No foreign keys on the per-record tables: contacts are never hard-deleted, lists never deleted, and
--- the per-row FK triggers would cost a fifth of the import rate.
+-- per-row FK checks would slow every import.
 CREATE TABLE memberships (
     list_id          bigint NOT NULL,
     email_key        text NOT NULL,
@@ -31,18 +37,15 @@ CREATE TABLE memberships (
     record_id        text,                    -- the Recruit record that added it
     added_at         timestamptz NOT NULL DEFAULT now(),
     settings_version integer NOT NULL,        -- for "options take effect from when they are enabled"
-    -- email first: a batch looks up its contacts' memberships, remove_from_org drops all of a contact's
     PRIMARY KEY (email_key, list_id)
 );
--- a second text index would cost a tenth of the import rate; one on the integer list id is cheap
-CREATE INDEX memberships_list ON memberships (list_id);
 
 -- Recruit's deleted-records endpoint names records, not emails: this maps them back to contacts.
 CREATE TABLE record_links (
-    module    text NOT NULL,
     record_id text NOT NULL,
+    module    text NOT NULL,
     email_key text NOT NULL,
-    PRIMARY KEY (module, record_id)
+    PRIMARY KEY (record_id, module)
 );
 
 CREATE TABLE suppressions (
@@ -52,17 +55,17 @@ CREATE TABLE suppressions (
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (email_key, reason)
 );
-CREATE INDEX suppressions_reason ON suppressions (reason, email_key);
 
--- Emails already placed in a run (file duplicates), with the record that placed them and its
--- modification time, so the winner can later be chosen by Updated_On whatever the batch order.
+-- Emails a run has seen past checks 1-3 (SPEC 5; later ones are file duplicates), with the record that
+-- came first and its modification time, so the winner can later be chosen by Updated_On whatever the
+-- batch order. Rows of finished runs are dead weight; pruning them is left to a later change.
 CREATE TABLE run_emails (
-    run_id      text NOT NULL,
     email_key   text NOT NULL,
+    run_id      text NOT NULL,
     record_id   text NOT NULL,
     modified_at timestamptz,
     seq         integer NOT NULL,
-    PRIMARY KEY (run_id, email_key)
+    PRIMARY KEY (email_key, run_id)
 );
 
 -- Batches already imported, written in the same transaction as their effects: a redelivered batch

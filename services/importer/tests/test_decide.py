@@ -1,0 +1,456 @@
+"""SPEC section 5 on in-memory facts: every outcome, every ignore reason, the order of the checks,
+field mapping (SPEC section 4), malformed records and deletions per option."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from recruit_sync.contracts.events import DeletedRecord, IgnoreReason, ImportSettings, Outcome
+from recruit_sync.contracts.sync_spec import FieldMapping, OnRecruitDelete, Options
+from recruit_sync.importer.decide import (
+    Decision,
+    Facts,
+    Membership,
+    StoredContact,
+    decide,
+    read_records,
+    records_to_look_up,
+)
+from recruit_sync.importer.mapping import Unreadable, convert_value
+
+SYNC = "sync-1"
+ADDED = datetime(2026, 10, 1, tzinfo=UTC)
+DEFAULT_MAPPING = [
+    FieldMapping(**{"from": "First_Name", "to": "first_name"}),
+    FieldMapping(**{"from": "Last_Name", "to": "last_name"}),
+]
+
+
+def settings(mapping: list[FieldMapping] | None = None, **options: Any) -> ImportSettings:
+    return ImportSettings(
+        list_name="IT talent",
+        options=Options(**options),
+        mapping=DEFAULT_MAPPING if mapping is None else mapping,
+        settings_version=3,
+    )
+
+
+def rec(record_id: str = "1", email: object = "jane@example.com", **fields: Any) -> dict[str, Any]:
+    return {"id": record_id, "Email": email, "First_Name": "Jane", "Last_Name": "Doe", **fields}
+
+
+def contact(
+    email: str = "jane@example.com",
+    *,
+    first: str | None = "Jane",
+    last: str | None = "Doe",
+    fields: dict[str, Any] | None = None,
+    deleted: bool = False,
+    on_list_by: str | None = None,
+) -> StoredContact:
+    membership = Membership(on_list_by, ADDED, 1) if on_list_by else None
+    return StoredContact(email, first, last, fields or {}, deleted, membership)
+
+
+def run(
+    records: list[Any],
+    facts: Facts | None = None,
+    import_settings: ImportSettings | None = None,
+    deleted: tuple[str, ...] = (),
+) -> Decision:
+    import_settings = import_settings or settings()
+    parsed = read_records(records, import_settings)
+    return decide(
+        parsed,
+        [DeletedRecord(id=d) for d in deleted],
+        sync_id=SYNC,
+        settings=import_settings,
+        facts=facts or Facts(),
+    )
+
+
+def outcomes(decision: Decision) -> list[tuple[str | None, str, str | None]]:
+    return [(o.record_id, o.outcome.value, o.reason) for o in decision.outcomes]
+
+
+# ------------------------------------------------------------------------------------ placing
+
+
+def test_new_contact_is_created_linked_and_added() -> None:
+    decision = run([rec("1", "Jane@Example.com")])
+    assert outcomes(decision) == [("1", "new", None)]
+    assert decision.outcomes[0].email == "Jane@example.com"
+    assert decision.contacts == [("jane@example.com", "Jane@example.com", "Jane", "Doe", {})]
+    assert decision.join_list == [("jane@example.com", "1")]
+    assert decision.link == {"1": "jane@example.com"}
+    assert decision.seen == [("jane@example.com", "1", None)]
+    assert decision.created == {"jane@example.com": 0}
+
+
+def test_soft_deleted_contact_is_re_added() -> None:
+    decision = run([rec()], Facts(contacts={"jane@example.com": contact(deleted=True)}))
+    assert outcomes(decision) == [("1", "re_added", None)]
+    assert [c[0] for c in decision.contacts] == ["jane@example.com"]  # restored
+    assert decision.join_list == [("jane@example.com", "1")]
+
+
+def test_contact_on_another_list_is_a_duplicate_added_here_too() -> None:
+    decision = run([rec()], Facts(contacts={"jane@example.com": contact()}))
+    assert outcomes(decision) == [("1", "duplicate", None)]
+    assert decision.join_list == [("jane@example.com", "1")]
+    assert decision.contacts == []  # same names: nothing to write
+
+
+def test_duplicate_with_new_values_updates_the_contact() -> None:
+    decision = run([rec(Last_Name="Smith")], Facts(contacts={"jane@example.com": contact()}))
+    assert outcomes(decision) == [("1", "duplicate", None)]
+    assert decision.contacts == [("jane@example.com", "jane@example.com", "Jane", "Smith", {})]
+
+
+def test_contact_on_the_list_is_unchanged_or_updated() -> None:
+    facts = Facts(
+        contacts={"jane@example.com": contact(on_list_by="other-sync")}, links={"1": "jane@example.com"}
+    )
+    unchanged = run([rec()], facts)
+    assert outcomes(unchanged) == [("1", "unchanged", None)]
+    assert unchanged.contacts == [] and unchanged.join_list == [] and unchanged.link == {}
+    updated = run([rec(First_Name="Janet")], facts)
+    assert outcomes(updated) == [("1", "updated", None)]
+    assert updated.contacts == [("jane@example.com", "jane@example.com", "Janet", "Doe", {})]
+    assert updated.join_list == []
+
+
+def test_only_mapped_fields_count_as_changes() -> None:
+    mapping = [*DEFAULT_MAPPING, FieldMapping(**{"from": "Current_Employer", "to": "company"})]
+    stored = contact(fields={"company": "Zylker", "skills": "SQL"}, on_list_by=SYNC)
+    facts = Facts(contacts={"jane@example.com": stored})
+    same = run([rec(Current_Employer="Zylker", City="Chennai")], facts, settings(mapping))
+    assert outcomes(same) == [("1", "unchanged", None)]
+    moved = run([rec(Current_Employer="Acme")], facts, settings(mapping))
+    assert outcomes(moved) == [("1", "updated", None)]
+    assert moved.contacts[0][4] == {"company": "Acme"}  # merged into the stored fields by the store
+
+
+def test_a_field_absent_from_the_record_keeps_the_stored_value_and_null_clears_it() -> None:
+    facts = Facts(contacts={"jane@example.com": contact(on_list_by=SYNC)})
+    absent = {"id": "1", "Email": "jane@example.com", "First_Name": "Jane"}  # no Last_Name key
+    assert outcomes(run([absent], facts)) == [("1", "unchanged", None)]
+    cleared = run([{**absent, "Last_Name": None}], facts)
+    assert outcomes(cleared) == [("1", "updated", None)]
+    assert cleared.contacts[0][3] is None
+
+
+def test_email_comes_from_the_email_field_even_when_the_mapping_omits_it() -> None:
+    decision = run([{"id": "7", "Email": "ann@example.com"}], import_settings=settings(mapping=[]))
+    assert outcomes(decision) == [("7", "new", None)]
+    assert decision.contacts == [("ann@example.com", "ann@example.com", None, None, {})]
+
+
+# ------------------------------------------------------------------------------------ ignore reasons
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        ({"id": "1"}, "empty_email"),
+        (rec(email=None), "empty_email"),
+        (rec(email="  "), "empty_email"),
+        (rec(email="patriciazylker.com"), "invalid_pattern"),
+        (rec(email="john@gnail"), "invalid_pattern"),
+        (rec(email="careers@zylker.com"), "role_address"),
+        (rec(Email_Opt_Out=True), "opt_out"),
+        (rec(**{"$converted": True}), "converted"),
+    ],
+)
+def test_ignore_reasons_from_the_record(record: dict[str, Any], reason: str) -> None:
+    decision = run([record], import_settings=settings(exclude_opt_out=True, exclude_converted=True))
+    assert outcomes(decision) == [("1", "ignored", reason)]
+    assert decision.contacts == [] and decision.join_list == [] and decision.link == {}
+
+
+@pytest.mark.parametrize(
+    ("suppressed", "reason"),
+    [
+        ({IgnoreReason.DO_NOT_MAIL}, "do_not_mail"),
+        ({IgnoreReason.BOUNCED}, "bounced"),
+        ({IgnoreReason.BOUNCED, IgnoreReason.DO_NOT_MAIL}, "do_not_mail"),  # check 7 before check 8
+    ],
+)
+def test_suppressed_addresses_are_ignored(suppressed: set[IgnoreReason], reason: str) -> None:
+    facts = Facts(suppressed={"jane@example.com": frozenset(suppressed)})
+    decision = run([rec(email="JANE@example.com")], facts)
+    assert outcomes(decision) == [("1", "ignored", reason)]
+    assert decision.contacts == []
+
+
+def test_options_off_let_opted_out_and_converted_records_in() -> None:
+    decision = run(
+        [rec("1", "a@example.com", Email_Opt_Out=True), rec("2", "b@example.com", **{"$converted": True})]
+    )
+    assert outcomes(decision) == [("1", "new", None), ("2", "new", None)]
+
+
+def test_file_duplicates_within_the_batch_and_across_the_run() -> None:
+    facts = Facts(seen_in_run=frozenset({"earlier@example.com"}))
+    decision = run(
+        [
+            rec("1", "jane@example.com"),
+            rec("2", "JANE@example.com"),  # same contact, other spelling
+            rec("3", "earlier@example.com"),  # placed by an earlier batch of this run
+        ],
+        facts,
+    )
+    assert outcomes(decision) == [
+        ("1", "new", None),
+        ("2", "ignored", "file_duplicate"),
+        ("3", "ignored", "file_duplicate"),
+    ]
+    assert [s[:2] for s in decision.seen] == [("jane@example.com", "1")]  # the first record wins for now
+
+
+def test_an_email_refused_by_checks_5_to_8_still_counts_as_seen() -> None:
+    decision = run([rec("1", Email_Opt_Out=True), rec("2")], import_settings=settings(exclude_opt_out=True))
+    assert outcomes(decision) == [("1", "ignored", "opt_out"), ("2", "ignored", "file_duplicate")]
+
+
+def test_invalid_and_role_addresses_do_not_make_later_records_file_duplicates() -> None:
+    decision = run([rec("1", "info@zylker.com"), rec("2", "info@zylker.com"), rec("3", "x@"), rec("4", "x@")])
+    assert [o.reason for o in decision.outcomes] == ["role_address"] * 2 + ["invalid_pattern"] * 2
+
+
+@pytest.mark.parametrize(
+    ("record", "facts", "reason"),
+    [
+        # an opted-out role address is a role address (check 3 before 5)
+        (rec(email="support@zylker.com", Email_Opt_Out=True), Facts(), "role_address"),
+        # an opted-out, bounced address is opt_out (check 5 before 8)
+        (
+            rec(Email_Opt_Out=True),
+            Facts(suppressed={"jane@example.com": frozenset({IgnoreReason.BOUNCED})}),
+            "opt_out",
+        ),
+        # a converted, do-not-mail address is converted (check 6 before 7)
+        (
+            rec(**{"$converted": True}),
+            Facts(suppressed={"jane@example.com": frozenset({IgnoreReason.DO_NOT_MAIL})}),
+            "converted",
+        ),
+        # a file duplicate that is also opted out is a file duplicate (check 4 before 5)
+        (rec(Email_Opt_Out=True), Facts(seen_in_run=frozenset({"jane@example.com"})), "file_duplicate"),
+        # an empty email on an opted-out record is empty (check 1 first)
+        (rec(email="", Email_Opt_Out=True), Facts(), "empty_email"),
+    ],
+)
+def test_checks_run_in_spec_order(record: dict[str, Any], facts: Facts, reason: str) -> None:
+    decision = run([record], facts, settings(exclude_opt_out=True, exclude_converted=True))
+    assert outcomes(decision) == [("1", "ignored", reason)]
+
+
+def test_converted_candidate_is_removed_from_this_list_whoever_added_it() -> None:
+    facts = Facts(contacts={"jane@example.com": contact(on_list_by="another-sync")})
+    decision = run([rec(**{"$converted": True})], facts, settings(exclude_converted=True))
+    assert outcomes(decision) == [("1", "ignored", "converted")]
+    assert decision.leave_list == ["jane@example.com"]
+    assert decision.soft_delete == [] and decision.leave_all_lists == []
+
+
+def test_converted_candidate_not_on_the_list_changes_nothing() -> None:
+    facts = Facts(contacts={"jane@example.com": contact()})
+    decision = run([rec(**{"$converted": True})], facts, settings(exclude_converted=True))
+    assert decision.leave_list == []
+
+
+# ------------------------------------------------------------------------------------ malformed
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        ("not a record", "malformed: record is not an object"),
+        (["id", "1"], "malformed: record is not an object"),
+        ({"Email": "a@example.com"}, "malformed: id missing"),
+        ({"id": "", "Email": "a@example.com"}, "malformed: id missing"),
+        ({"id": {"x": 1}, "Email": "a@example.com"}, "malformed: id is not a string"),
+        ({"id": "1", "Email": 42}, "malformed: Email is not a string"),
+        ({"id": "1", "Email": ["a@example.com"]}, "malformed: Email is not a string"),
+        (
+            {"id": "1", "Email": "a@example.com", "Email_Opt_Out": "yes"},
+            "malformed: Email_Opt_Out is not a boolean",
+        ),
+        ({"id": "1", "Email": "a@example.com", "$converted": 1}, "malformed: $converted is not a boolean"),
+        (
+            {"id": "1", "Email": "a@example.com", "First_Name": 7},
+            "malformed: First_Name is not text (mapped to first_name)",
+        ),
+        (
+            {"id": "1", "Email": "a@example.com", "First_Name": {"id": "9"}},
+            "malformed: First_Name is an object without a name",
+        ),
+    ],
+)
+def test_malformed_records_are_ignored_with_their_problem(record: object, reason: str) -> None:
+    decision = run([record, rec("2", "ok@example.com")])
+    assert decision.outcomes[0].outcome is Outcome.IGNORED
+    assert decision.outcomes[0].reason == reason
+    assert outcomes(decision)[1] == ("2", "new", None)  # the batch goes on
+
+
+def test_malformed_outcome_keeps_what_could_be_read() -> None:
+    decision = run([{"id": "5", "Email": " a@example.com ", "Email_Opt_Out": "no"}])
+    assert decision.outcomes[0].record_id == "5"
+    assert decision.outcomes[0].email == "a@example.com"
+
+
+def test_numeric_ids_are_read_as_text() -> None:
+    assert outcomes(run([rec(1234)])) == [("1234", "new", None)]  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------------ mapping
+
+
+def test_mapped_values_are_converted_by_type() -> None:
+    mapping = [
+        *DEFAULT_MAPPING,
+        FieldMapping(**{"from": "Experience_in_Years", "to": "experience"}),
+        FieldMapping(**{"from": "Willing_To_Relocate", "to": "relocate"}),
+        FieldMapping(**{"from": "Candidate_Status", "to": "status"}),
+        FieldMapping(**{"from": "Skill_Set", "to": "skills"}),
+        FieldMapping(**{"from": "Candidate_Owner", "to": "owner"}),
+        FieldMapping(**{"from": "Date_Of_Birth", "to": "born"}),
+        FieldMapping(**{"from": "Created_Time", "to": "created"}),
+        FieldMapping(**{"from": "Last_Mailed_Time", "to": "mailed"}),
+        FieldMapping(**{"from": "Salary", "to": "salary"}),
+        FieldMapping(**{"from": "Fax", "to": "fax"}),
+    ]
+    record = rec(
+        Experience_in_Years=4,
+        Willing_To_Relocate=True,
+        Candidate_Status="Qualified",
+        Skill_Set=["Python", "SQL"],
+        Candidate_Owner={"name": "Priya Raman", "id": "486812000000199001"},
+        Date_Of_Birth="1990-04-01",
+        Created_Time="2026-10-01T10:00:00+05:30",
+        Last_Mailed_Time="2026-10-01 10:00:00",
+        Salary=55000.5,
+        Fax=None,
+    )
+    decision = run([record], import_settings=settings(mapping))
+    assert decision.contacts[0][4] == {
+        "experience": 4,
+        "relocate": True,
+        "status": "Qualified",
+        "skills": ["Python", "SQL"],
+        "owner": "Priya Raman",
+        "born": "1990-04-01",
+        "created": "2026-10-01T10:00:00+05:30",
+        "mailed": "2026-10-01T10:00:00",
+        "salary": 55000.5,
+        "fax": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "converted"),
+    [
+        (None, None),
+        (False, False),
+        (0, 0),
+        ("Chennai", "Chennai"),
+        ("2026-10-01T10:00:00.000+05:30", "2026-10-01T10:00:00+05:30"),
+        ("2026-13-45 99:99", "2026-13-45 99:99"),  # looks like a date-time, is not one: kept as text
+        (date(2026, 10, 1), "2026-10-01"),
+        (datetime(2026, 10, 1, 4, 30, tzinfo=UTC), "2026-10-01T04:30:00+00:00"),
+        ([{"name": "Java", "id": "1"}, "SQL"], ["Java", "SQL"]),
+        ({"name": None, "id": "1"}, None),
+    ],
+)
+def test_convert_value(value: object, converted: object) -> None:
+    assert convert_value("Field", value) == converted
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ({"id": "1"}, "Field is an object without a name"),
+        ({"name": 5}, "Field.name is not a string"),
+        ([["a"]], "Field is a list of lists"),
+        (b"bytes", "Field has a value of unsupported type bytes"),
+    ],
+)
+def test_convert_value_refuses_what_no_contact_field_can_hold(value: object, problem: str) -> None:
+    with pytest.raises(Unreadable, match=problem):
+        convert_value("Field", value)
+
+
+# ------------------------------------------------------------------------------------ deletions
+
+
+def deletion_facts(on_list_by: str | None = SYNC, deleted: bool = False) -> Facts:
+    return Facts(
+        contacts={"jane@example.com": contact(on_list_by=on_list_by, deleted=deleted)},
+        links={"99": "jane@example.com"},
+    )
+
+
+def test_keep_ignores_deletions_entirely() -> None:
+    decision = run([], deletion_facts(), settings(on_recruit_delete=OnRecruitDelete.KEEP), deleted=("99",))
+    assert decision.outcomes == [] and decision.unlink == [] and decision.leave_list == []
+
+
+def test_remove_from_list_removes_what_this_sync_added() -> None:
+    options = settings(on_recruit_delete=OnRecruitDelete.REMOVE_FROM_LIST)
+    decision = run([], deletion_facts(), options, deleted=("99",))
+    assert outcomes(decision) == [("99", "deleted", None)]
+    assert decision.outcomes[0].email == "jane@example.com"
+    assert decision.leave_list == ["jane@example.com"]
+    assert decision.unlink == ["99"]
+    assert decision.soft_delete == []
+
+
+def test_remove_from_list_leaves_another_syncs_membership_alone() -> None:
+    options = settings(on_recruit_delete=OnRecruitDelete.REMOVE_FROM_LIST)
+    decision = run([], deletion_facts(on_list_by="another-sync"), options, deleted=("99",))
+    assert decision.outcomes == [] and decision.leave_list == []
+
+
+def test_remove_from_org_soft_deletes_and_leaves_every_list() -> None:
+    options = settings(on_recruit_delete=OnRecruitDelete.REMOVE_FROM_ORG)
+    decision = run([], deletion_facts(on_list_by=None), options, deleted=("99",))
+    assert outcomes(decision) == [("99", "deleted", None)]
+    assert decision.soft_delete == ["jane@example.com"]
+    assert decision.leave_all_lists == ["jane@example.com"]
+
+
+def test_deletions_of_unknown_or_already_deleted_contacts_report_nothing() -> None:
+    options = settings(on_recruit_delete=OnRecruitDelete.REMOVE_FROM_ORG)
+    assert run([], Facts(), options, deleted=("404",)).outcomes == []
+    again = run([], deletion_facts(deleted=True), options, deleted=("99", "99"))
+    assert again.outcomes == [] and again.soft_delete == []
+
+
+def test_a_live_record_in_the_same_batch_as_a_deletion_wins() -> None:
+    options = settings(on_recruit_delete=OnRecruitDelete.REMOVE_FROM_ORG)
+    decision = run([rec("100")], deletion_facts(), options, deleted=("99",))
+    assert outcomes(decision) == [("100", "re_added", None), ("99", "deleted", None)]
+    assert decision.soft_delete == ["jane@example.com"]
+    assert decision.join_list == [("jane@example.com", "100")]  # applied after the removals
+
+
+# ------------------------------------------------------------------------------------ lookups, races
+
+
+def test_records_to_look_up_are_those_past_checks_1_to_3() -> None:
+    parsed = read_records(
+        [rec("1"), rec("2", ""), rec("3", "info@x.com"), {"id": "4", "Email": 1}], settings()
+    )
+    assert records_to_look_up(parsed) == [("1", "jane@example.com")]
+
+
+def test_new_contacts_created_concurrently_elsewhere_count_as_duplicates() -> None:
+    decision = run([rec("1", "a@example.com"), rec("2", "b@example.com")])
+    corrected = decision.counted_as_existing({"b@example.com"})
+    assert [o.outcome for o in corrected] == [Outcome.NEW, Outcome.DUPLICATE]
+    assert [o.outcome for o in decision.outcomes] == [Outcome.NEW, Outcome.NEW]

@@ -1,0 +1,329 @@
+"""import_batch on a real PostgreSQL: outcomes, the rows they leave, idempotency and concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import pytest
+
+from recruit_sync.contracts.events import BatchImported, RecordBatch, batch_imported_id
+from recruit_sync.importer import handlers
+from recruit_sync.runtime.rpc import RpcError
+
+pytestmark = pytest.mark.integration
+
+
+def summary(event: BatchImported) -> list[tuple[str | None, str, str | None]]:
+    return [(o.record_id, o.outcome.value, o.reason) for o in event.outcomes]
+
+
+async def members(pool: asyncpg.Pool, list_name: str) -> list[dict[str, Any]]:
+    return await handlers.list_members(pool, {"list": list_name})
+
+
+async def snapshot(pool: asyncpg.Pool) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table the importer writes, to compare before/after a redelivery."""
+    tables = (
+        "contacts",
+        "lists",
+        "memberships",
+        "record_links",
+        "suppressions",
+        "run_emails",
+        "imported_batches",
+    )
+    async with pool.acquire() as conn:
+        return {t: sorted(tuple(r) for r in await conn.fetch(f"SELECT * FROM {t}")) for t in tables}
+
+
+async def test_new_then_unchanged_then_updated(pool: asyncpg.Pool, sync: Any, record: Any) -> None:
+    first = await handlers.import_batch(
+        pool,
+        sync.batch(
+            0,
+            [
+                record("1", "Jane@Example.com", Current_Employer="Zylker"),
+                record("2", "bob@example.com", "Bob", "Lee"),
+            ],
+        ),
+    )
+    assert summary(first) == [("1", "new", None), ("2", "new", None)]
+    assert first.event_id == batch_imported_id(sync.run_id, 0)
+    assert first.correlation_id == sync.run_id
+
+    sync.new_run()
+    again = await handlers.import_batch(
+        pool,
+        sync.batch(
+            0,
+            [
+                record("1", "jane@example.com", Current_Employer="Zylker"),
+                record("2", "bob@example.com", "Bob", "Lee"),
+            ],
+        ),
+    )
+    assert summary(again) == [("1", "unchanged", None), ("2", "unchanged", None)]
+
+    sync.new_run()
+    changed = await handlers.import_batch(
+        pool,
+        sync.batch(
+            0,
+            [
+                record("1", "jane@example.com", "Janet", "Smith", Current_Employer="Acme"),
+                record("2", "bob@example.com", "Bob", "Lee"),
+            ],
+        ),
+    )
+    assert summary(changed) == [("1", "updated", None), ("2", "unchanged", None)]
+    assert await members(pool, "IT talent") == [
+        {"email": "bob@example.com", "first_name": "Bob", "last_name": "Lee"},
+        # the address as first seen; names and mapped fields as last imported
+        {"email": "Jane@example.com", "first_name": "Janet", "last_name": "Smith", "company": "Acme"},
+    ]
+
+
+async def test_membership_records_who_added_it_and_under_which_settings(
+    pool: asyncpg.Pool, sync: Any, record: Any
+) -> None:
+    await handlers.import_batch(pool, sync.batch(0, [record("41", "jane@example.com")]))
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT l.name, m.sync_id, m.record_id, m.settings_version, m.added_at "
+            "FROM memberships m JOIN lists l ON l.id = m.list_id"
+        )
+        link = await conn.fetchrow("SELECT * FROM record_links")
+    assert (row["name"], row["sync_id"], row["record_id"], row["settings_version"]) == (
+        "IT talent",
+        sync.sync_id,
+        "41",
+        2,
+    )
+    assert row["added_at"] is not None
+    assert dict(link) == {"record_id": "41", "module": "Candidates", "email_key": "jane@example.com"}
+
+
+async def test_another_list_makes_a_duplicate(
+    pool: asyncpg.Pool, sync: Any, make_sync: Any, record: Any
+) -> None:
+    await handlers.import_batch(pool, sync.batch(0, [record("1", "jane@example.com")]))
+    other = make_sync("Hot leads")
+    event = await handlers.import_batch(
+        pool, other.batch(0, [record("1", "JANE@example.com", "Jane", "Doe-Smith")])
+    )
+    assert summary(event) == [("1", "duplicate", None)]
+    assert [m["last_name"] for m in await members(pool, "Hot leads")] == ["Doe-Smith"]
+    assert [m["last_name"] for m in await members(pool, "IT talent")] == ["Doe-Smith"]  # one contact
+    assert await handlers.list_all(pool, {}) == [
+        {"name": "Hot leads", "members": 1},
+        {"name": "IT talent", "members": 1},
+    ]
+
+
+async def test_removed_from_org_then_imported_again_is_re_added(
+    pool: asyncpg.Pool, make_sync: Any, record: Any
+) -> None:
+    sync = make_sync(on_recruit_delete="remove_from_org")
+    other = make_sync("Hot leads")
+    await handlers.import_batch(pool, sync.batch(0, [record("1", "jane@example.com")]))
+    await handlers.import_batch(pool, other.batch(0, [record("1", "jane@example.com")]))
+
+    sync.new_run()
+    deleted = await handlers.import_batch(pool, sync.batch(0, [], deleted=["1", "404"]))
+    assert summary(deleted) == [("1", "deleted", None)]
+    assert await members(pool, "IT talent") == [] and await members(pool, "Hot leads") == []
+
+    sync.new_run()
+    again = await handlers.import_batch(pool, sync.batch(0, [], deleted=["1"]))  # reported twice by Recruit
+    assert again.outcomes == []
+
+    sync.new_run()
+    back = await handlers.import_batch(pool, sync.batch(0, [record("7", "jane@example.com")]))
+    assert summary(back) == [("7", "re_added", None)]
+    assert [m["email"] for m in await members(pool, "IT talent")] == ["jane@example.com"]
+    assert await members(pool, "Hot leads") == []  # re-adding brings it back to this list only
+
+
+async def test_remove_from_list_removes_only_this_syncs_memberships(
+    pool: asyncpg.Pool, make_sync: Any, record: Any
+) -> None:
+    sync = make_sync(on_recruit_delete="remove_from_list")
+    await handlers.import_batch(
+        pool, sync.batch(0, [record("1", "a@example.com"), record("2", "b@example.com")])
+    )
+    neighbour = make_sync(sync_id="neighbour")  # another sync feeding the same list
+    await handlers.import_batch(pool, neighbour.batch(0, [record("3", "c@example.com")]))
+
+    sync.new_run()
+    event = await handlers.import_batch(pool, sync.batch(0, [], deleted=["1", "3"]))
+    assert summary(event) == [("1", "deleted", None)]
+    assert [m["email"] for m in await members(pool, "IT talent")] == ["b@example.com", "c@example.com"]
+
+
+async def test_keep_changes_nothing_on_deletion(pool: asyncpg.Pool, sync: Any, record: Any) -> None:
+    await handlers.import_batch(pool, sync.batch(0, [record("1", "a@example.com")]))
+    before = await snapshot(pool)
+    sync.new_run()
+    event = await handlers.import_batch(pool, sync.batch(0, [], deleted=["1"]))
+    assert event.outcomes == []
+    after = await snapshot(pool)
+    assert after["contacts"] == before["contacts"] and after["memberships"] == before["memberships"]
+    assert after["record_links"] == before["record_links"]
+
+
+async def test_converted_candidate_leaves_the_list(pool: asyncpg.Pool, make_sync: Any, record: Any) -> None:
+    sync = make_sync(exclude_converted=True)
+    await handlers.import_batch(pool, sync.batch(0, [record("1", "a@example.com")]))
+    sync.new_run()
+    event = await handlers.import_batch(
+        pool, sync.batch(0, [record("1", "a@example.com", **{"$converted": True})])
+    )
+    assert summary(event) == [("1", "ignored", "converted")]
+    assert await members(pool, "IT talent") == []
+
+
+async def test_redelivered_batch_changes_nothing_and_yields_the_same_event(
+    pool: asyncpg.Pool, sync: Any, record: Any
+) -> None:
+    batch = sync.batch(0, [record("1", "a@example.com"), record("2", "a@example.com"), record("3", "")])
+    first = await handlers.import_batch(pool, batch)
+    before = await snapshot(pool)
+    second = await handlers.import_batch(pool, batch)
+    assert second == first  # same event id, time, causation and outcomes
+    assert await snapshot(pool) == before
+
+
+async def test_file_duplicates_across_batches_of_a_run(pool: asyncpg.Pool, sync: Any, record: Any) -> None:
+    first = await handlers.import_batch(pool, sync.batch(0, [record("1", "jane@example.com")]))
+    second = await handlers.import_batch(pool, sync.batch(1, [record("2", "JANE@EXAMPLE.COM", "Janet")]))
+    assert summary(first) == [("1", "new", None)]
+    assert summary(second) == [("2", "ignored", "file_duplicate")]
+    assert [m["first_name"] for m in await members(pool, "IT talent")] == ["Jane"]
+    sync.new_run()  # the next run starts afresh
+    third = await handlers.import_batch(pool, sync.batch(0, [record("2", "jane@example.com", "Janet")]))
+    assert summary(third) == [("2", "updated", None)]
+
+
+async def test_suppressions(pool: asyncpg.Pool, sync: Any, record: Any) -> None:
+    added = await handlers.suppress_add(
+        pool,
+        {"reason": "do_not_mail", "emails": ["Gone@Example.com", "gone@example.com", "not-an-address", 7]},
+    )
+    assert added == {"added": 1, "invalid": ["not-an-address", 7]}
+    assert (
+        await handlers.suppress_add(
+            pool, {"reason": "bounced", "emails": ["bounce@example.com", "gone@example.com"]}
+        )
+    )["added"] == 2
+    listed = await handlers.suppress_list(pool, {})
+    assert [(s["email"], s["reason"]) for s in listed] == [
+        ("bounce@example.com", "bounced"),
+        ("gone@example.com", "bounced"),
+        ("Gone@example.com", "do_not_mail"),
+    ]
+    assert [s["email"] for s in await handlers.suppress_list(pool, {"reason": "bounced"})] == [
+        "bounce@example.com",
+        "gone@example.com",
+    ]
+
+    event = await handlers.import_batch(
+        pool,
+        sync.batch(
+            0,
+            [
+                record("1", "GONE@example.com"),
+                record("2", "bounce@example.com"),
+                record("3", "ok@example.com"),
+            ],
+        ),
+    )
+    assert summary(event) == [
+        ("1", "ignored", "do_not_mail"),
+        ("2", "ignored", "bounced"),
+        ("3", "new", None),
+    ]
+
+    assert await handlers.suppress_remove(pool, {"emails": ["gone@EXAMPLE.com", "nobody@example.com"]}) == {
+        "removed": 1,
+        "invalid": [],
+    }
+    sync.new_run()
+    event = await handlers.import_batch(pool, sync.batch(0, [record("1", "gone@example.com")]))
+    assert summary(event) == [("1", "new", None)]
+
+
+async def test_role_addresses_can_be_suppressed(pool: asyncpg.Pool) -> None:
+    added = await handlers.suppress_add(pool, {"reason": "do_not_mail", "emails": ["Info@Zylker.com", " "]})
+    assert added == {"added": 1, "invalid": [" "]}
+    assert [s["email"] for s in await handlers.suppress_list(pool, {"reason": "do_not_mail"})] == [
+        "info@zylker.com"
+    ]
+
+
+async def test_rpc_arguments_are_checked(pool: asyncpg.Pool) -> None:
+    with pytest.raises(RpcError) as unknown:
+        await handlers.list_members(pool, {"list": "No such list"})
+    assert unknown.value.status == 404
+    with pytest.raises(RpcError, match="reason must be one of bounced, do_not_mail"):
+        await handlers.suppress_add(pool, {"reason": "spam", "emails": ["a@example.com"]})
+    with pytest.raises(RpcError, match="'emails' must be a list"):
+        await handlers.suppress_remove(pool, {"emails": "a@example.com"})
+
+
+async def test_parallel_batches_of_one_run_agree(pool: asyncpg.Pool, sync: Any, record: Any) -> None:
+    """Prefetch > 1: batches of a run overlap; each email is placed once, the rest are file duplicates."""
+    emails = [f"person{i}@example.com" for i in range(60)]
+    batches = [
+        sync.batch(seq, [record(f"{seq}-{i}", emails[(seq * 7 + i) % 60]) for i in range(30)])
+        for seq in range(8)
+    ]
+    events = await asyncio.wait_for(asyncio.gather(*(handlers.import_batch(pool, b) for b in batches)), 30)
+    placed = [o for e in events for o in e.outcomes if o.outcome.value == "new"]
+    duplicates = [o for e in events for o in e.outcomes if o.reason == "file_duplicate"]
+    assert sorted(o.email for o in placed) == sorted(emails)
+    assert len(placed) + len(duplicates) == 8 * 30
+    assert len(await members(pool, "IT talent")) == 60
+
+
+async def test_parallel_runs_of_two_lists_sharing_contacts(
+    pool: asyncpg.Pool, make_sync: Any, record: Any
+) -> None:
+    """Different lists run in parallel; a contact both create is new in one and a duplicate in the other."""
+    one, two = make_sync("One"), make_sync("Two")
+    emails = [f"shared{i}@example.com" for i in range(200)]
+    batches: list[RecordBatch] = []
+    for seq in range(4):
+        chunk = emails[seq * 50 : (seq + 1) * 50]
+        batches.append(one.batch(seq, [record(f"a{seq}-{i}", e) for i, e in enumerate(chunk)]))
+        batches.append(two.batch(seq, [record(f"b{seq}-{i}", e) for i, e in enumerate(reversed(chunk))]))
+    events = await asyncio.wait_for(asyncio.gather(*(handlers.import_batch(pool, b) for b in batches)), 30)
+    outcomes: dict[str, list[str]] = {}
+    for event in events:
+        for o in event.outcomes:
+            outcomes.setdefault(o.email or "", []).append(o.outcome.value)
+    assert all(sorted(v) == ["duplicate", "new"] for v in outcomes.values()), outcomes
+    assert len(outcomes) == 200
+    assert len(await members(pool, "One")) == len(await members(pool, "Two")) == 200
+
+
+async def test_a_contact_created_by_a_concurrent_transaction_is_counted_as_a_duplicate(
+    pool: asyncpg.Pool, sync: Any, record: Any
+) -> None:
+    """Another list's batch inserts the contact after this batch read its facts: no error, a duplicate."""
+    async with pool.acquire() as other:
+        tx = other.transaction()
+        await tx.start()
+        await other.execute(
+            "INSERT INTO contacts (email_key, email) VALUES ('jane@example.com', 'jane@example.com')"
+        )
+        importing = asyncio.create_task(
+            handlers.import_batch(pool, sync.batch(0, [record("1", "jane@example.com")]))
+        )
+        await asyncio.sleep(0.5)  # the batch read no such contact and now waits on the unique key
+        assert not importing.done()
+        await tx.commit()
+        event = await asyncio.wait_for(importing, 10)
+    assert summary(event) == [("1", "duplicate", None)]
+    assert [m["first_name"] for m in await members(pool, "IT talent")] == ["Jane"]
