@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -25,6 +26,12 @@ BIN = Path(sys.executable).parent
 CLI = str(BIN / "recruit-sync")
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/recruit_sync"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def not_due_today() -> dict[str, str]:
+    """A daily schedule whose next due time is ~24 h away, so only the test's own runs happen."""
+    at = (datetime.now(UTC) - timedelta(minutes=2)).strftime("%H:%M")
+    return {"kind": "daily", "at": at, "timezone": "UTC"}
 
 
 def free_port() -> int:
@@ -151,6 +158,8 @@ class Stack:
         return str(out["id"])
 
     def create_sync(self, spec: dict[str, Any]) -> str:
+        """Create a sync; without a schedule in ``spec`` it gets one that does not fire during the test."""
+        spec = {"schedule": not_due_today(), **spec}
         path = self.workdir / f"spec-{uuid.uuid4().hex[:8]}.json"
         path.write_text(json.dumps(spec))
         return str(self.json("sync", "create", "--file", str(path))["id"])
