@@ -59,6 +59,7 @@ cat >"$LOGS/sync.json" <<JSON
   "connection": "demo-recruit",
   "module": "Candidates",
   "list": "Candidate newsletter",
+  "options": {"exclude_opt_out": true, "exclude_converted": true},
   "schedule": {"kind": "daily", "at": "$(date -u -d '-2 min' +%H:%M)", "timezone": "UTC"},
   "mapping": [{"from": "Current_Employer", "to": "company"}, {"from": "Skill_Set", "to": "skills"},
               {"from": "City", "to": "city"}]
