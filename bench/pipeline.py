@@ -30,7 +30,8 @@ async def baseline_upsert(database_url: str, n: int, batch: int = 1000) -> float
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute(
-            "CREATE TEMP TABLE bench_contacts (id bigserial PRIMARY KEY, email text NOT NULL,"
+            # a logged table like the importer's own (a TEMP table skips the WAL and flatters the baseline)
+            "CREATE TABLE public.bench_contacts (id bigserial PRIMARY KEY, email text NOT NULL,"
             " first_name text, last_name text, fields jsonb, updated_at timestamptz DEFAULT now())"
         )
         await conn.execute("CREATE UNIQUE INDEX ON bench_contacts (lower(email))")
@@ -50,7 +51,36 @@ async def baseline_upsert(database_url: str, n: int, batch: int = 1000) -> float
             )
         return n / (time.perf_counter() - started)
     finally:
+        await conn.execute("DROP TABLE IF EXISTS public.bench_contacts")
         await conn.close()
+
+
+def cpu_seconds_by_component(root_pids: list[int]) -> dict[str, float]:
+    """CPU seconds used so far by each service, the simulator, PostgreSQL and RabbitMQ."""
+    totals: dict[str, float] = {}
+    ours = {p.pid: p for root in root_pids for p in psutil.Process(root).children(recursive=True)}
+    for proc in psutil.process_iter(["pid", "name", "cmdline"]):
+        try:
+            cmd = " ".join(proc.info["cmdline"] or [])
+            name = proc.info["name"] or ""
+            if proc.pid in ours or proc.pid in root_pids:
+                label = next(
+                    (s for s in SERVICES if f"recruit_sync.{s}" in cmd),
+                    "sim" if " sim " in f"{cmd} " else None,
+                )
+            elif name.startswith("postgres"):
+                label = "postgres"
+            elif name.startswith("beam"):
+                label = "rabbitmq"
+            else:
+                continue
+            if label is None:
+                continue
+            times = proc.cpu_times()
+            totals[label] = totals.get(label, 0.0) + times.user + times.system
+        except psutil.Error:
+            continue
+    return totals
 
 
 class RssSampler(threading.Thread):
@@ -96,11 +126,14 @@ def main() -> None:
              "mapping": [{"from": "Current_Employer", "to": "company"}]}
         )  # fmt: skip
         services_proc = next(p for p in stack.procs if "services" in " ".join(map(str, p.args)))
+        roots = [p.pid for p in stack.procs]
         sampler = RssSampler(services_proc.pid)
         sampler.start()
+        cpu_before = cpu_seconds_by_component(roots)
         wall = time.perf_counter()
         summary = stack.run_sync(sync_id, timeout=3600)
         wall = time.perf_counter() - wall
+        cpu_after = cpu_seconds_by_component(roots)
         sampler.stopped.set()
         sampler.join()
         if summary["state"] != "succeeded":
@@ -120,6 +153,9 @@ def main() -> None:
     for name in SERVICES:
         if name in sampler.peak:
             print(f"peak RSS {name:<10}{sampler.peak[name] / 2**20:>10.1f} MB")
+    print("CPU seconds during the run (2 cores = %.1f s available):" % (2 * wall))
+    for label in sorted(cpu_after, key=lambda k: -(cpu_after[k] - cpu_before.get(k, 0.0))):
+        print(f"  {label:<12}{cpu_after[label] - cpu_before.get(label, 0.0):>8.1f} s")
 
 
 if __name__ == "__main__":

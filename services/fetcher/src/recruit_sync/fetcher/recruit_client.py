@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
+import orjson
 
 API_PREFIX = "/recruit/v2"
 TOKEN_PATH = "/oauth/v2/token"
@@ -385,7 +386,7 @@ def _token_from(call: str, response: httpx.Response) -> tuple[str, float]:
 
 def _success_body(call: str, response: httpx.Response) -> dict[str, Any]:
     try:
-        body = response.json()
+        body = orjson.loads(response.content)  # pages are the hot path: orjson parses ~3x faster
     except ValueError:
         raise RecruitError(call, f"HTTP {response.status_code} with a body that is not JSON") from None
     if not isinstance(body, dict):
