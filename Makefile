@@ -2,14 +2,14 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 UV_VERSION := 0.13.8
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+UV := $(PYTHON) -m uv
 VENV := .venv
 BIN := $(VENV)/bin
 
 .PHONY: install demo test test-unit lint typecheck bench bench-pipeline bench-classifier clean
 
 install: ## create .venv with recruit-sync in .venv/bin (installs uv through pip if missing)
-	@command -v uv >/dev/null 2>&1 || test -x $(UV) || $(PYTHON) -m pip install --quiet --user "uv==$(UV_VERSION)"
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
 	$(UV) sync --frozen --all-packages
 	@test -x $(BIN)/recruit-sync && echo "installed: $(BIN)/recruit-sync"
 

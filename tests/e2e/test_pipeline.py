@@ -210,3 +210,25 @@ def test_a_poison_message_fails_its_run_and_nothing_else(
     # the pipeline still works afterwards
     sync_id, _ = first_run
     assert stack.run_sync(sync_id)["state"] == "succeeded"
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"colour": "blue"}, "colour: unknown key"),
+        ({"schedule": {"kind": "weekly", "at": "9am"}}, "schedule.at"),
+        ({"options": {"on_recruit_delete": "purge"}}, "options.on_recruit_delete"),
+        ({"connection": "nobody"}, "connection"),
+        ({"retrieval": {"kind": "after", "after": "2020-01-01T00:00:00+00:00"}}, "retrieval.after"),
+    ],
+)
+def test_sync_create_refuses_a_bad_spec_naming_the_key(
+    stack: Stack, connection: str, extra: dict[str, Any], named: str
+) -> None:
+    path = stack.workdir / f"bad-{uuid.uuid4().hex[:6]}.json"
+    path.write_text(json.dumps({**spec(f"bad {uuid.uuid4().hex[:6]}", "Bad list"), **extra}))
+    result = stack.run("sync", "create", "--file", str(path), check=False)
+    assert result.returncode != 0
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and named in lines[0], result.stderr

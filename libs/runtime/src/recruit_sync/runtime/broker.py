@@ -76,19 +76,21 @@ def _work_queue_arguments(name: str) -> dict[str, Any]:
 def work_queue(name: str) -> RabbitQueue:
     """A durable quorum work queue bound to the events exchange with its first routing key."""
     keys = topology.WORK_QUEUES[name]
-    return RabbitQueue(
+    queue: RabbitQueue = RabbitQueue(  # type: ignore[call-overload]
         name,
         queue_type=QueueType.QUORUM,
-        arguments=_work_queue_arguments(name),  # type: ignore[arg-type]
+        arguments=_work_queue_arguments(name),
         routing_key=keys[0],
     )
+    return queue
 
 
 RPC_QUEUE_ARGUMENTS: dict[str, Any] = {"x-message-ttl": 60_000}
 
 
 def rpc_queue(name: str) -> RabbitQueue:
-    return RabbitQueue(name, durable=True, arguments=RPC_QUEUE_ARGUMENTS)  # type: ignore[arg-type]
+    queue: RabbitQueue = RabbitQueue(name, durable=True, arguments=RPC_QUEUE_ARGUMENTS)  # type: ignore[call-overload]
+    return queue
 
 
 async def declare_topology(amqp_url: str) -> None:
