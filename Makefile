@@ -16,7 +16,7 @@ install: ## create .venv with recruit-sync in .venv/bin (installs uv through pip
 demo: install ## set up, run the demo sync end to end, print its summary, stop everything
 	bash scripts/demo.sh
 
-test: install ## the whole suite: unit, integration and e2e on the real RabbitMQ and PostgreSQL
+test: install lint ## the whole suite: lint, then unit, integration and e2e on the real RabbitMQ and PostgreSQL
 	$(BIN)/pytest -q
 
 test-unit: install
