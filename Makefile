@@ -27,8 +27,13 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: install ## the pipeline benchmark (N=200000 by default; BENCH_N=... to change)
+bench: bench-classifier bench-pipeline ## every benchmark; each prints ratios against a baseline from the same run
+
+bench-pipeline: install ## a full sync of N generated candidates (200,000 by default; BENCH_N=... to change)
 	$(BIN)/python bench/pipeline.py $(if $(BENCH_N),--records $(BENCH_N),)
+
+bench-classifier: install ## classify_email against email-validator alone
+	$(BIN)/python bench/classifier.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
