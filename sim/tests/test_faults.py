@@ -110,3 +110,24 @@ async def test_bad_fault_specs_are_refused_and_faults_can_be_cleared(make_sim: M
     assert len((await sim.http.get("/_sim/faults")).json()["pending"]) == 1
     assert (await sim.http.delete("/_sim/faults")).json() == {"pending": []}
     assert (await sim.get("/recruit/v2/Candidates")).status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("fault", "credits"),
+    [
+        ({"malformed": True}, 3),
+        ({"in_body_error": True}, 3),
+        ({"status": 400}, 3),
+        ({"status": 401}, 0),
+        ({"status": 429}, 0),
+        ({"status": 503}, 0),
+    ],
+)
+async def test_served_fault_answers_cost_credits_refusals_and_5xx_do_not(
+    make_sim: MakeSim, fault: dict[str, object], credits: int
+) -> None:
+    sim = await make_sim()
+    await sim.http.post("/_sim/faults", json=fault)
+    await sim.get("/recruit/v2/Candidates")
+    stats = await sim.stats()
+    assert (stats["calls"], stats["credits"]) == (1, credits)

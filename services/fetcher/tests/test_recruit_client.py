@@ -17,6 +17,7 @@ from recruit_sync.fetcher.recruit_client import (
     RecruitUnavailable,
     RetryPolicy,
     format_since,
+    rate_limit_wait,
 )
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -63,9 +64,9 @@ async def test_one_token_serves_many_calls_and_later_clients(make_client: Any) -
     fake = FakeRecruit(httpx.Response(200, json=MODULES))
     async with make_client(fake) as client:
         for _ in range(5):
-            await client.modules()
+            await client.modules(fresh=True)
     async with make_client(fake) as client:  # another run in the same process
-        await client.modules()
+        await client.modules(fresh=True)
     assert fake.token_calls == 1
     assert {r.headers["Authorization"] for r in fake.api_requests} == {"Zoho-oauthtoken at-1"}
     assert fake.token_forms[0] == {
@@ -85,15 +86,15 @@ async def test_concurrent_runs_of_one_connection_share_one_grant(make_client: An
         return fake(request)
 
     async with make_client(slow_accounts_server) as first, make_client(slow_accounts_server) as second:
-        await asyncio.gather(first.modules(), second.modules(), first.modules())
+        await asyncio.gather(first.modules(fresh=True), second.modules(fresh=True), first.modules(fresh=True))
     assert fake.token_calls == 1
 
 
 async def test_another_refresh_token_gets_its_own_access_token(make_client: Any) -> None:
     fake = FakeRecruit(httpx.Response(200, json=MODULES))
     async with make_client(fake) as first, make_client(fake, refresh_token="other") as second:
-        await first.modules()
-        await second.modules()
+        await first.modules(fresh=True)
+        await second.modules(fresh=True)
     assert fake.token_calls == 2
 
 
@@ -101,11 +102,11 @@ async def test_token_is_refreshed_shortly_before_it_expires(make_client: Any) ->
     now = [1000.0]
     fake = FakeRecruit(httpx.Response(200, json=MODULES))
     async with make_client(fake, clock=lambda: now[0]) as client:
-        await client.modules()
+        await client.modules(fresh=True)
         now[0] += 3500  # 100 s before expiry: still good
-        await client.modules()
+        await client.modules(fresh=True)
         now[0] += 50  # inside the last minute: refresh
-        await client.modules()
+        await client.modules(fresh=True)
     assert fake.token_calls == 2
     assert fake.api_requests[-1].headers["Authorization"] == "Zoho-oauthtoken at-2"
 
@@ -413,3 +414,110 @@ async def test_base_url_may_carry_the_api_prefix(make_client: Any) -> None:
 
 def test_format_since_treats_naive_as_utc() -> None:
     assert format_since(datetime(2026, 1, 2, 3, 4, 5, 999)) == "2026-01-02T03:04:05+00:00"
+
+
+async def test_list_records_follows_the_simulators_page_tokens(sim_client: Any, stats_of: Any) -> None:
+    client, app = sim_client(generate=1050)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim") as http:
+        await http.post("/_sim/paging", json={"page_token_after": 400})  # `page` past 400 is refused
+    async with client:
+        pages = await collect(client.list_records("Candidates", converted="both"))
+        assert (client.api_calls, client.credits) == (6, 18)
+    assert [len(p) for p in pages] == [200] * 5 + [50]
+    assert len({r["id"] for p in pages for r in p}) == 1050
+    assert (await stats_of(app))["calls"] == 6
+
+
+# ---- the module list cache -----------------------------------------------------------------------
+
+
+async def test_module_list_is_read_once_per_ttl_per_process(make_client: Any) -> None:
+    now = [0.0]
+    fake = FakeRecruit(httpx.Response(200, json=MODULES))
+    async with make_client(fake, clock=lambda: now[0], modules_ttl=300) as first:
+        assert await first.modules() == MODULES["modules"]
+        (await first.modules()).clear()  # callers get their own list: the cache is not theirs to edit
+    now[0] = 299.0
+    async with make_client(fake, clock=lambda: now[0], modules_ttl=300) as later_run:
+        assert await later_run.modules() == MODULES["modules"]
+        assert (later_run.api_calls, later_run.credits) == (0, 0)  # nothing sent, nothing spent
+    now[0] = 300.0
+    async with make_client(fake, clock=lambda: now[0], modules_ttl=300) as after_ttl:
+        await after_ttl.modules()
+        assert after_ttl.api_calls == 1
+    assert len(fake.api_requests) == 2
+
+
+async def test_fresh_module_list_bypasses_the_cache(make_client: Any) -> None:
+    fake = FakeRecruit(httpx.Response(200, json=MODULES))
+    async with make_client(fake) as client:
+        await client.modules()
+        await client.modules(fresh=True)
+        assert client.api_calls == 2
+
+
+async def test_module_list_cache_is_per_account_and_credentials(make_client: Any) -> None:
+    fake = FakeRecruit(httpx.Response(200, json=MODULES))
+    for kwargs in ({}, {"base_url": "https://recruit.zoho.eu"}, {"refresh_token": "another-user"}, {}):
+        async with make_client(fake, **kwargs) as client:
+            await client.modules()
+    assert len(fake.api_requests) == 3
+
+
+async def test_invalid_module_drops_the_cached_list(make_client: Any) -> None:
+    fake = FakeRecruit(
+        httpx.Response(200, json=MODULES),
+        error(400, "INVALID_MODULE", "the module name given seems to be invalid"),
+        httpx.Response(200, json=MODULES),
+    )
+    async with make_client(fake) as client:
+        await client.modules()
+        with pytest.raises(RecruitError, match="INVALID_MODULE"):
+            await collect(client.list_records("Renamed"))
+        await client.modules()  # read again: the module may have been renamed since
+        assert client.api_calls == 3
+
+
+# ---- metering unanswered calls and rate-limit headers --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("problem", "metered"),
+    [
+        (httpx.ReadTimeout, (1, 3)),  # Recruit got the request and probably billed it
+        (httpx.ConnectTimeout, (0, 0)),  # it never arrived
+    ],
+)
+async def test_a_call_recruit_received_counts_even_without_an_answer(
+    make_client: Any, problem: type[httpx.TransportError], metered: tuple[int, int]
+) -> None:
+    tries = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/v2/token":
+            return token_ok(1)
+        tries.append(request)
+        if len(tries) == 1:
+            raise problem("timed out", request=request)
+        return httpx.Response(204)
+
+    async with make_client(handler) as client:
+        assert await collect(client.list_records("Candidates")) == []
+        assert (client.api_calls, client.credits) == (metered[0] + 1, metered[1] + 3)
+    assert len(tries) == 2
+
+
+@pytest.mark.parametrize(
+    ("headers", "wait"),
+    [
+        ({"Retry-After": "7", "X-RATELIMIT-RESET": "1800000099"}, 7.0),  # Retry-After first
+        ({"X-RATELIMIT-RESET": "1800000012"}, 12.0),  # epoch seconds, as the simulator sends
+        ({"X-RATELIMIT-RESET": "1800000012500"}, 12.5),  # epoch milliseconds
+        ({"X-RATELIMIT-RESET": "3"}, 3.0),  # seconds to wait
+        ({"X-RATELIMIT-RESET": "1799999990"}, 0.0),  # a moment already past
+        ({"Retry-After": "soon", "X-RATELIMIT-RESET": "2"}, 2.0),  # unreadable: the next header
+        ({}, 1.0),
+    ],
+)
+def testrate_limit_wait_reads_the_headers(headers: dict[str, str], wait: float) -> None:
+    assert rate_limit_wait(httpx.Headers(headers), now=1_800_000_000.0) == pytest.approx(wait)

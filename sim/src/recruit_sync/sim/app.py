@@ -20,6 +20,7 @@ from recruit_sync.sim.data import OAuthConfig, SimData
 from recruit_sync.sim.faults import Fault, FaultQueue
 from recruit_sync.sim.meter import LIST_CREDITS, OTHER_CREDITS, Meter
 from recruit_sync.sim.oauth import OAuthServer
+from recruit_sync.sim.paging import PagingError, TokenPaging
 from recruit_sync.sim.store import ConvertedMode, Query, Store, UnknownView
 from recruit_sync.sim.timeutil import parse_timestamp
 
@@ -55,6 +56,7 @@ class SimState:
         self.oauth = OAuthServer(data.oauth, data.token_ttl, clock)
         self.faults = FaultQueue()
         self.meter = Meter()
+        self.paging = TokenPaging()
 
     def reset(self) -> None:
         self.data = self.data.reload()
@@ -62,6 +64,7 @@ class SimState:
         self.oauth.reconfigure(self.data.oauth, self.data.token_ttl)
         self.faults.clear()
         self.meter = Meter()
+        self.paging = TokenPaging()
 
 
 RecruitHandler = Callable[[SimState, Request], Response]
@@ -79,6 +82,8 @@ def recruit_endpoint(credits: int, handler: RecruitHandler) -> Callable[[Request
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             if not fault.delay_only:
+                if fault.billed:
+                    sim.meter.charge(credits)
                 return fault.response(sim.clock(), recruit_call=True)
         if not sim.oauth.authorized(request.headers.get("authorization")):
             return ApiError(401, "INVALID_TOKEN", "invalid oauth token").response()
@@ -109,6 +114,15 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int | 
 
 def _paging(request: Request) -> tuple[int, int]:
     return _int_param(request, "page", 1, 1), _int_param(request, "per_page", MAX_PER_PAGE, 1, MAX_PER_PAGE)
+
+
+def _list_window(sim: SimState, request: Request) -> tuple[int, int]:
+    """(first record, per_page) of a list call, by `page` or, under token paging, `page_token`."""
+    page, per_page = _paging(request)
+    try:
+        return sim.paging.start(page, per_page, request.query_params.get("page_token") or None), per_page
+    except PagingError as error:
+        raise ApiError(400, error.code, str(error), {"param": "page_token"}) from None
 
 
 def _module(sim: SimState, request: Request) -> str:
@@ -154,29 +168,37 @@ def _fields(request: Request) -> list[str] | None:
 
 
 def _page_response(
-    records: list[dict[str, Any]], page: int, per_page: int, more: bool, fields: list[str] | None
+    records: list[dict[str, Any]],
+    page: int,
+    per_page: int,
+    more: bool,
+    fields: list[str] | None,
+    next_page_token: str | None = None,
 ) -> Response:
     if not records:
         return Response(status_code=204)
     if fields is not None:
         records = [{"id": r["id"], **{f: r.get(f) for f in fields}} for r in records]
-    info = {"per_page": per_page, "count": len(records), "page": page, "more_records": more}
+    info: dict[str, Any] = {"per_page": per_page, "count": len(records), "page": page, "more_records": more}
+    if next_page_token is not None:
+        info["next_page_token"] = next_page_token
     return json_response({"data": records, "info": info})
 
 
 # Recruit handlers -------------------------------------------------------------------------------
 def list_records(sim: SimState, request: Request) -> Response:
     module = _module(sim, request)
-    page, per_page = _paging(request)
+    start, per_page = _list_window(sim, request)
     query = _query(request, with_view=True)
     try:
         selection = sim.store.select(module, query)
     except UnknownView:
         message = "the custom view id given seems to be invalid"
         raise ApiError(400, "INVALID_DATA", message, {"param": "cvid"}) from None
-    start = (page - 1) * per_page
     records = selection.page(start, per_page)
-    return _page_response(records, page, per_page, start + per_page < len(selection), _fields(request))
+    more = start + per_page < len(selection)
+    token = sim.paging.next_token(start + per_page) if more else None
+    return _page_response(records, start // per_page + 1, per_page, more, _fields(request), token)
 
 
 def _matcher(request: Request) -> tuple[str, Matcher]:
@@ -329,6 +351,16 @@ async def control_oauth(request: Request) -> Response:
     return json_response({"ok": True})
 
 
+async def control_paging(request: Request) -> Response:
+    sim: SimState = request.app.state.sim
+    body = await _json_body(request)
+    after = body["page_token_after"] if isinstance(body, dict) and "page_token_after" in body else 0
+    if after is not None and (not isinstance(after, int) or isinstance(after, bool) or after < 1):
+        return _control_error('expected {"page_token_after": positive integer or null}')
+    sim.paging = TokenPaging(after)
+    return json_response({"page_token_after": after})
+
+
 async def control_stats(request: Request) -> Response:
     sim: SimState = request.app.state.sim
     stats = sim.meter.snapshot()
@@ -367,6 +399,7 @@ def create_app(data: SimData, clock: Callable[[], float] = time.time) -> Starlet
         Route("/_sim/faults", control_add_faults, methods=["POST"]),
         Route("/_sim/faults", control_faults, methods=["GET", "DELETE"]),
         Route("/_sim/oauth", control_oauth, methods=["POST"]),
+        Route("/_sim/paging", control_paging, methods=["POST"]),
         Route("/_sim/stats", control_stats, methods=["GET"]),
         Route("/_sim/reset", control_reset, methods=["POST"]),
         Route("/_sim/health", control_health, methods=["GET"]),

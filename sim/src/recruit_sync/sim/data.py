@@ -36,6 +36,8 @@ class SimData:
     modules: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     custom_views: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     deleted: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # labels of custom modules, e.g. {"CustomModule1": {"plural_label": "Referrals", "singular_label": ...}}
+    module_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     oauth: OAuthConfig = field(default_factory=lambda: OAuthConfig(**DEFAULT_OAUTH))
     token_ttl: int = DEFAULT_TOKEN_TTL
     generate: int = 0
@@ -86,6 +88,12 @@ class SimData:
             for n, item in enumerate(items):
                 if "id" not in item or not isinstance(item.get("deleted_time"), str):
                     raise DataFileError(f"data file: deleted.{module}[{n}] needs id and deleted_time")
+        module_labels = document.get("module_labels") or {}
+        if not isinstance(module_labels, dict) or not all(
+            isinstance(labels, dict) and all(isinstance(v, str) and v for v in labels.values())
+            for labels in module_labels.values()
+        ):
+            raise DataFileError("data file: module_labels must map module API names to objects of labels")
         oauth = document.get("oauth") or {}
         if not isinstance(oauth, dict) or not all(isinstance(oauth.get(k, ""), str) for k in DEFAULT_OAUTH):
             raise DataFileError("data file: oauth must be an object of strings")
@@ -96,6 +104,7 @@ class SimData:
             modules=modules,
             custom_views=views,
             deleted=deleted,
+            module_labels=module_labels,
             oauth=OAuthConfig(**{k: oauth.get(k, v) for k, v in DEFAULT_OAUTH.items()}),
             token_ttl=token_ttl,
             generate=generate,

@@ -65,6 +65,12 @@ class Fault:
         """A pure delay: the call waits `delay` seconds, then is answered normally."""
         return self.status == 200 and not (self.malformed or self.in_body_error)
 
+    @property
+    def billed(self) -> bool:
+        """Whether the answer costs the call's credits: like any answer, unless it is 401, 429 or 5xx
+        (a malformed body or an error inside HTTP 200 was served, as far as the caller can tell)."""
+        return self.status not in (401, 429) and self.status < 500
+
     def matches(self, path: str, recruit_call: bool) -> bool:
         return recruit_call if self.path is None else path.startswith(self.path)
 

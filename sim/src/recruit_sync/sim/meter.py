@@ -11,8 +11,8 @@ OTHER_CREDITS = 1
 
 class Meter:
     """Every `/recruit/v2` request is a call. Credits: list and search calls cost 3, every other
-    call 1; calls answered by an injected fault or refused for their token cost 0. Token requests
-    are neither calls nor credits (`tokens_issued` counts granted tokens)."""
+    call 1; answers 401 (a refused token included), 429 and 5xx cost 0, injected or not. Token
+    requests are neither calls nor credits (`tokens_issued` counts granted tokens)."""
 
     def __init__(self) -> None:
         self.calls = 0

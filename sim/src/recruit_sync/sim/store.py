@@ -255,14 +255,20 @@ class Store:
 
     def __init__(self, data: SimData, now: Callable[[], float]) -> None:
         self.now = now
-        self.records: dict[str, dict[str, dict[str, Any]]] = {m: {} for m in STANDARD_MODULES}
+        # Accounts spell Job Openings one way or the other: data under `Job_Openings` replaces `JobOpenings`.
+        self.standard = tuple(
+            "Job_Openings" if m == "JobOpenings" and "Job_Openings" in data.modules else m
+            for m in STANDARD_MODULES
+        )
+        self.records: dict[str, dict[str, dict[str, Any]]] = {m: {} for m in self.standard}
         for module, items in data.modules.items():
             self.records.setdefault(module, {}).update((r["id"], dict(r)) for r in items)
         self.views = {m: [dict(v) for v in vs] for m, vs in data.custom_views.items()}
         self.deleted: dict[str, list[dict[str, Any]]] = {}
         for module, items in data.deleted.items():
             self.deleted[module] = [self._deleted_item(dict(i), None) for i in items]
-        for module in (*self.views, *self.deleted):
+        self.labels = data.module_labels
+        for module in (*self.views, *self.deleted, *self.labels):
             self.records.setdefault(module, {})
         self.generated = GeneratedCandidates(data.generate, data.seed) if data.generate else None
         self.hidden_generated: set[int] = set()  # generated indices replaced or deleted
@@ -280,10 +286,12 @@ class Store:
         return module in self.records
 
     def modules(self) -> list[dict[str, Any]]:
-        names = [*STANDARD_MODULES, *(m for m in self.records if m not in STANDARD_MODULES)]
+        names = [*self.standard, *(m for m in self.records if m not in self.standard)]
         result = []
         for n, name in enumerate(names):
             plural, singular = _LABELS.get(name, (name.replace("_", " "), name.rstrip("s").replace("_", " ")))
+            labels = self.labels.get(name, {})
+            plural, singular = labels.get("plural_label", plural), labels.get("singular_label", singular)
             convertable = name == "Candidates" or any("$converted" in r for r in self.records[name].values())
             result.append(
                 {

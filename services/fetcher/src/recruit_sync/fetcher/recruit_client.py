@@ -12,7 +12,8 @@ What it takes care of, so callers do not:
   exponential backoff with jitter; ``RecruitUnavailable`` once the retries are spent;
 * 204 = no records; an error inside HTTP 200; bodies that are not the documented JSON (``RecruitError``
   naming the call);
-* counting ``api_calls`` and ``credits`` (list and search 3, anything else 1; token calls are free).
+* counting ``api_calls`` and ``credits`` (list and search 3, anything else 1; token calls are free);
+* caching ``settings/modules`` per process for ``MODULES_TTL`` (docs/adr/0012-recruit-client-resilience.md).
 
 Exception texts name the call (method and path) and Recruit's code and message, never a secret.
 """
@@ -38,8 +39,14 @@ TOKEN_PATH = "/oauth/v2/token"
 LIST_CREDITS = 3
 OTHER_CREDITS = 1
 _REFRESHABLE_401 = {"INVALID_TOKEN", "AUTHENTICATION_FAILED"}
+# Transport errors after the request went out: Recruit has it, whatever became of the answer.
+_SENT_BUT_UNANSWERED = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError)
 _FINAL_TOKEN_ERRORS = {"invalid_client", "invalid_code", "invalid_grant", "unauthorized_client"}
 _MAX_DETAIL = 200
+# The module list changes when an admin adds or renames a module: rarely. Reading it once per run costs
+# a credit and a round trip per run; five minutes covers a burst of runs due together and manual
+# re-runs, and a module renamed meanwhile fails one run at most (INVALID_MODULE drops the entry).
+MODULES_TTL = 300.0
 
 
 class RecruitError(Exception):
@@ -80,13 +87,15 @@ class RetryPolicy:
 
 @dataclass
 class _TokenState:
-    """One refresh token's cached access token and recent grants (module-level, shared by clients)."""
+    """What one refresh token has learned (module-level, shared by clients): its cached access token,
+    its recent grants and, per Recruit base URL, the module list with the moment it was read."""
 
     access_token: str | None = None
     expires_at: float = 0.0
     grants: deque[float] = field(default_factory=deque)
     lock: asyncio.Lock | None = None
     loop: asyncio.AbstractEventLoop | None = None
+    modules: dict[str, tuple[float, list[dict[str, Any]]]] = field(default_factory=dict)
 
     def refresh_lock(self) -> asyncio.Lock:
         # An asyncio.Lock belongs to one event loop; a process (or test session) may run several.
@@ -100,7 +109,7 @@ _TOKENS: dict[str, _TokenState] = {}
 
 
 def clear_token_cache() -> None:
-    """Forget every cached access token (tests; a credentials change needs no call: its key differs)."""
+    """Forget every cached access token and module list (tests; new credentials have another key)."""
     _TOKENS.clear()
 
 
@@ -117,6 +126,13 @@ def format_since(moment: datetime) -> str:
 
 
 Converted = bool | Literal["both"] | None
+
+
+def _converted_param(converted: Converted) -> dict[str, str]:
+    """``converted=true|false|both`` for list and search calls; nothing for Recruit's default."""
+    if converted is None:
+        return {}
+    return {"converted": converted if isinstance(converted, str) else str(converted).lower()}
 
 
 class RecruitClient:
@@ -136,6 +152,7 @@ class RecruitClient:
         deleted_type: str = "all",
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        modules_ttl: float = MODULES_TTL,
     ) -> None:
         self._base_url = base_url.rstrip("/").removesuffix(API_PREFIX)
         self._accounts_url = accounts_url.rstrip("/")
@@ -146,6 +163,7 @@ class RecruitClient:
         self._deleted_type = deleted_type  # Recruit's docs spell it "all" and "All"; unconfirmed which
         self._sleep = sleep
         self._clock = clock
+        self._modules_ttl = modules_ttl
         self._token_key = _token_key(self._accounts_url, client_id, refresh_token)
         self._http = httpx.AsyncClient(transport=transport, timeout=timeout)
         self.api_calls = 0
@@ -162,13 +180,22 @@ class RecruitClient:
 
     # ---- public calls -------------------------------------------------------------------------
 
-    async def modules(self) -> list[dict[str, Any]]:
-        """``GET settings/modules``: every module with ``api_name``, ``plural_label``, ..."""
+    async def modules(self, *, fresh: bool = False) -> list[dict[str, Any]]:
+        """``GET settings/modules``: every module with ``api_name``, ``plural_label``, ...
+
+        Answered from this process's cache when it is younger than ``modules_ttl``, unless ``fresh``
+        (a module name missing from a cached list may be a module created since).
+        """
+        cache = self._state().modules
+        cached = cache.get(self._base_url)
+        if not fresh and cached is not None and self._clock() - cached[0] < self._modules_ttl:
+            return list(cached[1])
         call, body = await self._get("settings/modules", credits=OTHER_CREDITS)
         modules = body.get("modules") if body is not None else None
         if not isinstance(modules, list) or not all(isinstance(m, dict) for m in modules):
             raise RecruitError(call, "body has no 'modules' list of objects")
-        return modules
+        cache[self._base_url] = (self._clock(), modules)
+        return list(modules)
 
     async def list_records(
         self,
@@ -183,9 +210,26 @@ class RecruitClient:
         params: dict[str, str] = {}
         if cvid is not None:
             params["cvid"] = cvid
-        if converted is not None:
-            params["converted"] = converted if isinstance(converted, str) else str(converted).lower()
+        params.update(_converted_param(converted))
         async for page in self._pages(module, params, since, per_page, credits=LIST_CREDITS):
+            yield page
+
+    async def search_records(
+        self,
+        module: str,
+        criteria: str,
+        *,
+        converted: Converted = None,
+        since: datetime | None = None,
+        per_page: int = 200,
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """The records of ``module`` matching ``criteria`` (all fields), one page per iteration.
+
+        ``criteria`` is Recruit's criteria text with values already backslash-escaped
+        (``recruit_sync.criteria.search``); it is URL-encoded here, like every query parameter.
+        """
+        params = {"criteria": criteria, **_converted_param(converted)}
+        async for page in self._pages(f"{module}/search", params, since, per_page, credits=LIST_CREDITS):
             yield page
 
     async def deleted_records(
@@ -257,7 +301,7 @@ class RecruitClient:
                 raise AuthFailed(call, _describe(status, code, message), status=status, code=code)
             if status == 429:
                 rate_limited += 1
-                wait = _rate_limit_wait(response.headers, time.time())
+                wait = rate_limit_wait(response.headers, time.time())
                 if rate_limited > self._retry.rate_limit_retries or wait > self._retry.max_wait:
                     raise RecruitUnavailable(
                         call, f"rate limited (HTTP 429, wait {wait:.0f}s, {rate_limited} times)", status=429
@@ -268,6 +312,8 @@ class RecruitClient:
                 return call, None
             if not 200 <= status < 300:
                 code, message = _error_fields(response)
+                if code == "INVALID_MODULE":  # renamed or removed: the cached list is out of date
+                    self._state().modules.pop(self._base_url, None)
                 raise RecruitError(call, _describe(status, code, message), status=status, code=code)
             return call, _success_body(call, response)
 
@@ -277,7 +323,9 @@ class RecruitClient:
         """Send until the answer is not a 5xx; 5xx and network errors back off, a bounded number of times.
 
         With ``credits`` the call is metered like Recruit does: every answer is a call; 401, 429 and
-        5xx answers cost no credits.
+        5xx answers cost no credits. A request Recruit received but did not answer in time counts as
+        a call with its credits: Recruit probably served and billed it, and a count meant to protect a
+        credit budget had better err high.
         """
         failures = 0
         while True:
@@ -285,6 +333,9 @@ class RecruitClient:
                 response = await request()
             except httpx.TransportError as exc:  # timeouts, refused/reset connections
                 problem = type(exc).__name__
+                if credits is not None and isinstance(exc, _SENT_BUT_UNANSWERED):
+                    self.api_calls += 1
+                    self.credits += credits
             except httpx.RequestError as exc:  # undecodable body, redirect loop: retrying will not help
                 raise RecruitError(call, f"{type(exc).__name__} reading the response") from None
             else:
@@ -437,7 +488,7 @@ def _describe(status: int, code: str | None, message: str | None) -> str:
     return " ".join(parts)
 
 
-def _rate_limit_wait(headers: httpx.Headers, now: float) -> float:
+def rate_limit_wait(headers: httpx.Headers, now: float) -> float:
     """Seconds to wait after a 429: ``Retry-After`` (seconds), else ``X-RATELIMIT-RESET``.
 
     Zoho's reset header is documented loosely; values that look like epoch seconds or milliseconds are
