@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 from recruit_sync.contracts import topology
+from recruit_sync.contracts.events import RunCompleted, RunState, RunSummary, Trigger
 from recruit_sync.runtime import rpc
 from recruit_sync.runtime.broker import declare_topology, make_broker
 from recruit_sync.runtime.db import create_pool, migrate
@@ -94,7 +95,7 @@ class Scheduler:
         error: str = reply["error"]
         return error
 
-    async def add_connection(self, name: str = "acme") -> str:
+    async def add_connection(self, name: str = "acme", *, daily_credit_budget: int | None = None) -> str:
         result = await self.ok(
             "connection.add",
             {
@@ -104,6 +105,7 @@ class Scheduler:
                 "client_id": "cid",
                 "client_secret": CLIENT_SECRET,
                 "refresh_token": REFRESH_TOKEN,
+                "daily_credit_budget": daily_credit_budget,
             },
         )
         sync_id: str = result["id"]
@@ -176,3 +178,26 @@ async def scheduler(migrated: Settings, tap: EventTap) -> AsyncIterator[Schedule
     clock = Clock(START)
     async with open_deps(migrated, clock) as deps:
         yield Scheduler(deps=deps, clock=clock, tap=tap)
+
+
+def completed(
+    run: dict[str, Any],
+    sync_id: str,
+    state: RunState = RunState.SUCCEEDED,
+    *,
+    started_at: datetime,
+    trigger: Trigger = Trigger.MANUAL,
+    auth_failed: bool = False,
+    credits: int = 0,
+) -> RunCompleted:
+    """``run``'s RunCompleted as history sends it; the run finished a minute after ``started_at``."""
+    summary = RunSummary(
+        run_id=run["run_id"],
+        sync_id=sync_id,
+        state=state,
+        trigger=trigger,
+        started_at=started_at,
+        finished_at=started_at + timedelta(minutes=1),
+        credits=credits,
+    )
+    return RunCompleted(summary=summary, auth_failed=auth_failed, correlation_id=run["run_id"])

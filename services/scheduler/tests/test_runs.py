@@ -5,42 +5,21 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 import orjson
 import pytest
 
 from recruit_sync.contracts import topology
-from recruit_sync.contracts.events import RunCompleted, RunState, RunSummary, Trigger, run_id_for_schedule
+from recruit_sync.contracts.events import RunState, Trigger, run_id_for_schedule
 from recruit_sync.runtime import crypto
 from recruit_sync.runtime.db import create_pool
 from recruit_sync.scheduler.handlers import emit_due_runs, record_run_completed
 
-from .conftest import CLIENT_SECRET, REFRESH_TOKEN, START, Scheduler
+from .conftest import CLIENT_SECRET, REFRESH_TOKEN, START, Scheduler, completed
 
 pytestmark = pytest.mark.integration
 
 DAILY = {"kind": "daily", "at": "12:30", "timezone": "UTC"}
-
-
-def completed(
-    run: dict[str, Any],
-    sync_id: str,
-    state: RunState = RunState.SUCCEEDED,
-    *,
-    started_at: datetime,
-    trigger: Trigger = Trigger.MANUAL,
-    auth_failed: bool = False,
-) -> RunCompleted:
-    summary = RunSummary(
-        run_id=run["run_id"],
-        sync_id=sync_id,
-        state=state,
-        trigger=trigger,
-        started_at=started_at,
-        finished_at=started_at + timedelta(minutes=1),
-    )
-    return RunCompleted(summary=summary, auth_failed=auth_failed, correlation_id=run["run_id"])
 
 
 def assert_no_secrets(scheduler: Scheduler) -> None:

@@ -24,6 +24,7 @@ from recruit_sync.contracts.events import (
     ConnectionSnapshot,
     RunCompleted,
     RunState,
+    RunSummary,
     SyncDeactivated,
     Trigger,
     run_id_for_schedule,
@@ -32,9 +33,9 @@ from recruit_sync.contracts.sync_spec import SyncSpec, SyncSpecPatch, describe_v
 from recruit_sync.runtime import crypto
 from recruit_sync.runtime.rpc import Operation, RpcError
 from recruit_sync.runtime.settings import Settings
-from recruit_sync.scheduler import store
+from recruit_sync.scheduler import budget, store
 from recruit_sync.scheduler.connections import NewConnection, Rekey
-from recruit_sync.scheduler.due import SyncSnapshot, build_sync_due, retrieval_window
+from recruit_sync.scheduler.due import SyncSnapshot, Window, WindowKind, build_sync_due, retrieval_window
 from recruit_sync.scheduler.schedule import next_due_at
 from recruit_sync.scheduler.specs import (
     SpecError,
@@ -131,8 +132,9 @@ async def rekey_connection(deps: Deps, args: dict[str, Any]) -> dict[str, Any]:
 
 
 async def list_connections(deps: Deps, args: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each connection (no secrets) with ``credits_spent``: its runs' credits in the last 24 hours."""
     async with deps.pool.acquire() as conn:
-        rows = await store.list_connections(conn)
+        rows = await store.list_connections(conn, deps.clock() - budget.WINDOW)
     return [{**dict(row), "id": str(row["id"]), "created_at": row["created_at"].isoformat()} for row in rows]
 
 
@@ -267,9 +269,24 @@ async def run_sync(deps: Deps, args: dict[str, Any]) -> dict[str, Any]:
             )
         if row["run_in_flight"] is not None:
             return {"run_id": row["run_in_flight"], "started": False}
+        window = retrieval_window(
+            SyncSpec.model_validate(row["spec"]), row["last_success_started_at"], full=full
+        )
+        check = await _check_budget(conn, row, window.kind, now)
+        if check.fits_from is not None:
+            raise RpcError(_over_budget(row, check), 409)
         run_id = str(uuid.uuid4())
         trigger = Trigger.FULL_RESYNC if full else Trigger.MANUAL
-        await _start_run(deps, conn, row, run_id=run_id, trigger=trigger, due_at=now, full=full)
+        await _start_run(
+            deps,
+            conn,
+            row,
+            run_id=run_id,
+            trigger=trigger,
+            due_at=now,
+            window=window,
+            estimate=check.estimate,
+        )
     await deps.relay.publish_pending()
     log.info("run started", sync_id=str(row["id"]), run_id=run_id, trigger=trigger.value)
     return {"run_id": run_id, "started": True}
@@ -310,13 +327,15 @@ async def emit_due_runs(deps: Deps) -> int:
 
     The next due time is the first occurrence after *now*, so a sync that missed several periods
     (downtime) runs once on recovery. Replicas claim with SKIP LOCKED, and scheduled run ids derive
-    from (sync, due time), so each due run is emitted once.
+    from (sync, due time), so each due run is emitted once. A run its connection's credit budget has
+    no room for stays due, later: when enough credits will have freed up.
     """
     now = deps.clock()
     emitted = 0
     async with _transaction(deps) as conn:
         rows = await store.claim_due_syncs(conn, now, CLAIM_LIMIT)
-        for row in rows:
+        # Budget checks lock their connection; taken in one order, replicas never wait in a cycle.
+        for row in sorted(rows, key=lambda row: row["connection_id"]):
             try:
                 spec = SyncSpec.model_validate(row["spec"])
             except ValidationError as exc:
@@ -328,10 +347,29 @@ async def emit_due_runs(deps: Deps) -> int:
                 )
                 await store.set_state(conn, row["id"], "paused", reason, None)
                 continue
+            window = retrieval_window(spec, row["last_success_started_at"], full=False)
+            check = await _check_budget(conn, row, window.kind, now)
+            if check.fits_from is not None:
+                await store.defer_for_credits(conn, row["id"], check.fits_from)
+                log.info(
+                    "due run waits for the credit budget",
+                    sync_id=str(row["id"]),
+                    until=check.fits_from.isoformat(),
+                    spent=check.spent,
+                    estimate=check.estimate,
+                )
+                continue
             due_at = row["next_due_at"]
             run_id = run_id_for_schedule(str(row["id"]), due_at)
             started = await _start_run(
-                deps, conn, row, run_id=run_id, trigger=Trigger.SCHEDULE, due_at=due_at, full=False
+                deps,
+                conn,
+                row,
+                run_id=run_id,
+                trigger=Trigger.SCHEDULE,
+                due_at=due_at,
+                window=window,
+                estimate=check.estimate,
             )
             if started:  # else a manual run got in first: stay due, run once it has finished
                 emitted += 1
@@ -350,14 +388,15 @@ async def _start_run(
     run_id: str,
     trigger: Trigger,
     due_at: datetime,
-    full: bool,
+    window: Window,
+    estimate: int,
 ) -> bool:
-    """Record the run in flight and put its SyncDue, with the full snapshot, in the outbox.
+    """Record the run in flight (with the credits it is expected to spend) and put its SyncDue, with
+    the full snapshot, in the outbox.
 
     False (nothing emitted) when another run of the sync is in flight.
     """
     snapshot = _snapshot(row)
-    window = retrieval_window(snapshot.spec, row["last_success_started_at"], full=full)
     event = build_sync_due(
         snapshot,
         run_id=run_id,
@@ -374,6 +413,7 @@ async def _start_run(
         window_kind=window.kind,
         credentials_version=row["credentials_version"],
         started_at=deps.clock(),
+        estimated_credits=estimate,
     )
     if started:
         await store.add_to_outbox(conn, event)
@@ -381,11 +421,13 @@ async def _start_run(
 
 
 async def record_run_completed(deps: Deps, event: RunCompleted) -> None:
-    """Clear the run in flight; on success move the watermark; on an auth failure deactivate.
+    """Clear the run in flight and book its credits; on success move the watermark and keep the
+    run's cost as the estimate of the next; on an auth failure deactivate.
 
     Idempotent: the event id is recorded in the inbox in the same transaction.
     """
     summary = event.summary
+    now = deps.clock()
     async with _transaction(deps) as conn:
         if not await store.mark_processed(conn, event.event_id):
             return
@@ -394,8 +436,20 @@ async def record_run_completed(deps: Deps, event: RunCompleted) -> None:
             log.warning("run completed for an unknown sync", sync_id=summary.sync_id)
             return
         in_flight = await store.finish_run_in_flight(conn, row["id"], summary.run_id)
+        await store.record_spend(
+            conn,
+            run_id=summary.run_id,
+            connection_id=row["connection_id"],
+            credits=summary.credits,
+            at=summary.finished_at or now,
+            forget_before=now - 2 * budget.WINDOW,
+        )
+        # Its estimate no longer holds credits back: whoever waited for them may fit now.
+        await store.wake_credit_waiters(conn, row["connection_id"], now)
         if summary.state is RunState.SUCCEEDED:
-            await _record_success(conn, row, event, in_flight)
+            kind = _window_kind_of(row, summary, in_flight)
+            await store.record_run_cost(conn, row["id"], kind, summary.credits)
+            await _record_success(conn, row, summary, kind)
         elif summary.state is RunState.FAILED and event.auth_failed:
             if in_flight is not None and in_flight["credentials_version"] < row["credentials_version"]:
                 log.info("auth failure of superseded credentials ignored", run_id=summary.run_id)
@@ -404,21 +458,73 @@ async def record_run_completed(deps: Deps, event: RunCompleted) -> None:
     await deps.relay.publish_pending()
 
 
+def _window_kind_of(row: asyncpg.Record, summary: RunSummary, in_flight: asyncpg.Record | None) -> WindowKind:
+    if in_flight is not None:
+        kind: WindowKind = in_flight["window_kind"]
+        return kind
+    # not the run we recorded (e.g. already cleared): judge by what the run must have asked for
+    first = row["last_success_started_at"] is None or summary.trigger is Trigger.FULL_RESYNC
+    return "full" if first else "incremental"
+
+
 async def _record_success(
-    conn: store.Conn, row: asyncpg.Record, event: RunCompleted, in_flight: asyncpg.Record | None
+    conn: store.Conn, row: asyncpg.Record, summary: RunSummary, kind: WindowKind
 ) -> None:
-    summary = event.summary
     if summary.started_at is None:
         log.warning("successful run without a start time; watermark unchanged", run_id=summary.run_id)
     else:
-        if in_flight is not None:
-            kind = in_flight["window_kind"]
-        else:  # not the run we recorded (e.g. already cleared): judge by what the run must have asked for
-            first = row["last_success_started_at"] is None or summary.trigger is Trigger.FULL_RESYNC
-            kind = "full" if first else "incremental"
         await store.record_success(conn, row["id"], summary.started_at, kind)
     if SyncSpec.model_validate(row["spec"]).schedule.kind == "once" and row["state"] == "active":
         await store.set_state(conn, row["id"], "completed", None, None)
+
+
+# credit budgets -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BudgetCheck:
+    estimate: int
+    spent: int  # in the last 24 hours, runs in flight counted with their estimates
+    budget: int | None
+    fits_from: datetime | None  # None: the run may start now
+
+
+async def _check_budget(
+    conn: store.Conn, row: asyncpg.Record, kind: WindowKind, now: datetime
+) -> BudgetCheck:
+    """Whether a run of ``row``'s sync fits its connection's daily credit budget (ADR 0011).
+
+    Locks the connection's budget until the transaction ends, so the run recorded in flight next
+    is counted by the next check, whichever replica makes it.
+    """
+    limit: int | None = row["daily_credit_budget"]
+    estimate = budget.estimate_credits(
+        kind,
+        last_full=row["last_full_credits"],
+        last_incremental=row["last_incremental_credits"],
+        budget=limit,
+    )
+    if limit is None:
+        return BudgetCheck(estimate, 0, None, None)
+    await store.lock_budget(conn, row["connection_id"])
+    spends = [
+        budget.Spend(spend["spent_at"], spend["credits"])
+        for spend in await store.credit_spends(conn, row["connection_id"], now - budget.WINDOW)
+    ]
+    spends.append(budget.Spend(now, await store.reserved_credits(conn, row["connection_id"])))
+    return BudgetCheck(
+        estimate, budget.spent(spends, now), limit, budget.fits_from(limit, spends, estimate, now)
+    )
+
+
+def _over_budget(row: asyncpg.Record, check: BudgetCheck) -> str:
+    assert check.fits_from is not None
+    zone = ZoneInfo(SyncSpec.model_validate(row["spec"]).schedule.timezone)
+    return (
+        f"credit budget: connection {row['connection_name']!r} has spent {check.spent} of its "
+        f"{check.budget} daily credits in the last 24 hours (runs in flight included) and this run "
+        f"needs about {check.estimate}; run it after {check.fits_from.astimezone(zone).isoformat()}"
+    )
 
 
 # views and conversions ----------------------------------------------------------------------------------
@@ -432,11 +538,14 @@ def describe_sync(row: asyncpg.Record) -> dict[str, Any]:
     def local(value: datetime | None) -> str | None:
         return value.astimezone(zone).isoformat() if value is not None else None
 
+    reason = row["state_reason"]
+    if row["state"] == "active" and row["credit_wait_until"] is not None:
+        reason = f"waiting for credit budget until {local(row['credit_wait_until'])}"
     return {
         "id": str(row["id"]),
         "name": row["name"],
         "state": row["state"],
-        "state_reason": row["state_reason"],
+        "state_reason": reason,
         "next_due_at": local(row["next_due_at"]),
         "last_retrieval_at": local(row["last_retrieval_at"]),
         "last_retrieval_kind": row["last_retrieval_kind"],

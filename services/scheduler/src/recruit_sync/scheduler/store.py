@@ -47,11 +47,16 @@ async def connection_by_name(conn: Conn, name: str, *, for_update: bool = False)
     return await conn.fetchrow(f"SELECT * FROM connections WHERE name = $1{lock}", name)
 
 
-async def list_connections(conn: Conn) -> list[asyncpg.Record]:
-    """Connections without their secrets: the encrypted columns are never selected."""
+async def list_connections(conn: Conn, spent_since: datetime) -> list[asyncpg.Record]:
+    """Connections without their secrets (the encrypted columns are never selected), with the credits
+    their runs spent since ``spent_since``."""
     return await conn.fetch(
-        "SELECT id, name, base_url, accounts_url, client_id, primary_email, daily_credit_budget, "
-        "credentials_version, created_at FROM connections ORDER BY name"
+        "SELECT c.id, c.name, c.base_url, c.accounts_url, c.client_id, c.primary_email, "
+        "c.daily_credit_budget, c.credentials_version, c.created_at, "
+        "(SELECT coalesce(sum(credits), 0) FROM credit_spend p "
+        " WHERE p.connection_id = c.id AND p.spent_at > $1)::int AS credits_spent "
+        "FROM connections c ORDER BY c.name",
+        spent_since,
     )
 
 
@@ -68,7 +73,8 @@ async def update_credentials(conn: Conn, connection_id: uuid.UUID, fields: dict[
 async def deactivate_syncs(conn: Conn, connection_id: uuid.UUID, reason: str) -> list[uuid.UUID]:
     """Every sync of the connection becomes inactive; returns those that changed."""
     rows = await conn.fetch(
-        "UPDATE syncs SET state = 'inactive', state_reason = $2, next_due_at = NULL "
+        "UPDATE syncs SET state = 'inactive', state_reason = $2, next_due_at = NULL, "
+        "credit_wait_until = NULL "
         "WHERE connection_id = $1 AND (state <> 'inactive' OR state_reason IS DISTINCT FROM $2) "
         "RETURNING id",
         connection_id,
@@ -156,10 +162,14 @@ async def update_settings(
     reset_watermark: bool,
     at: datetime,
 ) -> None:
-    """New settings (version ``version``); raises UniqueViolationError when a rename takes a used name."""
+    """New settings (version ``version``); raises UniqueViolationError when a rename takes a used name.
+
+    A new due time ends a wait for credits: the next tick checks the budget afresh.
+    """
     await conn.execute(
-        "UPDATE syncs SET name = $2, spec = $3, settings_version = $4, next_due_at = $5, "
-        "options_enabled_at = $6, "
+        "UPDATE syncs SET name = $2, spec = $3, settings_version = $4, "
+        "credit_wait_until = CASE WHEN next_due_at IS DISTINCT FROM $5 THEN NULL ELSE credit_wait_until END, "
+        "next_due_at = $5, options_enabled_at = $6, "
         "last_success_started_at = CASE WHEN $7 THEN NULL ELSE last_success_started_at END "
         "WHERE id = $1",
         sync_id,
@@ -177,7 +187,8 @@ async def set_state(
     conn: Conn, sync_id: uuid.UUID, state: str, reason: str | None, next_due_at: datetime | None
 ) -> None:
     await conn.execute(
-        "UPDATE syncs SET state = $2, state_reason = $3, next_due_at = $4 WHERE id = $1",
+        "UPDATE syncs SET state = $2, state_reason = $3, next_due_at = $4, credit_wait_until = NULL "
+        "WHERE id = $1",
         sync_id,
         state,
         reason,
@@ -186,7 +197,33 @@ async def set_state(
 
 
 async def set_next_due(conn: Conn, sync_id: uuid.UUID, next_due_at: datetime | None) -> None:
-    await conn.execute("UPDATE syncs SET next_due_at = $2 WHERE id = $1", sync_id, next_due_at)
+    """After a scheduled run started: the next occurrence, and no wait for credits any more."""
+    await conn.execute(
+        "UPDATE syncs SET next_due_at = $2, credit_wait_until = NULL WHERE id = $1", sync_id, next_due_at
+    )
+
+
+async def defer_for_credits(conn: Conn, sync_id: uuid.UUID, until: datetime) -> None:
+    """The due run waits until ``until``, when the connection's budget will have room for it."""
+    await conn.execute(
+        "UPDATE syncs SET next_due_at = $2, credit_wait_until = $2 WHERE id = $1", sync_id, until
+    )
+
+
+async def wake_credit_waiters(conn: Conn, connection_id: uuid.UUID, now: datetime) -> int:
+    """Syncs of the connection waiting for credits become due now, to be checked against what was
+    really spent (a run in flight counted with its estimate until it finished).
+
+    Rows another transaction holds are skipped: they keep their wait, which is merely cautious.
+    """
+    result: str = await conn.execute(
+        "UPDATE syncs SET next_due_at = $2 WHERE id IN ("
+        " SELECT id FROM syncs WHERE connection_id = $1 AND state = 'active' "
+        " AND credit_wait_until IS NOT NULL AND next_due_at > $2 FOR UPDATE SKIP LOCKED)",
+        connection_id,
+        now,
+    )
+    return int(result.split()[-1])
 
 
 async def record_success(conn: Conn, sync_id: uuid.UUID, started_at: datetime, kind: str) -> None:
@@ -198,6 +235,12 @@ async def record_success(conn: Conn, sync_id: uuid.UUID, started_at: datetime, k
         started_at,
         kind,
     )
+
+
+async def record_run_cost(conn: Conn, sync_id: uuid.UUID, kind: str, credits: int) -> None:
+    """What the sync's last successful run of this window kind cost: the estimate of the next one."""
+    column = {"full": "last_full_credits", "incremental": "last_incremental_credits"}[kind]
+    await conn.execute(f"UPDATE syncs SET {column} = $2 WHERE id = $1", sync_id, credits)
 
 
 async def claim_due_syncs(conn: Conn, now: datetime, limit: int) -> list[asyncpg.Record]:
@@ -222,17 +265,20 @@ async def insert_run_in_flight(
     window_kind: str,
     credentials_version: int,
     started_at: datetime,
+    estimated_credits: int,
 ) -> bool:
     """False when a run of this sync is already in flight."""
     inserted = await conn.fetchval(
-        "INSERT INTO runs_in_flight (sync_id, run_id, trigger, window_kind, credentials_version, started_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true",
+        "INSERT INTO runs_in_flight "
+        "(sync_id, run_id, trigger, window_kind, credentials_version, started_at, estimated_credits) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING true",
         sync_id,
         run_id,
         trigger,
         window_kind,
         credentials_version,
         started_at,
+        estimated_credits,
     )
     return bool(inserted)
 
@@ -241,6 +287,52 @@ async def finish_run_in_flight(conn: Conn, sync_id: uuid.UUID, run_id: str) -> a
     """Clear the sync's run in flight if it is ``run_id``; returns the cleared row."""
     return await conn.fetchrow(
         "DELETE FROM runs_in_flight WHERE sync_id = $1 AND run_id = $2 RETURNING *", sync_id, run_id
+    )
+
+
+# credit budgets ---------------------------------------------------------------------------------------
+
+
+async def lock_budget(conn: Conn, connection_id: uuid.UUID) -> None:
+    """Serialise budget checks of one connection until the transaction ends, so two replicas never
+    both spend its last credits. An advisory lock, not the connection's row: ``rekey`` holds that
+    row while it updates syncs that a tick may hold, and the two would deadlock."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 11))", connection_id)
+
+
+async def credit_spends(conn: Conn, connection_id: uuid.UUID, since: datetime) -> list[asyncpg.Record]:
+    """The connection's finished runs since ``since``: ``spent_at`` and ``credits``."""
+    return await conn.fetch(
+        "SELECT spent_at, credits FROM credit_spend WHERE connection_id = $1 AND spent_at > $2",
+        connection_id,
+        since,
+    )
+
+
+async def reserved_credits(conn: Conn, connection_id: uuid.UUID) -> int:
+    """What the connection's runs in flight are expected to spend."""
+    reserved: int = await conn.fetchval(
+        "SELECT coalesce(sum(f.estimated_credits), 0)::int FROM runs_in_flight f "
+        "JOIN syncs s ON s.id = f.sync_id WHERE s.connection_id = $1",
+        connection_id,
+    )
+    return reserved
+
+
+async def record_spend(
+    conn: Conn, *, run_id: str, connection_id: uuid.UUID, credits: int, at: datetime, forget_before: datetime
+) -> None:
+    """A finished run's credits (once per run), and spends too old to matter forgotten."""
+    await conn.execute(
+        "INSERT INTO credit_spend (run_id, connection_id, credits, spent_at) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (run_id) DO NOTHING",
+        run_id,
+        connection_id,
+        credits,
+        at,
+    )
+    await conn.execute(
+        "DELETE FROM credit_spend WHERE connection_id = $1 AND spent_at < $2", connection_id, forget_before
     )
 
 
