@@ -6,6 +6,7 @@ simulator and ``recruit-sync services up``, and drives everything through the re
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import aio_pika
 import httpx
 
 BIN = Path(sys.executable).parent
@@ -46,6 +48,44 @@ def _with_path(url: str, path: str) -> str:
 
 class CliError(AssertionError):
     pass
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    routing_key: str
+    correlation_id: str | None
+    body: bytes
+
+    def event(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.body)
+        return parsed
+
+
+async def read_journal(amqp_url: str, routing_key: str | None = None) -> list[JournalEntry]:
+    """Every event in the journal stream (optionally only ``routing_key``), oldest first."""
+    connection = await aio_pika.connect(amqp_url)
+    found: list[JournalEntry] = []
+    try:
+        channel = await connection.channel()
+        await channel.set_qos(prefetch_count=500)
+        stream = await channel.declare_queue("recruit_sync.journal", passive=True)
+        last = (stream.declaration_result.message_count or 0) - 1
+        if last < 0:
+            return found
+        done = asyncio.Event()
+
+        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            if routing_key is None or message.routing_key == routing_key:
+                found.append(JournalEntry(message.routing_key or "", message.correlation_id, message.body))
+            await message.ack()
+            if int(message.headers.get("x-stream-offset", 0)) >= last:  # type: ignore[arg-type]
+                done.set()
+
+        await stream.consume(on_message, arguments={"x-stream-offset": "first"})
+        await asyncio.wait_for(done.wait(), timeout=20)
+    finally:
+        await connection.close()
+    return found
 
 
 @dataclass
@@ -171,6 +211,9 @@ class Stack:
             raise CliError(f"no summary: {result.stderr[-4000:]}\n{self.logs()[-6000:]}")
         summary: dict[str, Any] = json.loads(result.stdout)
         return summary
+
+    def journal(self, routing_key: str | None = None) -> list[JournalEntry]:
+        return asyncio.run(read_journal(self.amqp_url, routing_key))
 
     # internals ---------------------------------------------------------------------------------------
     def _spawn(self, name: str, args: list[str]) -> None:

@@ -123,37 +123,6 @@ def test_sync_show_reports_the_detail_view(stack: Stack, first_run: tuple[str, d
     assert sync_id in {s["id"] for s in listed}
 
 
-async def _journaled_batches(amqp_url: str, run_id: str) -> list[bytes]:
-    """Read the run's RecordBatch messages back from the journal stream."""
-    connection = await aio_pika.connect(amqp_url)
-    found: list[bytes] = []
-    try:
-        channel = await connection.channel()
-        await channel.set_qos(prefetch_count=100)
-        queue = await channel.get_queue("recruit_sync.journal", ensure=False)
-        done = asyncio.Event()
-        last = await channel.declare_queue("recruit_sync.journal", passive=True)
-        total = last.declaration_result.message_count
-
-        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            nonlocal total
-            if message.routing_key == "record.batch" and message.correlation_id == run_id:
-                found.append(message.body)
-            await message.ack()
-            offset = int(message.headers.get("x-stream-offset", 0))  # type: ignore[arg-type]
-            if offset >= total - 1:
-                done.set()
-
-        await queue.consume(on_message, arguments={"x-stream-offset": "first"})
-        try:
-            await asyncio.wait_for(done.wait(), timeout=10)
-        except TimeoutError:
-            pass
-    finally:
-        await connection.close()
-    return found
-
-
 async def _publish(
     amqp_url: str, routing_key: str, body: bytes, correlation_id: str, message_id: str
 ) -> None:
@@ -181,7 +150,7 @@ def test_a_redelivered_record_batch_changes_nothing(
     _, summary = first_run
     before_run = stack.json("runs", "show", summary["run_id"])
     before_members = stack.json("list", "members", "Pioneers list")
-    batches = asyncio.run(_journaled_batches(stack.amqp_url, summary["run_id"]))
+    batches = [e.body for e in stack.journal("record.batch") if e.correlation_id == summary["run_id"]]
     assert batches, "the run's RecordBatch is in the journal"
     event = json.loads(batches[0])
     asyncio.run(_publish(stack.amqp_url, "record.batch", batches[0], summary["run_id"], event["event_id"]))

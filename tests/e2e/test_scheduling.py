@@ -3,7 +3,6 @@ retrieval windows and the daily credit budget, driven through the CLI."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
@@ -13,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-import aio_pika
 import pytest
 
 from tests.e2e.stack import Stack
@@ -53,31 +51,6 @@ def eventually(check: Callable[[], T | None], what: str, timeout: float = 60) ->
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def journal(amqp_url: str, routing_key: str) -> list[dict[str, Any]]:
-    """Every event with ``routing_key`` in the journal stream, oldest first."""
-    connection = await aio_pika.connect(amqp_url)
-    found: list[dict[str, Any]] = []
-    try:
-        channel = await connection.channel()
-        await channel.set_qos(prefetch_count=500)
-        declared = await channel.declare_queue("recruit_sync.journal", passive=True)
-        last = (declared.declaration_result.message_count or 0) - 1
-        done = asyncio.Event()
-
-        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            if message.routing_key == routing_key:
-                found.append(json.loads(message.body))
-            await message.ack()
-            if int(message.headers.get("x-stream-offset", 0)) >= last:  # type: ignore[arg-type]
-                done.set()
-
-        await declared.consume(on_message, arguments={"x-stream-offset": "first"})
-        await asyncio.wait_for(done.wait(), timeout=20)
-    finally:
-        await connection.close()
-    return found
-
-
 # three scheduler replicas -----------------------------------------------------------------------------------
 
 
@@ -108,7 +81,7 @@ def test_three_schedulers_emit_each_due_run_once(stack: Stack, once_syncs: list[
     for sync_id in once_syncs:
         runs = stack.json("runs", "list", sync_id)
         assert [(r["trigger"], r["state"]) for r in runs] == [("schedule", "succeeded")], runs
-    journaled = asyncio.run(journal(stack.amqp_url, "sync.due"))
+    journaled = [entry.event() for entry in stack.journal("sync.due")]
     assert Counter(e["sync_id"] for e in journaled) == dict.fromkeys(once_syncs, 1)
     fetched = Counter(fields["sync_id"] for _, fields in log_events(stack, "fetch started"))
     assert fetched == dict.fromkeys(once_syncs, 1)
