@@ -14,8 +14,8 @@ import pytest
 
 from recruit_sync.contracts.envelope import Envelope, deterministic_id
 from recruit_sync.contracts.events import DeletedRecord, FetchCompleted, RecordBatch
-from recruit_sync.contracts.sync_spec import Condition, Operator, SelectCriteria, SelectCustomView
-from recruit_sync.fetcher.fetch import UnsupportedSelection, fetch_run, read_ahead, to_deleted_record
+from recruit_sync.contracts.sync_spec import SelectCustomView
+from recruit_sync.fetcher.fetch import fetch_run, read_ahead, to_deleted_record
 from recruit_sync.fetcher.modules import UnknownModule
 
 IST = "+05:30"
@@ -191,21 +191,6 @@ async def test_unknown_module_fails_naming_it(sim_client: Any, make_due: Any) ->
     async with client:
         with pytest.raises(UnknownModule, match="module 'Referrals' is not in this Recruit account"):
             await fetch_run(make_due(module="Referrals"), client, Published())
-
-
-async def test_criteria_selection_is_refused_before_any_call(
-    sim_client: Any, make_due: Any, stats_of: Any
-) -> None:
-    client, app = sim_client(generate=10)
-    selection = SelectCriteria(
-        kind="criteria", conditions=[Condition(field="City", operator=Operator.EQUALS, value="Sydney")]
-    )
-    published = Published()
-    async with client:
-        with pytest.raises(UnsupportedSelection, match="criteria selection is not supported yet"):
-            await fetch_run(make_due(selection=selection), client, published)
-    assert published.events == []
-    assert (await stats_of(app))["calls"] == 0
 
 
 def test_deleted_items_keep_id_and_time_only() -> None:

@@ -9,7 +9,6 @@ import pytest
 
 from recruit_sync.contracts.envelope import Envelope, deterministic_id
 from recruit_sync.contracts.events import FetchCompleted, FetchFailed, RecordBatch
-from recruit_sync.contracts.sync_spec import Condition, Operator, SelectCriteria
 from recruit_sync.fetcher.handlers import fetch_sync, recruit_client_factory
 from recruit_sync.fetcher.recruit_client import RetryPolicy
 from recruit_sync.runtime.crypto import encrypt
@@ -103,15 +102,6 @@ async def test_transient_faults_within_the_retries_do_not_fail_the_run(make_due:
     completed = published[-1]
     assert isinstance(completed, FetchCompleted) and completed.record_count == 450
     assert completed.api_calls == 1 + 3 + 3 + 1  # modules, 3 faulted tries, 3 pages, deleted
-
-
-async def test_criteria_selection_fails_the_run_for_now(make_due: Any) -> None:
-    selection = SelectCriteria(
-        kind="criteria", conditions=[Condition(field="City", operator=Operator.IS_EMPTY)]
-    )
-    [failed] = await run(simulator(generate=5), make_due(selection=selection))
-    assert isinstance(failed, FetchFailed)
-    assert failed.error == "criteria selection is not supported yet"
 
 
 async def test_unknown_module_fails_the_run_listing_the_known_ones(make_due: Any) -> None:

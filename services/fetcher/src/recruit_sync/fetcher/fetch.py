@@ -23,9 +23,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from recruit_sync.contracts.envelope import Envelope, deterministic_id, utc_now
 from recruit_sync.contracts.events import DeletedRecord, FetchCompleted, RecordBatch, SyncDue
-from recruit_sync.contracts.sync_spec import SelectCriteria, SelectCustomView
 from recruit_sync.fetcher.modules import resolve_module
 from recruit_sync.fetcher.recruit_client import RecruitClient
+from recruit_sync.fetcher.selection import plan_selection, selected_pages
 
 log = structlog.get_logger()
 
@@ -33,10 +33,6 @@ Publish = Callable[[Envelope], Awaitable[None]]
 T = TypeVar("T")
 
 _DELETED_TIME: TypeAdapter[datetime] = TypeAdapter(datetime)
-
-
-class UnsupportedSelection(ValueError):
-    """The sync's selection cannot be fetched by this version of the fetcher."""
 
 
 def record_batch_id(run_id: str, seq: int) -> uuid.UUID:
@@ -50,23 +46,23 @@ def fetch_completed_id(run_id: str) -> uuid.UUID:
 async def fetch_run(due: SyncDue, client: RecruitClient, publish: Publish) -> FetchCompleted:
     """Fetch the run's records and deletions, publish them as batches; return (not publish) the summary."""
     started_at = utc_now()
-    if isinstance(due.selection, SelectCriteria):
-        # Listing everything instead would import records the user excluded.
-        raise UnsupportedSelection("criteria selection is not supported yet")
+    plan = plan_selection(due.selection)  # bad criteria fail the run before any call
     module = resolve_module(due.module, await client.modules())
-    cvid = due.selection.cvid if isinstance(due.selection, SelectCustomView) else None
     # Recruit hides converted candidates unless asked; exclude_converted must see them to act on them.
     converted: Literal["both"] | None = "both" if module.lower() == "candidates" else None
     log.info(
         "fetch started",
         module=module,
         selection=due.selection.kind,
+        endpoint=plan.endpoint,
+        search_criteria=plan.search_criteria,
+        why_not_search=plan.why_not_search,
         since=due.since.isoformat() if due.since else None,
         deleted_since=due.deleted_since.isoformat() if due.deleted_since else None,
     )
 
     batches = _Batches(due, module, publish)
-    pages = client.list_records(module, cvid=cvid, converted=converted, since=due.since)
+    pages = selected_pages(client, module, plan, converted=converted, since=due.since)
     async with contextlib.aclosing(read_ahead(pages)) as pages_ahead:
         async for page in pages_ahead:
             await batches.add_records(page)

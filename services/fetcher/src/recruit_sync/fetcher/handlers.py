@@ -1,7 +1,7 @@
 """What the fetcher does with a SyncDue: fetch the run, or say why it could not (FetchFailed).
 
 A run that cannot be fetched (credentials refused, Recruit errors or unreachable after retries, unknown
-module, unsupported selection, undecryptable secrets) is a *failed run*, not a bad message: it is
+module, criteria that cannot be used, undecryptable secrets) is a *failed run*, not a bad message: it is
 answered with FetchFailed and the SyncDue is acked. Broker errors while publishing propagate, so the
 SyncDue is redelivered and the run re-fetched with the same deterministic event ids.
 """
@@ -15,7 +15,8 @@ import structlog
 
 from recruit_sync.contracts.envelope import deterministic_id
 from recruit_sync.contracts.events import ConnectionSnapshot, FetchFailed, SyncDue
-from recruit_sync.fetcher.fetch import Publish, UnsupportedSelection, fetch_run
+from recruit_sync.criteria import CriteriaError
+from recruit_sync.fetcher.fetch import Publish, fetch_run
 from recruit_sync.fetcher.modules import UnknownModule
 from recruit_sync.fetcher.recruit_client import AuthFailed, RecruitClient, RecruitError, RetryPolicy
 from recruit_sync.runtime.crypto import decrypt
@@ -64,7 +65,7 @@ async def fetch_sync(due: SyncDue, *, connect: ClientFactory, publish: Publish) 
             completed = await fetch_run(due, client, publish)
         except AuthFailed as exc:
             failed = _failed(due, str(exc), client, auth_failed=True)
-        except (RecruitError, UnknownModule, UnsupportedSelection) as exc:
+        except (RecruitError, UnknownModule, CriteriaError) as exc:
             failed = _failed(due, str(exc), client)
         else:
             await publish(completed)

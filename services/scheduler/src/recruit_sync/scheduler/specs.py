@@ -16,6 +16,7 @@ from recruit_sync.contracts.sync_spec import (
     SyncSpecPatch,
     describe_validation_error,
 )
+from recruit_sync.criteria import CriteriaError, check_selection
 
 
 class SpecError(ValueError):
@@ -23,10 +24,16 @@ class SpecError(ValueError):
 
 
 def validate_spec(data: Any) -> SyncSpec:
+    """The spec, or SpecError naming the key: its shape, then its criteria's pattern and values."""
     try:
-        return SyncSpec.model_validate(data)
+        spec = SyncSpec.model_validate(data)
     except ValidationError as exc:
         raise SpecError(describe_validation_error(exc)) from None
+    try:
+        check_selection(spec.selection)
+    except CriteriaError as exc:
+        raise SpecError(str(exc)) from None
+    return spec
 
 
 class Favourite(BaseModel):
