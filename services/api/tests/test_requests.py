@@ -29,7 +29,7 @@ async def test_a_refused_spec_names_key_and_problem_without_asking_anyone(api: h
     response = await api.post("/syncs", json=spec)
     assert response.status_code == 422
     detail = response.json()["detail"]
-    assert detail.startswith("selection.conditions.0.operator: Input should be 'equals'")
+    assert detail.startswith("selection.conditions.0.operator: 'like' is not an operator; use one of equals")
     assert detail.endswith("; colour: unknown key")
 
 

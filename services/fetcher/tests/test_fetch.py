@@ -193,6 +193,19 @@ async def test_unknown_module_fails_naming_it(sim_client: Any, make_due: Any) ->
             await fetch_run(make_due(module="Referrals"), client, Published())
 
 
+async def test_a_module_created_after_the_list_was_cached_is_found(sim_client: Any, make_due: Any) -> None:
+    client, app = sim_client({})
+    async with client:
+        assert "Referrals" not in {m["api_name"] for m in await client.modules()}  # now cached
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sim") as control:
+            added = await control.post("/_sim/records/Referrals", json=[{"id": "7", "Email": "r@zylker.com"}])
+            assert added.status_code == 200
+        published = Published()
+        await fetch_run(make_due(module="Referrals"), client, published)
+    assert published.batches[0].records[0]["id"] == "7"
+
+
 def test_deleted_items_keep_id_and_time_only() -> None:
     item = {"id": 42, "deleted_time": "2026-11-01T09:00:00+05:30", "display_name": "X", "type": "recycle"}
     assert to_deleted_record(item) == DeletedRecord(

@@ -62,6 +62,14 @@ class Condition(_Strict):
             raise ValueError(f"{v!r} is not a Recruit field API name")
         return v
 
+    @field_validator("operator", mode="before")
+    @classmethod
+    def _operator_is_known(cls, v: object) -> object:
+        if isinstance(v, str) and v not in Operator._value2member_map_:
+            known = ", ".join(op.value for op in Operator)
+            raise ValueError(f"{v!r} is not an operator; use one of {known}")
+        return v
+
     @model_validator(mode="after")
     def _value_fits_operator(self) -> Condition:
         op = self.operator

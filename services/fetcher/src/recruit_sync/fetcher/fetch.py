@@ -23,7 +23,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from recruit_sync.contracts.envelope import Envelope, deterministic_id, utc_now
 from recruit_sync.contracts.events import DeletedRecord, FetchCompleted, RecordBatch, SyncDue
-from recruit_sync.fetcher.modules import resolve_module
+from recruit_sync.fetcher.modules import UnknownModule, resolve_module
 from recruit_sync.fetcher.recruit_client import RecruitClient
 from recruit_sync.fetcher.selection import plan_selection, selected_pages
 
@@ -47,7 +47,11 @@ async def fetch_run(due: SyncDue, client: RecruitClient, publish: Publish) -> Fe
     """Fetch the run's records and deletions, publish them as batches; return (not publish) the summary."""
     started_at = utc_now()
     plan = plan_selection(due.selection)  # bad criteria fail the run before any call
-    module = resolve_module(due.module, await client.modules())
+    try:
+        module = resolve_module(due.module, await client.modules())
+    except UnknownModule:
+        # the cached list may predate a module created in Recruit since: ask once more, uncached
+        module = resolve_module(due.module, await client.modules(fresh=True))
     # Recruit hides converted candidates unless asked; exclude_converted must see them to act on them.
     converted: Literal["both"] | None = "both" if module.lower() == "candidates" else None
     log.info(
