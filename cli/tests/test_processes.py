@@ -7,10 +7,7 @@ import sys
 import threading
 import time
 
-import pytest
-
-from recruit_sync.cli.client import CliError
-from recruit_sync.cli.processes import Exited, Supervisor, run_to_completion
+from recruit_sync.cli.processes import Exited, Supervisor
 
 SLEEPER = "import time; print('ready', flush=True); time.sleep(60)"
 STUBBORN = (
@@ -74,14 +71,3 @@ def test_wait_returns_nothing_when_asked_to_stop() -> None:
         assert supervisor.wait(stop, poll=0.05) is None
     finally:
         supervisor.stop(timeout=5)
-
-
-def test_a_failing_one_shot_command_names_itself_and_its_last_line(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    with pytest.raises(CliError) as failed:
-        run_to_completion(
-            "importer", [sys.executable, "-c", "raise SystemExit('database is down')"], "migrate"
-        )
-    assert str(failed.value) == "migrate failed for importer (exit code 1): database is down"
-    assert "importer | database is down" in capsys.readouterr().err

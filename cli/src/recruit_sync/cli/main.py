@@ -30,7 +30,7 @@ from typer.core import TyperGroup
 from recruit_sync.cli import render
 from recruit_sync.cli.client import DEFAULT_API_URL, ApiClient, CliError
 from recruit_sync.cli.inputs import parse_addresses, read_json, read_json_object, read_text
-from recruit_sync.cli.processes import Supervisor, run_to_completion
+from recruit_sync.cli.processes import Supervisor
 from recruit_sync.contracts.events import Outcome
 
 WORKER_SERVICES = ("scheduler", "fetcher", "importer", "history")
@@ -139,9 +139,10 @@ def _say(line: str) -> Callable[[Any], None]:
 @app.command()
 def migrate(ctx: typer.Context, as_json: Json = False) -> None:
     """Create or upgrade every service's schema (and the broker topology); safe to run twice."""
-    for service in WORKER_SERVICES:
-        run_to_completion(service, [sys.executable, "-m", f"recruit_sync.{service}", "migrate"], "migrate")
-        render.note(f"{service}: migrated")
+    from recruit_sync.cli.migrations import migrate_all  # imports asyncpg/aio-pika: only when needed
+
+    for service, applied in migrate_all(WORKER_SERVICES).items():
+        render.note(f"{service}: migrated" + (f" ({', '.join(applied)})" if applied else ", up to date"))
     _show(ctx, as_json, {"migrated": list(WORKER_SERVICES)}, lambda _: None)
 
 

@@ -17,25 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO
 
-from recruit_sync.cli.client import CliError
-
 
 def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     # unbuffered, so log lines arrive as they are written, not when a child exits
     return {**os.environ, "PYTHONUNBUFFERED": "1", **(extra or {})}
-
-
-def run_to_completion(name: str, argv: Sequence[str], what: str) -> None:
-    """Run one command, relaying its output; a failure names it and its last output line."""
-    result = subprocess.run(
-        argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=child_env(), check=False
-    )
-    lines = (result.stdout + result.stderr).splitlines()
-    for line in lines:
-        print(f"{name} | {line}", file=sys.stderr)
-    if result.returncode != 0:
-        last = next((line.strip() for line in reversed(lines) if line.strip()), "no output")
-        raise CliError(f"{what} failed for {name} ({describe_exit(result.returncode)}): {last}")
 
 
 def describe_exit(returncode: int) -> str:

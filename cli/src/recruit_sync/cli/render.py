@@ -126,12 +126,18 @@ def show_syncs(syncs: Sequence[dict[str, Any]]) -> None:
 
 
 def show_sync(sync: dict[str, Any]) -> None:
+    """SPEC section 6's detail view: configuration, mapping, time zone, last retrieval (time and
+    type), next due time, state and its reason, and the runs, newest first."""
     spec = spec_of(sync)
-    mapping = [("Email", "email"), ("First_Name", "first_name"), ("Last_Name", "last_name")] + [
-        (m.get("from"), m.get("to")) for m in spec.get("mapping") or []
+    schedule = spec.get("schedule") or {}
+    mapping = sync.get("mapping") or [
+        {"from": "Email", "to": "email"},
+        {"from": "First_Name", "to": "first_name"},
+        {"from": "Last_Name", "to": "last_name"},
+        *(spec.get("mapping") or []),
     ]
-    if spec.get("favourite"):
-        mapping.append((f"favourite {spec['favourite']!r}", "..."))
+    enabled_at = sync.get("options_enabled_at") or {}
+    retrieval_kind = sync.get("last_retrieval_kind")
     pairs(
         f"sync {sync.get('name')}",
         [
@@ -143,10 +149,13 @@ def show_sync(sync: dict[str, Any]) -> None:
             ("selection", describe_selection(spec.get("selection"))),
             ("list", spec.get("list")),
             ("options", spec.get("options") or {}),
-            ("schedule", describe_schedule(spec.get("schedule"))),
+            *((f"  {option} since", when(at)) for option, at in sorted(enabled_at.items())),
+            ("schedule", describe_schedule(schedule)),
+            ("time zone", sync.get("timezone") or schedule.get("timezone", "UTC")),
             ("retrieval", describe_retrieval(spec.get("retrieval"))),
-            ("mapping", [f"{source} -> {target}" for source, target in mapping]),
+            ("mapping", [f"{m.get('from')} -> {m.get('to')}" for m in mapping]),
             ("last retrieval", when(sync.get("last_retrieval_at"))),
+            ("last retrieval type", retrieval_kind),
             ("next due", when(sync.get("next_due_at"))),
         ],
     )
