@@ -217,7 +217,7 @@ def test_sync_create_refuses_an_unknown_operator_naming_key_and_position(stack: 
         {"field": "City", "operator": "near", "value": "Pune"},
     ]
     line = create_refused(stack, {"kind": "criteria", "conditions": conditions})
-    assert "selection.conditions.1.operator" in line and "'equals'" in line
+    assert "selection.conditions.1.operator: 'near' is not an operator" in line and "equals" in line
 
 
 def test_sync_edit_refuses_a_bad_pattern_and_keeps_the_sync(stack: Stack) -> None:

@@ -76,6 +76,11 @@ async def test_a_run_through_the_broker_ends_with_run_completed_and_answers_rpc(
         client, run.batch(0, [r("1", "a@example.com"), r("2", None, Outcome.IGNORED, "empty_email")])
     )
     async with TestApp(build_app(_settings(database_url, amqp_url))):
+        # SyncDue first, as in a real run (the fetcher is slower than that): the summary names the trigger
+        for _ in range(100):
+            if await pool.fetchval("SELECT trigger FROM runs WHERE run_id = $1", run.run_id):
+                break
+            await asyncio.sleep(0.1)
         await publish_event(client, run.batch(1, [r("3", "c@example.com", Outcome.DUPLICATE)]))
         await publish_event(client, run.fetch_completed(2, 3))
         completed = await _next_run_completed(run_completed)

@@ -190,3 +190,53 @@ async def test_outcome_rows_keep_record_order_and_lowercased_email_key(pool: asy
         )
     assert [r["record_id"] for r in rows] == ["1", "2", "3", "4", "5", "9"]
     assert rows[0]["email_key"] == "ann@example.com" and rows[2]["email_key"] is None
+
+
+def _settling_batches(run: Any) -> list[Any]:
+    """Batches as the importer applied them (minutes = the order): jane's record "1" placed her, then
+    the more recent "5" took her over; bob's deletion "9" came before his live record "7"."""
+    r = run.record
+    return [
+        run.batch(0, [r("1", "jane@example.com"), r("2", "ann@example.com")], minutes=1),
+        run.batch(1, [r("9", "Bob@example.com", DELETED)], minutes=2),
+        run.batch(
+            2,
+            [
+                r("5", "JANE@example.com", Outcome.IGNORED, "opt_out"),
+                r("6", "ann@example.com", IGNORED, "file_duplicate"),
+            ],
+            minutes=3,
+        ),
+        run.batch(3, [r("7", "bob@example.com", Outcome.UNCHANGED)], minutes=4),
+    ]
+
+
+# six of the 24 arrival orders, fixed: each batch comes first once or more, and last once or more
+@pytest.mark.parametrize(
+    "order", [(0, 1, 2, 3), (3, 2, 1, 0), (2, 0, 3, 1), (1, 3, 0, 2), (3, 0, 1, 2), (2, 1, 0, 3)]
+)
+async def test_each_email_keeps_one_outcome_past_check_4_whatever_the_arrival_order(
+    pool: asyncpg.Pool, make_run: Any, order: tuple[int, ...]
+) -> None:
+    run = make_run()
+    batches = _settling_batches(run)
+    await handlers.start_run(run.sync_due(), pool=pool)
+    for index in order:
+        await handlers.record_batch(batches[index], pool=pool)
+    await handlers.complete_fetch(run.fetch_completed(4, 5, 1), pool=pool)
+
+    summary = await _summary(pool, run.run_id)
+    assert summary["state"] == "succeeded"
+    counts = {key: summary[key] for key in ("total", "new", "unchanged", "ignored", "deleted")}
+    assert counts == {"total": 5, "new": 1, "unchanged": 1, "ignored": 3, "deleted": 0}
+    assert summary["ignored_by_reason"]["file_duplicate"] == 2
+    assert summary["ignored_by_reason"]["opt_out"] == 1
+    async with pool.acquire() as conn:
+        records = await store.run_records(conn, run.run_id, None, None, 0)
+    assert [(r["record_id"], r["outcome"], r["reason"]) for r in records] == [
+        ("1", "ignored", "file_duplicate"),
+        ("2", "new", None),
+        ("5", "ignored", "opt_out"),
+        ("6", "ignored", "file_duplicate"),
+        ("7", "unchanged", None),
+    ]

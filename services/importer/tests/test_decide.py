@@ -11,12 +11,15 @@ import pytest
 from recruit_sync.contracts.events import DeletedRecord, IgnoreReason, ImportSettings, Outcome
 from recruit_sync.contracts.sync_spec import FieldMapping, OnRecruitDelete, Options
 from recruit_sync.importer.decide import (
+    Claim,
     Decision,
     Facts,
     Membership,
+    Prior,
     StoredContact,
     decide,
     read_records,
+    recency,
     records_to_look_up,
 )
 from recruit_sync.importer.mapping import Unreadable, convert_value
@@ -29,12 +32,15 @@ DEFAULT_MAPPING = [
 ]
 
 
-def settings(mapping: list[FieldMapping] | None = None, **options: Any) -> ImportSettings:
+def settings(
+    mapping: list[FieldMapping] | None = None, enabled_at: dict[str, datetime] | None = None, **options: Any
+) -> ImportSettings:
     return ImportSettings(
         list_name="IT talent",
         options=Options(**options),
         mapping=DEFAULT_MAPPING if mapping is None else mapping,
         settings_version=3,
+        options_enabled_at=enabled_at or {},
     )
 
 
@@ -50,8 +56,9 @@ def contact(
     fields: dict[str, Any] | None = None,
     deleted: bool = False,
     on_list_by: str | None = None,
+    membership_added: datetime = ADDED,
 ) -> StoredContact:
-    membership = Membership(on_list_by, ADDED, 1) if on_list_by else None
+    membership = Membership(on_list_by, membership_added, 1) if on_list_by else None
     return StoredContact(email, first, last, fields or {}, deleted, membership)
 
 
@@ -62,7 +69,7 @@ def run(
     deleted: tuple[str, ...] = (),
 ) -> Decision:
     import_settings = import_settings or settings()
-    parsed = read_records(records, import_settings)
+    parsed = read_records(records, import_settings, "Candidates")
     return decide(
         parsed,
         [DeletedRecord(id=d) for d in deleted],
@@ -86,7 +93,8 @@ def test_new_contact_is_created_linked_and_added() -> None:
     assert decision.contacts == [("jane@example.com", "Jane@example.com", "Jane", "Doe", {})]
     assert decision.join_list == [("jane@example.com", "1")]
     assert decision.link == {"1": "jane@example.com"}
-    assert decision.seen == [("jane@example.com", "1", None)]
+    # the run's claim on the email; the contact did not exist before the run
+    assert decision.claims == [("jane@example.com", "1", None, False, Prior(None))]
     assert decision.created == {"jane@example.com": 0}
 
 
@@ -194,26 +202,124 @@ def test_options_off_let_opted_out_and_converted_records_in() -> None:
 
 
 def test_file_duplicates_within_the_batch_and_across_the_run() -> None:
-    facts = Facts(seen_in_run=frozenset({"earlier@example.com"}))
+    facts = Facts(claims={"earlier@example.com": Claim("9", None)})  # placed by an earlier batch
     decision = run(
         [
             rec("1", "jane@example.com"),
-            rec("2", "JANE@example.com"),  # same contact, other spelling
-            rec("3", "earlier@example.com"),  # placed by an earlier batch of this run
+            rec("2", "JANE@example.com"),  # same contact, other spelling, larger id: wins
+            rec("3", "earlier@example.com"),  # smaller id than the earlier batch's record: loses
         ],
         facts,
     )
     assert outcomes(decision) == [
-        ("1", "new", None),
-        ("2", "ignored", "file_duplicate"),
+        ("1", "ignored", "file_duplicate"),
+        ("2", "new", None),
         ("3", "ignored", "file_duplicate"),
     ]
-    assert [s[:2] for s in decision.seen] == [("jane@example.com", "1")]  # the first record wins for now
+    assert [c[:2] for c in decision.claims] == [("jane@example.com", "2")]
+
+
+def test_the_most_recently_modified_record_keeps_the_email_whatever_its_place() -> None:
+    older = rec("7", Last_Name="Older", Updated_On="2026-10-01T10:00:00+05:30")
+    newer = rec("3", Last_Name="Newer", Updated_On="2026-10-02T10:00:00+05:30")
+    for batch in ([older, newer], [newer, older]):
+        decision = run(batch)
+        assert sorted(outcomes(decision)) == [("3", "new", None), ("7", "ignored", "file_duplicate")]
+        assert [c[3] for c in decision.contacts] == ["Newer"]
+
+
+def test_recency_is_modification_time_then_the_larger_id() -> None:
+    early, late = datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 2, tzinfo=UTC)
+    assert recency("1", late) > recency("9", early)
+    assert recency("10", early) > recency("9", early)  # numeric ids compare as numbers
+    assert recency("1", early) > recency("9", None)  # no readable time: oldest
+    naive = read_records([rec(Updated_On="2026-10-01T10:00:00")], settings(), "Candidates")[0]
+    assert naive.modified_at == datetime(2026, 10, 1, 10, tzinfo=UTC)  # type: ignore[union-attr]
+
+
+def test_modification_time_is_updated_on_for_candidates_and_modified_time_elsewhere() -> None:
+    both = rec(Updated_On="2026-10-01T10:00:00+00:00", Modified_Time="2026-10-05T10:00:00+00:00")
+    candidate = read_records([both], settings(), "Candidates")[0]
+    contact_record = read_records([both], settings(), "Contacts")[0]
+    assert candidate.modified_at == datetime(2026, 10, 1, 10, tzinfo=UTC)  # type: ignore[union-attr]
+    assert contact_record.modified_at == datetime(2026, 10, 5, 10, tzinfo=UTC)  # type: ignore[union-attr]
+
+
+def test_a_less_recent_record_than_the_runs_claim_is_a_file_duplicate_and_loses_its_link() -> None:
+    claim = Claim("5", datetime(2026, 10, 3, tzinfo=UTC))
+    facts = Facts(
+        contacts={"jane@example.com": contact(on_list_by=SYNC)},
+        claims={"jane@example.com": claim},
+        links={"4": "jane@example.com"},  # record 4 held the contact in an earlier run
+    )
+    decision = run([rec("4", Updated_On="2026-10-02T00:00:00+00:00")], facts)
+    assert outcomes(decision) == [("4", "ignored", "file_duplicate")]
+    assert decision.unlink == ["4"] and decision.contacts == [] and decision.claims == []
+
+
+def test_a_more_recent_record_takes_the_email_over_from_an_earlier_batch() -> None:
+    """The earlier claimant updated the contact; the newer record is decided against the contact as
+    the run found it, which the store puts back first."""
+    found = contact(last="Original", on_list_by=SYNC)
+    claim = Claim("5", datetime(2026, 10, 1, tzinfo=UTC), prior=Prior(found))
+    facts = Facts(
+        contacts={"jane@example.com": contact(last="Older", on_list_by=SYNC)},  # as the claimant left it
+        claims={"jane@example.com": claim},
+    )
+    same_as_found = run([rec("6", Last_Name="Original", Updated_On="2026-10-02T00:00:00+00:00")], facts)
+    assert outcomes(same_as_found) == [("6", "unchanged", None)]
+    assert same_as_found.restore == [("jane@example.com", Prior(found))]
+    assert same_as_found.unlink == ["5"]
+    # the new claim keeps the contact as the run found it, for a yet more recent record
+    assert same_as_found.reclaims == [
+        ("jane@example.com", "6", claim.modified_at.replace(day=2), False, Prior(found))
+    ]
+
+    changed = run([rec("6", Last_Name="Newest", Updated_On="2026-10-02T00:00:00+00:00")], facts)
+    assert outcomes(changed) == [("6", "updated", None)]
+    assert changed.contacts == [("jane@example.com", "jane@example.com", "Jane", "Newest", {})]
+
+
+def test_a_more_recent_record_takes_over_a_contact_the_run_created() -> None:
+    claim = Claim("5", datetime(2026, 10, 1, tzinfo=UTC), prior=Prior(None))
+    facts = Facts(contacts={"jane@example.com": contact(on_list_by=SYNC)}, claims={"jane@example.com": claim})
+    decision = run([rec("6", Last_Name="Newer", Updated_On="2026-10-02T00:00:00+00:00")], facts)
+    assert outcomes(decision) == [("6", "new", None)]
+    assert decision.restore == [("jane@example.com", Prior(None))]  # the store removes it first
+    assert decision.join_list == [("jane@example.com", "6")]
+    # a more recent but opted-out record: the contact the run created goes again and nothing replaces it
+    opted_out = run(
+        [rec("6", Email_Opt_Out=True, Updated_On="2026-10-02T00:00:00+00:00")],
+        facts,
+        settings(exclude_opt_out=True),
+    )
+    assert outcomes(opted_out) == [("6", "ignored", "opt_out")]
+    assert opted_out.restore == [("jane@example.com", Prior(None))]
+    assert opted_out.contacts == [] and opted_out.join_list == []
+
+
+def test_a_claimant_that_changed_nothing_is_displaced_without_a_restore() -> None:
+    facts = Facts(
+        contacts={"jane@example.com": contact(on_list_by=SYNC)},
+        claims={"jane@example.com": Claim("5", datetime(2026, 10, 1, tzinfo=UTC))},
+    )
+    decision = run([rec("6", Updated_On="2026-10-02T00:00:00+00:00")], facts)
+    assert outcomes(decision) == [("6", "unchanged", None)]
+    assert decision.restore == []
+    assert decision.reclaims == [
+        (
+            "jane@example.com",
+            "6",
+            datetime(2026, 10, 2, tzinfo=UTC),
+            False,
+            Prior(facts.contacts["jane@example.com"]),
+        )
+    ]
 
 
 def test_an_email_refused_by_checks_5_to_8_still_counts_as_seen() -> None:
-    decision = run([rec("1", Email_Opt_Out=True), rec("2")], import_settings=settings(exclude_opt_out=True))
-    assert outcomes(decision) == [("1", "ignored", "opt_out"), ("2", "ignored", "file_duplicate")]
+    decision = run([rec("1"), rec("2", Email_Opt_Out=True)], import_settings=settings(exclude_opt_out=True))
+    assert outcomes(decision) == [("1", "ignored", "file_duplicate"), ("2", "ignored", "opt_out")]
 
 
 def test_invalid_and_role_addresses_do_not_make_later_records_file_duplicates() -> None:
@@ -239,7 +345,7 @@ def test_invalid_and_role_addresses_do_not_make_later_records_file_duplicates() 
             "converted",
         ),
         # a file duplicate that is also opted out is a file duplicate (check 4 before 5)
-        (rec(Email_Opt_Out=True), Facts(seen_in_run=frozenset({"jane@example.com"})), "file_duplicate"),
+        (rec(Email_Opt_Out=True), Facts(claims={"jane@example.com": Claim("9", None)}), "file_duplicate"),
         # an empty email on an opted-out record is empty (check 1 first)
         (rec(email="", Email_Opt_Out=True), Facts(), "empty_email"),
     ],
@@ -418,10 +524,27 @@ def test_remove_from_list_leaves_another_syncs_membership_alone() -> None:
 
 def test_remove_from_org_soft_deletes_and_leaves_every_list() -> None:
     options = settings(on_recruit_delete=OnRecruitDelete.REMOVE_FROM_ORG)
-    decision = run([], deletion_facts(on_list_by=None), options, deleted=("99",))
+    elsewhere = ((7, Membership("another-sync", ADDED, 1, "99")),)
+    facts = Facts(
+        contacts=deletion_facts().contacts,
+        links={"99": "jane@example.com"},
+        elsewhere={"jane@example.com": elsewhere},
+    )
+    decision = run([], facts, options, deleted=("99",))
     assert outcomes(decision) == [("99", "deleted", None)]
     assert decision.soft_delete == ["jane@example.com"]
     assert decision.leave_all_lists == ["jane@example.com"]
+    # the deletion holds the email for the run, remembering every membership it removed
+    assert decision.claims == [
+        ("jane@example.com", "99", None, True, Prior(facts.contacts["jane@example.com"], elsewhere))
+    ]
+
+
+def test_remove_from_org_acts_only_on_what_this_sync_added() -> None:
+    options = settings(on_recruit_delete=OnRecruitDelete.REMOVE_FROM_ORG)
+    for on_list_by in ("another-sync", None):
+        decision = run([], deletion_facts(on_list_by=on_list_by), options, deleted=("99",))
+        assert decision.outcomes == [] and decision.soft_delete == []
 
 
 def test_deletions_of_unknown_or_already_deleted_contacts_report_nothing() -> None:
@@ -431,12 +554,77 @@ def test_deletions_of_unknown_or_already_deleted_contacts_report_nothing() -> No
     assert again.outcomes == [] and again.soft_delete == []
 
 
-def test_a_live_record_in_the_same_batch_as_a_deletion_wins() -> None:
+def test_a_live_record_of_the_email_wins_over_a_deletion_in_the_same_batch() -> None:
     options = settings(on_recruit_delete=OnRecruitDelete.REMOVE_FROM_ORG)
     decision = run([rec("100")], deletion_facts(), options, deleted=("99",))
-    assert outcomes(decision) == [("100", "re_added", None), ("99", "deleted", None)]
-    assert decision.soft_delete == ["jane@example.com"]
-    assert decision.join_list == [("jane@example.com", "100")]  # applied after the removals
+    assert outcomes(decision) == [("100", "unchanged", None)]
+    assert decision.soft_delete == [] and decision.leave_list == []
+    assert decision.unlink == ["99"]  # the deleted record stands for nothing any more
+
+
+def test_a_deletion_after_a_live_record_of_an_earlier_batch_does_nothing() -> None:
+    options = settings(on_recruit_delete=OnRecruitDelete.REMOVE_FROM_LIST)
+    facts = Facts(
+        contacts=deletion_facts().contacts,
+        links={"99": "jane@example.com"},
+        claims={"jane@example.com": Claim("100", None)},
+    )
+    decision = run([], facts, options, deleted=("99",))
+    assert decision.outcomes == [] and decision.leave_list == []
+
+
+def test_a_live_record_takes_the_email_over_from_an_earlier_batchs_deletion() -> None:
+    found = contact(on_list_by=SYNC)
+    claim = Claim("99", None, deletion=True, prior=Prior(found))
+    facts = Facts(
+        contacts={"jane@example.com": contact(on_list_by=None, deleted=True)},  # as the deletion left it
+        claims={"jane@example.com": claim},
+    )
+    decision = run([rec("100")], facts, settings(on_recruit_delete=OnRecruitDelete.REMOVE_FROM_ORG))
+    assert outcomes(decision) == [("100", "unchanged", None)]  # decided against the contact as found
+    assert decision.restore == [("jane@example.com", Prior(found))]
+    assert decision.unlink == []  # the deleted record's link went with the deletion
+
+
+# ------------------------------------------------------------------------------------ effective from
+
+
+ENABLED = datetime(2026, 10, 15, tzinfo=UTC)  # after ADDED: memberships added before the option
+
+
+def test_deletion_options_enabled_later_leave_earlier_memberships_alone() -> None:
+    """SPEC 2.5's worked example: added before remove_from_list was enabled, so not removed."""
+    for option in (OnRecruitDelete.REMOVE_FROM_LIST, OnRecruitDelete.REMOVE_FROM_ORG):
+        options = settings(on_recruit_delete=option, enabled_at={"on_recruit_delete": ENABLED})
+        decision = run([], deletion_facts(), options, deleted=("99",))
+        assert decision.outcomes == [] and decision.leave_list == [] and decision.soft_delete == []
+        enabled_earlier = settings(on_recruit_delete=option, enabled_at={"on_recruit_delete": ADDED})
+        assert outcomes(run([], deletion_facts(), enabled_earlier, deleted=("99",))) == [
+            ("99", "deleted", None)
+        ]
+
+
+def test_exclude_opt_out_enabled_later_applies_to_new_memberships_only() -> None:
+    options = settings(exclude_opt_out=True, enabled_at={"exclude_opt_out": ENABLED})
+    on_list_before = Facts(contacts={"jane@example.com": contact(on_list_by=SYNC)})
+    opted_out = rec(Email_Opt_Out=True, Last_Name="Smith")
+    assert outcomes(run([opted_out], on_list_before, options)) == [("1", "updated", None)]
+    elsewhere_only = Facts(contacts={"jane@example.com": contact()})  # not on this list yet
+    assert outcomes(run([opted_out], elsewhere_only, options)) == [("1", "ignored", "opt_out")]
+    assert outcomes(run([opted_out], Facts(), options)) == [("1", "ignored", "opt_out")]
+    added_after = Facts(
+        contacts={"jane@example.com": contact(on_list_by=SYNC, membership_added=ENABLED.replace(day=16))}
+    )
+    assert outcomes(run([opted_out], added_after, options)) == [("1", "ignored", "opt_out")]
+
+
+def test_exclude_converted_applies_to_every_membership_whenever_enabled() -> None:
+    options = settings(exclude_converted=True, enabled_at={"exclude_converted": ENABLED})
+    facts = Facts(contacts={"jane@example.com": contact(on_list_by=SYNC)})
+    decision = run([rec(**{"$converted": True})], facts, options)
+    assert outcomes(decision) == [("1", "ignored", "converted")]
+    assert decision.leave_list == ["jane@example.com"]
+    assert decision.claims[0][4] == Prior(facts.contacts["jane@example.com"])  # removal is undoable
 
 
 # ------------------------------------------------------------------------------------ lookups, races
@@ -444,7 +632,7 @@ def test_a_live_record_in_the_same_batch_as_a_deletion_wins() -> None:
 
 def test_records_to_look_up_are_those_past_checks_1_to_3() -> None:
     parsed = read_records(
-        [rec("1"), rec("2", ""), rec("3", "info@x.com"), {"id": "4", "Email": 1}], settings()
+        [rec("1"), rec("2", ""), rec("3", "info@x.com"), {"id": "4", "Email": 1}], settings(), "Candidates"
     )
     assert records_to_look_up(parsed) == [("1", "jane@example.com")]
 
@@ -454,3 +642,20 @@ def test_new_contacts_created_concurrently_elsewhere_count_as_duplicates() -> No
     corrected = decision.counted_as_existing({"b@example.com"})
     assert [o.outcome for o in corrected] == [Outcome.NEW, Outcome.DUPLICATE]
     assert [o.outcome for o in decision.outcomes] == [Outcome.NEW, Outcome.NEW]
+
+
+def test_an_updated_contact_keeps_no_membership_in_its_prior_and_a_takeover_fills_it_in() -> None:
+    found = contact(last="Original", on_list_by=SYNC)
+    first = run([rec("5", Last_Name="Older")], Facts(contacts={"jane@example.com": found}))
+    assert outcomes(first) == [("5", "updated", None)]
+    prior = first.claims[0][4]
+    assert prior == Prior(found, membership_changed=False)  # the store's membership is the one found
+
+    as_left = contact(last="Older", on_list_by=SYNC)
+    facts = Facts(
+        contacts={"jane@example.com": as_left}, claims={"jane@example.com": Claim("5", None, prior=prior)}
+    )
+    later = run([rec("6", Last_Name="Original")], facts)
+    assert outcomes(later) == [("6", "unchanged", None)]
+    restored = Prior(found)  # membership filled in from the store, explicit for the next takeover
+    assert later.restore == [("jane@example.com", restored)] and later.reclaims[0][4] == restored

@@ -195,14 +195,27 @@ async def test_redelivered_batch_changes_nothing_and_yields_the_same_event(
     assert await snapshot(pool) == before
 
 
-async def test_file_duplicates_across_batches_of_a_run(pool: asyncpg.Pool, sync: Any, record: Any) -> None:
-    first = await handlers.import_batch(pool, sync.batch(0, [record("1", "jane@example.com")]))
-    second = await handlers.import_batch(pool, sync.batch(1, [record("2", "JANE@EXAMPLE.COM", "Janet")]))
-    assert summary(first) == [("1", "new", None)]
-    assert summary(second) == [("2", "ignored", "file_duplicate")]
-    assert [m["first_name"] for m in await members(pool, "IT talent")] == ["Jane"]
+async def test_file_duplicates_across_batches_of_a_run(
+    pool: asyncpg.Pool, sync: Any, make_sync: Any, record: Any
+) -> None:
+    older = record("1", "jane@example.com", "Jane", Updated_On="2026-10-01T10:00:00+00:00")
+    newer = record("2", "JANE@EXAMPLE.COM", "Janet", Updated_On="2026-10-02T10:00:00+00:00")
+    first = await handlers.import_batch(pool, sync.batch(0, [newer]))
+    second = await handlers.import_batch(pool, sync.batch(1, [older]))
+    assert (summary(first), summary(second)) == ([("2", "new", None)], [("1", "ignored", "file_duplicate")])
+    assert [m["first_name"] for m in await members(pool, "IT talent")] == ["Janet"]
+
+    # the other order: the more recent record takes the email over; history marks "1" a duplicate,
+    # knowing from the batches' times that "2" came later
+    other = make_sync("Other list")
+    first = await handlers.import_batch(pool, other.batch(0, [older]))
+    second = await handlers.import_batch(pool, other.batch(1, [newer]))
+    assert (summary(first), summary(second)) == ([("1", "duplicate", None)], [("2", "duplicate", None)])
+    assert second.occurred_at > first.occurred_at
+    assert [m["first_name"] for m in await members(pool, "Other list")] == ["Janet"]
+
     sync.new_run()  # the next run starts afresh
-    third = await handlers.import_batch(pool, sync.batch(0, [record("2", "jane@example.com", "Janet")]))
+    third = await handlers.import_batch(pool, sync.batch(0, [record("2", "jane@example.com", "Jane")]))
     assert summary(third) == [("2", "updated", None)]
 
 
@@ -214,17 +227,17 @@ async def test_suppressions(pool: asyncpg.Pool, sync: Any, record: Any) -> None:
     assert added == {"added": 1, "invalid": ["not-an-address", 7]}
     assert (
         await handlers.suppress_add(
-            pool, {"reason": "bounced", "emails": ["bounce@example.com", "gone@example.com"]}
+            pool, {"reason": "bounced", "emails": ["ben.bounced@example.com", "gone@example.com"]}
         )
     )["added"] == 2
     listed = await handlers.suppress_list(pool, {})
     assert [(s["email"], s["reason"]) for s in listed] == [
-        ("bounce@example.com", "bounced"),
+        ("ben.bounced@example.com", "bounced"),
         ("gone@example.com", "bounced"),
         ("Gone@example.com", "do_not_mail"),
     ]
     assert [s["email"] for s in await handlers.suppress_list(pool, {"reason": "bounced"})] == [
-        "bounce@example.com",
+        "ben.bounced@example.com",
         "gone@example.com",
     ]
 
@@ -234,7 +247,7 @@ async def test_suppressions(pool: asyncpg.Pool, sync: Any, record: Any) -> None:
             0,
             [
                 record("1", "GONE@example.com"),
-                record("2", "bounce@example.com"),
+                record("2", "ben.bounced@example.com"),
                 record("3", "ok@example.com"),
             ],
         ),
@@ -270,21 +283,6 @@ async def test_rpc_arguments_are_checked(pool: asyncpg.Pool) -> None:
         await handlers.suppress_add(pool, {"reason": "spam", "emails": ["a@example.com"]})
     with pytest.raises(RpcError, match="'emails' must be a list"):
         await handlers.suppress_remove(pool, {"emails": "a@example.com"})
-
-
-async def test_parallel_batches_of_one_run_agree(pool: asyncpg.Pool, sync: Any, record: Any) -> None:
-    """Prefetch > 1: batches of a run overlap; each email is placed once, the rest are file duplicates."""
-    emails = [f"person{i}@example.com" for i in range(60)]
-    batches = [
-        sync.batch(seq, [record(f"{seq}-{i}", emails[(seq * 7 + i) % 60]) for i in range(30)])
-        for seq in range(8)
-    ]
-    events = await asyncio.wait_for(asyncio.gather(*(handlers.import_batch(pool, b) for b in batches)), 30)
-    placed = [o for e in events for o in e.outcomes if o.outcome.value == "new"]
-    duplicates = [o for e in events for o in e.outcomes if o.reason == "file_duplicate"]
-    assert sorted(o.email for o in placed) == sorted(emails)
-    assert len(placed) + len(duplicates) == 8 * 30
-    assert len(await members(pool, "IT talent")) == 60
 
 
 async def test_parallel_runs_of_two_lists_sharing_contacts(
@@ -327,3 +325,27 @@ async def test_a_contact_created_by_a_concurrent_transaction_is_counted_as_a_dup
         event = await asyncio.wait_for(importing, 10)
     assert summary(event) == [("1", "duplicate", None)]
     assert [m["first_name"] for m in await members(pool, "IT talent")] == ["Jane"]
+
+
+async def test_a_live_record_in_a_later_batch_undoes_the_runs_deletion_of_its_contact(
+    pool: asyncpg.Pool, make_sync: Any, record: Any
+) -> None:
+    """Recruit merged two records: one deleted, one kept. Whichever batch comes first, the contact
+    stays, with every membership as it was (the deletion's outcome is dropped by history)."""
+    sync = make_sync(on_recruit_delete="remove_from_org")
+    other = make_sync("Hot leads")
+    await handlers.import_batch(pool, sync.batch(0, [record("1", "jane@example.com")]))
+    await handlers.import_batch(pool, other.batch(0, [record("1", "jane@example.com")]))
+    async with pool.acquire() as conn:
+        before = sorted(tuple(r) for r in await conn.fetch("SELECT * FROM memberships"))
+
+    sync.new_run()
+    deleted = await handlers.import_batch(pool, sync.batch(0, [], deleted=["1"]))
+    assert summary(deleted) == [("1", "deleted", None)]
+    assert await members(pool, "IT talent") == [] and await members(pool, "Hot leads") == []
+    kept = await handlers.import_batch(pool, sync.batch(1, [record("2", "jane@example.com", "Jane", "Kept")]))
+    assert summary(kept) == [("2", "updated", None)]  # as if the deletion had not happened
+    async with pool.acquire() as conn:
+        assert sorted(tuple(r) for r in await conn.fetch("SELECT * FROM memberships")) == before
+        assert await conn.fetchval("SELECT deleted_at FROM contacts") is None
+    assert [m["last_name"] for m in await members(pool, "Hot leads")] == ["Kept"]

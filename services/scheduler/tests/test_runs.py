@@ -291,9 +291,11 @@ async def test_a_new_selection_rereads_the_retrieval_window(db_scheduler: Schedu
     sync_id = await s.create_sync()
     run = await s.ok("sync.run", {"id": sync_id})
     await record_run_completed(s.deps, completed(run, sync_id, started_at=START))
-    await s.ok("sync.edit", {"id": sync_id, "patch": {"mapping": [{"from": "City", "to": "city"}]}})
+    await s.ok("sync.edit", {"id": sync_id, "patch": {"options": {"exclude_opt_out": True}}})
     run = await s.ok("sync.run", {"id": sync_id})
-    assert (await s.outbox(topology.SYNC_DUE))[-1]["since"] is not None  # a mapping change stays incremental
+    assert (await s.outbox(topology.SYNC_DUE))[-1][
+        "since"
+    ] is not None  # this option change stays incremental
     await record_run_completed(s.deps, completed(run, sync_id, started_at=START + timedelta(hours=1)))
 
     selection = {"kind": "custom_view", "cvid": "5001"}

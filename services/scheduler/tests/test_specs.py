@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -17,6 +18,7 @@ from recruit_sync.scheduler.specs import (
     check_retrieval_age,
     dump_spec,
     load_favourite,
+    needs_full_window,
     options_enabled_at,
     validate_spec,
 )
@@ -222,3 +224,26 @@ def test_rekey_must_change_something() -> None:
     with pytest.raises(ValidationError, match="at least one of"):
         Rekey.model_validate({"name": "acme"})
     assert Rekey.model_validate({"name": "acme", "primary_email": "ops@acme.com"}).primary_email
+
+
+def _spec(**extra: Any) -> SyncSpec:
+    return SyncSpec.model_validate({"name": "n", "connection": "c", "list": "l", **extra})
+
+
+@pytest.mark.parametrize(
+    ("change", "full"),
+    [
+        ({"options": {"exclude_converted": True}}, True),
+        ({"mapping": [{"from": "City", "to": "city"}]}, True),
+        ({"retrieval": {"kind": "after", "after": "2026-11-20T00:00:00+00:00"}}, True),
+        ({"selection": {"kind": "custom_view", "cvid": "5001"}}, True),
+        ({"options": {"exclude_opt_out": True}}, False),
+        ({"options": {"on_recruit_delete": "remove_from_list"}}, False),
+        ({"schedule": {"kind": "daily", "at": "09:00"}}, False),
+    ],
+)
+def test_an_edit_reads_the_whole_window_only_when_untouched_records_matter(
+    change: dict[str, Any], full: bool
+) -> None:
+    assert needs_full_window(_spec(), _spec(**change)) is full
+    assert needs_full_window(_spec(), _spec()) is False

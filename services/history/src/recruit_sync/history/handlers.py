@@ -21,12 +21,23 @@ from recruit_sync.contracts.events import (
     FetchCompleted,
     FetchFailed,
     MessageRejected,
+    Outcome,
     RunCompleted,
     RunState,
     SyncDue,
 )
 from recruit_sync.history import store
-from recruit_sync.history.aggregate import add_counts, count_outcomes, is_whole
+from recruit_sync.history.aggregate import (
+    FILE_DUPLICATE,
+    Placed,
+    Settlement,
+    add_counts,
+    count_outcomes,
+    holds_email,
+    is_whole,
+    revise_counts,
+    settle_batch,
+)
 
 log = structlog.get_logger()
 
@@ -80,17 +91,49 @@ async def record_batch(event: BatchImported, *, pool: asyncpg.Pool) -> RunComple
     async def step(conn: store.Conn, run: asyncpg.Record) -> RunCompleted | None:
         if _is_final(run, event):
             return None
-        await store.note_run_facts(conn, event.run_id, sync_id=event.sync_id)
+        if run["sync_id"] is None:  # the only fact a batch adds, once known
+            await store.note_run_facts(conn, event.run_id, sync_id=event.sync_id)
         # a re-import of the batch may come under another event id: the batch itself counts once
         if not await store.claim_batch(conn, event.run_id, event.seq, len(event.outcomes)):
             log.info("batch already recorded", seq=event.seq)
             return None
-        await store.copy_outcomes(conn, event)
-        counts = add_counts(store.counts_of(run), count_outcomes(event.outcomes))
+        keys = [store.email_key(item.email) for item in event.outcomes]
+        settled = await _settle(conn, event, keys, first=run["batches_received"] == 0)
+        await store.copy_outcomes(conn, event, settled.outcomes, keys)
+        counts = add_counts(store.counts_of(run), count_outcomes(item for _, item in settled.outcomes))
+        if settled.earlier_losers or settled.earlier_voided:
+            await store.mark_file_duplicates(conn, event.run_id, settled.earlier_losers)
+            await store.drop_outcomes(conn, event.run_id, settled.earlier_voided)
+            counts = revise_counts(
+                counts,
+                removed=[
+                    (row.outcome, row.reason) for row in settled.earlier_losers + settled.earlier_voided
+                ],
+                added=[(Outcome.IGNORED, FILE_DUPLICATE)] * len(settled.earlier_losers),
+            )
         run = await store.save_counts(conn, event.run_id, counts)
         return await _succeed_if_whole(conn, run, event)
 
     return await _apply(pool, event, event.run_id, step)
+
+
+async def _settle(
+    conn: store.Conn, event: BatchImported, keys: list[str | None], *, first: bool
+) -> Settlement:
+    """One outcome past check 4 per email and run, whatever order the batches came in (aggregate).
+    ``first``: no other batch of the run is recorded yet, so there is nothing to look up."""
+    earlier: dict[str, list[Placed]] = {}
+    if not first:
+        holding = [
+            key
+            for key, item in zip(keys, event.outcomes, strict=True)
+            if key and holds_email(item.outcome, item.reason)
+        ]
+        earlier = await store.placed_in_run(conn, event.run_id, holding)
+    settled = settle_batch(event.seq, event.occurred_at, event.outcomes, keys, earlier)
+    if settled.changed:
+        log.info("outcomes settled across batches", changed=settled.changed)
+    return settled
 
 
 async def fail_rejected_run(event: MessageRejected, *, pool: asyncpg.Pool) -> RunCompleted | None:

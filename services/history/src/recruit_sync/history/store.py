@@ -12,13 +12,15 @@ from asyncpg.pool import PoolConnectionProxy
 from recruit_sync.contracts.envelope import Envelope
 from recruit_sync.contracts.events import (
     BatchImported,
+    IgnoreReason,
     Outcome,
+    RecordOutcome,
     RunCounts,
     RunState,
     RunSummary,
     Trigger,
 )
-from recruit_sync.history.aggregate import all_reasons
+from recruit_sync.history.aggregate import CLAIMING_REASONS, Placed, all_reasons
 
 # a bare connection or one borrowed from the pool: the caller owns it and its transaction
 Conn = asyncpg.Connection | PoolConnectionProxy
@@ -32,8 +34,10 @@ OUTCOME_COLUMNS = ("run_id", "seq", "position", "record_id", "email", "email_key
 
 async def lock_run(conn: Conn, run_id: str) -> asyncpg.Record:
     """The run's row, created if this is its first event, locked until the transaction ends."""
-    await conn.execute("INSERT INTO runs (run_id) VALUES ($1) ON CONFLICT (run_id) DO NOTHING", run_id)
     row = await conn.fetchrow("SELECT * FROM runs WHERE run_id = $1 FOR UPDATE", run_id)
+    if row is None:  # the run's first event (every later one finds the row: one statement)
+        await conn.execute("INSERT INTO runs (run_id) VALUES ($1) ON CONFLICT (run_id) DO NOTHING", run_id)
+        row = await conn.fetchrow("SELECT * FROM runs WHERE run_id = $1 FOR UPDATE", run_id)
     assert row is not None
     return row
 
@@ -211,8 +215,14 @@ def email_key(email: str | None) -> str | None:
     return key or None
 
 
-async def copy_outcomes(conn: Conn, batch: BatchImported) -> None:
-    """COPY one batch's outcomes: a run has hundreds of thousands, row-by-row INSERTs cannot keep up."""
+async def copy_outcomes(
+    conn: Conn,
+    batch: BatchImported,
+    outcomes: Sequence[tuple[int, RecordOutcome]],
+    keys: Sequence[str | None],
+) -> None:
+    """COPY one batch's outcomes, (position in the batch, outcome) as settled: a run has hundreds of
+    thousands, row-by-row INSERTs cannot keep up."""
     rows = [
         (
             batch.run_id,
@@ -220,14 +230,70 @@ async def copy_outcomes(conn: Conn, batch: BatchImported) -> None:
             position,
             item.record_id,
             item.email,
-            email_key(item.email),
+            keys[position],
             item.outcome.value,
             item.reason,
             batch.occurred_at,
         )
-        for position, item in enumerate(batch.outcomes)
+        for position, item in outcomes
     ]
     await conn.copy_records_to_table("record_outcomes", records=rows, columns=OUTCOME_COLUMNS)
+
+
+# aggregate.holds_email as an SQL condition on `alias`
+def _placed(alias: str) -> str:
+    reasons = ", ".join(f"'{reason.value}'" for reason in CLAIMING_REASONS)
+    return f"({alias}.outcome <> 'ignored' OR {alias}.reason IN ({reasons}))"
+
+
+async def placed_in_run(conn: Conn, run_id: str, keys: Sequence[str]) -> dict[str, list[Placed]]:
+    """Email key -> the run's recorded outcomes that hold that email (usually none), for ``keys``:
+    one index probe per key, so the cost does not grow with the run."""
+    if not keys:
+        return {}
+    rows = await conn.fetch(
+        f"""
+        SELECT t.key, o.seq, o.position, o.outcome, o.reason, o.at
+          FROM jsonb_array_elements_text($2::jsonb) AS t(key)
+         CROSS JOIN LATERAL (
+               SELECT seq, position, outcome, reason, at FROM record_outcomes o
+                WHERE o.email_key = t.key AND o.run_id = $1 AND {_placed("o")}
+               OFFSET 0  -- keeps the planner from flattening this into a hash join over the whole run
+               ) o
+        """,
+        run_id,
+        list(keys),
+    )
+    found: dict[str, list[Placed]] = {}
+    for r in rows:
+        row = Placed(r["seq"], r["position"], Outcome(r["outcome"]), r["reason"], r["at"])
+        found.setdefault(r["key"], []).append(row)
+    return found
+
+
+async def mark_file_duplicates(conn: Conn, run_id: str, rows: Sequence[Placed]) -> None:
+    await conn.execute(
+        """
+        UPDATE record_outcomes SET outcome = 'ignored', reason = $2
+         WHERE run_id = $1 AND (seq, position) IN (SELECT (r->>0)::int, (r->>1)::int
+                                                     FROM jsonb_array_elements($3::jsonb) AS r)
+        """,
+        run_id,
+        IgnoreReason.FILE_DUPLICATE.value,
+        [row.where for row in rows],
+    )
+
+
+async def drop_outcomes(conn: Conn, run_id: str, rows: Sequence[Placed]) -> None:
+    await conn.execute(
+        """
+        DELETE FROM record_outcomes
+         WHERE run_id = $1 AND (seq, position) IN (SELECT (r->>0)::int, (r->>1)::int
+                                                     FROM jsonb_array_elements($2::jsonb) AS r)
+        """,
+        run_id,
+        [row.where for row in rows],
+    )
 
 
 async def run_records(

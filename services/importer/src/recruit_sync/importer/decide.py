@@ -4,16 +4,23 @@ Pure: ``read_records`` parses the raw records; the store fetches the ``Facts`` f
 ``decide`` walks the batch against an in-memory copy of those facts and returns the outcomes plus a
 ``Decision`` the store applies with a few set-based statements.
 
-Deletions are applied before the records, so a live record in the same batch as a deleted one with
-the same email wins (the contact ends up on the list, reported ``deleted`` then ``re_added``).
+File duplicates (check 4) are decided the same whatever the batch order (docs/adr/0007): each email
+of a run is *claimed* by its most recently modified record (``Updated_On`` / ``Modified_Time``; ties:
+the larger record id). A claim remembers the contact as the run found it (``Prior``), so when a later
+batch brings a more recent record, the contact is put back as it was and the new record is decided
+against that: the list ends up as if the winner had come first. The earlier claimant's published
+outcome is corrected by history, which keeps one outcome past check 4 per email and run.
+
+Deletions (``on_recruit_delete``) come after the records of their batch and claim the email too: a
+run never both places and deletes one contact, and the live record wins whatever the order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from recruit_sync.contracts.events import DeletedRecord, IgnoreReason, ImportSettings, Outcome, RecordOutcome
 from recruit_sync.contracts.sync_spec import OnRecruitDelete
@@ -29,9 +36,11 @@ from recruit_sync.importer.mapping import (
     record_id_of,
 )
 
-OPT_OUT_FIELD = "Email_Opt_Out"
-CONVERTED_FIELD = "$converted"
-
+OPT_OUT_FIELD: Final = "Email_Opt_Out"
+CONVERTED_FIELD: Final = "$converted"
+# settings.options_enabled_at keys (the scheduler's names for the options that take effect later)
+EXCLUDE_OPT_OUT: Final = "exclude_opt_out"
+ON_RECRUIT_DELETE: Final = "on_recruit_delete"
 
 # ---------------------------------------------------------------------------------------------- input
 
@@ -59,12 +68,16 @@ class MalformedRecord:
     problem: str
 
 
-def read_records(records: Iterable[object], settings: ImportSettings) -> list[ParsedRecord | MalformedRecord]:
+def read_records(
+    records: Iterable[object], settings: ImportSettings, module: str
+) -> list[ParsedRecord | MalformedRecord]:
     fields = mapped_fields(settings.mapping)
-    return [_read_record(record, fields) for record in records]
+    return [_read_record(record, fields, module) for record in records]
 
 
-def _read_record(record: object, fields: tuple[tuple[str, str], ...]) -> ParsedRecord | MalformedRecord:
+def _read_record(
+    record: object, fields: tuple[tuple[str, str], ...], module: str
+) -> ParsedRecord | MalformedRecord:
     if not isinstance(record, dict):
         return MalformedRecord(None, None, "record is not an object")
     record_id: str | None = None
@@ -85,7 +98,7 @@ def _read_record(record: object, fields: tuple[tuple[str, str], ...]) -> ParsedR
         reason=reason,
         opted_out=opted_out,
         converted=converted,
-        modified_at=modified_time_of(record),
+        modified_at=modified_time_of(record, module),
         names=names,
         custom=custom,
     )
@@ -96,16 +109,28 @@ def records_to_look_up(parsed: Iterable[ParsedRecord | MalformedRecord]) -> list
     return [(r.record_id, r.key) for r in parsed if isinstance(r, ParsedRecord) and r.key is not None]
 
 
+Recency = tuple[float, int, str]
+
+
+def recency(record_id: str, modified_at: datetime | None) -> Recency:
+    """Which of two records of one email is the more recent: modification time, then the larger id
+    (numeric ids compare as numbers). A record without a readable time is the oldest."""
+    stamp = modified_at.timestamp() if modified_at is not None else float("-inf")
+    numeric = record_id.isascii() and record_id.isdigit()
+    return stamp, int(record_id) if numeric else -1, record_id
+
+
 # ---------------------------------------------------------------------------------------------- facts
 
 
 @dataclass(frozen=True, slots=True)
 class Membership:
-    """A contact's membership of the batch's target list."""
+    """A contact's membership of a list: who added it, when, under which settings, from which record."""
 
     sync_id: str
     added_at: datetime
     settings_version: int
+    record_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,16 +143,41 @@ class StoredContact:
     membership: Membership | None  # on the batch's target list
 
 
+@dataclass(frozen=True, slots=True)
+class Prior:
+    """A contact as the run found it, before the run's claimant changed it."""
+
+    contact: StoredContact | None  # None: there was no contact, the run created it
+    # memberships of other lists the run removed (remove_from_org), as (list id, membership)
+    elsewhere: tuple[tuple[int, Membership], ...] = ()
+    # False: the claimant left the target list's membership alone, so ``contact.membership`` is not
+    # kept (the store's is still the one found); it is the costly part of a snapshot, and an updated
+    # contact, the common case, keeps its membership
+    membership_changed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The record that holds an email in this run so far (check 4)."""
+
+    record_id: str
+    modified_at: datetime | None
+    deletion: bool = False  # the record was reported deleted and the contact removed for it
+    prior: Prior | None = None  # None: the claimant changed nothing, the contact is as the run found it
+
+
 @dataclass(frozen=True)
 class Facts:
     """What the store knows about a batch's emails and record ids, read inside the batch's transaction."""
 
     contacts: Mapping[str, StoredContact] = field(default_factory=dict)  # by email key
     suppressed: Mapping[str, frozenset[IgnoreReason]] = field(default_factory=dict)  # by email key
-    seen_in_run: frozenset[str] = frozenset()  # email keys placed by earlier batches of the run
+    claims: Mapping[str, Claim] = field(default_factory=dict)  # by email key: earlier batches of the run
     # Recruit record id -> email key (this module), for deleted records and for live records whose
     # contact exists; a record missing here is linked (again) when it places a contact
     links: Mapping[str, str] = field(default_factory=dict)
+    # other lists' memberships of the deleted records' contacts (read for remove_from_org only)
+    elsewhere: Mapping[str, tuple[tuple[int, Membership], ...]] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------- output
@@ -140,9 +190,10 @@ ContactRow = tuple[str, str, str | None, str | None, Mapping[str, Any]]
 Names overwrite; custom fields merge into the stored ones."""
 MembershipRow = tuple[str, str]
 """(email key, record id): add the contact to the target list."""
-SeenRow = tuple[str, str, datetime | None]
-"""(email key, record id, modified at): the record that placed an email first in this run, kept so a
-later change can pick the winner among file duplicates by modification time."""
+ClaimRow = tuple[str, str, datetime | None, bool, Prior | None]
+"""(email key, record id, modified at, deletion, prior): the run's claim on an email."""
+
+CREATED: Final = Prior(None)  # the prior of every contact a run creates
 
 
 @dataclass
@@ -150,14 +201,16 @@ class Decision:
     """Outcomes in batch order (records, then acted-on deletions) and the writes, applied in field order."""
 
     outcomes: list[RecordOutcome] = field(default_factory=list)
+    restore: list[tuple[str, Prior]] = field(default_factory=list)  # put back before a more recent record
     soft_delete: list[str] = field(default_factory=list)  # contacts removed from the organisation
     leave_all_lists: list[str] = field(default_factory=list)  # ... and from every list
     leave_list: list[str] = field(default_factory=list)  # contacts removed from the target list
-    unlink: list[str] = field(default_factory=list)  # record ids deleted in Recruit
+    unlink: list[str] = field(default_factory=list)  # record ids that no longer stand for a contact
     contacts: list[ContactRow] = field(default_factory=list)
     join_list: list[MembershipRow] = field(default_factory=list)
-    link: dict[str, str] = field(default_factory=dict)  # record id -> email key (a record placed twice: last)
-    seen: list[SeenRow] = field(default_factory=list)
+    link: dict[str, str] = field(default_factory=dict)  # record id -> email key
+    claims: list[ClaimRow] = field(default_factory=list)  # emails this run had not claimed yet
+    reclaims: list[ClaimRow] = field(default_factory=list)  # claims taken over from an earlier batch
     created: dict[str, int] = field(default_factory=dict)  # email key -> index of its `new` outcome
 
     def counted_as_existing(self, keys: Iterable[str]) -> list[RecordOutcome]:
@@ -182,14 +235,23 @@ class _Contact:
     last_name: str | None
     fields: dict[str, Any]
     deleted: bool
-    membership_sync: str | None  # who added it to the target list; None when not on it
+    membership: Membership | None  # on the target list; None when not on it
+    joined: bool = False  # added to the target list by this batch
 
     @classmethod
-    def from_facts(cls, stored: StoredContact) -> _Contact:
-        membership = stored.membership.sync_id if stored.membership is not None else None
+    def from_stored(cls, stored: StoredContact) -> _Contact:
         return cls(
-            stored.email, stored.first_name, stored.last_name, dict(stored.fields), stored.deleted, membership
+            stored.email,
+            stored.first_name,
+            stored.last_name,
+            dict(stored.fields),
+            stored.deleted,
+            stored.membership,
         )
+
+    @property
+    def on_list(self) -> bool:
+        return self.membership is not None or self.joined
 
     def differs(self, record: ParsedRecord) -> bool:
         names = record.names
@@ -215,11 +277,27 @@ def decide(
     facts: Facts,
 ) -> Decision:
     walk = _Walk(sync_id, settings, facts)
-    deletion_outcomes = [walk.delete(record.id) for record in deleted]
+    winners = _most_recent_per_email(parsed)
     for record in parsed:
-        walk.decision.outcomes.append(walk.place(record))
-    walk.decision.outcomes += [o for o in deletion_outcomes if o is not None]
+        walk.decision.outcomes.append(walk.place(record, winners))
+    for item in deleted:
+        outcome = walk.delete(item.id)
+        if outcome is not None:
+            walk.decision.outcomes.append(outcome)
     return walk.decision
+
+
+def _most_recent_per_email(parsed: Sequence[ParsedRecord | MalformedRecord]) -> dict[str, ParsedRecord]:
+    """The batch's own file duplicates, settled first: email key -> its most recent record here."""
+    winners: dict[str, ParsedRecord] = {}
+    for record in parsed:
+        if isinstance(record, ParsedRecord) and record.key is not None:
+            best = winners.get(record.key)
+            if best is None:
+                winners[record.key] = record
+            elif recency(record.record_id, record.modified_at) > recency(best.record_id, best.modified_at):
+                winners[record.key] = record
+    return winners
 
 
 class _Walk:
@@ -227,41 +305,16 @@ class _Walk:
         self.sync_id = sync_id
         self.settings = settings
         self.facts = facts
-        self.contacts = {key: _Contact.from_facts(c) for key, c in facts.contacts.items()}
-        self.seen: set[str] = set(facts.seen_in_run)
+        self.contacts = {key: _Contact.from_stored(c) for key, c in facts.contacts.items()}
+        self.claimed: set[str] = set()  # emails claimed by this batch
         self.linked: dict[str, str] = dict(facts.links)
         self.decision = Decision()
 
-    # deletions (SPEC section 2.5, on_recruit_delete)
-
-    def delete(self, record_id: str) -> RecordOutcome | None:
-        # Options take effect from the moment they are enabled (SPEC 2.5): a later change compares the
-        # membership's added_at with settings.options_enabled_at here. For now every membership counts.
-        option = self.settings.options.on_recruit_delete
-        if option is OnRecruitDelete.KEEP:
-            return None
-        key = self.linked.pop(record_id, None)
-        if key is None:
-            return None
-        self.decision.unlink.append(record_id)  # a re-reported deletion must not act on a later re-add
-        contact = self.contacts.get(key)
-        if contact is None or contact.deleted:
-            return None
-        if option is OnRecruitDelete.REMOVE_FROM_ORG:
-            contact.deleted = True
-            contact.membership_sync = None
-            self.decision.soft_delete.append(key)
-            self.decision.leave_all_lists.append(key)
-        elif contact.membership_sync == self.sync_id:
-            contact.membership_sync = None
-            self.decision.leave_list.append(key)
-        else:
-            return None  # on the list by another sync's hand, or not on it: not ours to remove
-        return RecordOutcome(record_id=record_id, email=contact.email, outcome=Outcome.DELETED)
-
     # records (SPEC section 5, checks in order)
 
-    def place(self, record: ParsedRecord | MalformedRecord) -> RecordOutcome:
+    def place(
+        self, record: ParsedRecord | MalformedRecord, winners: Mapping[str, ParsedRecord]
+    ) -> RecordOutcome:
         if isinstance(record, MalformedRecord):
             return _ignored(
                 record.record_id, record.email, f"{IgnoreReason.MALFORMED.value}: {record.problem}"
@@ -270,32 +323,102 @@ class _Walk:
             return _ignored(record.record_id, record.email, record.reason)
         key = record.key
         assert key is not None and record.email is not None
-        if key in self.seen:  # check 4
+        claim = self.facts.claims.get(key)  # this batch's own repeats were settled by `winners`
+        winner = winners[key]
+        if winner is not record:  # check 4
+            holder = (
+                claim.record_id if claim is not None and not self._beats(winner, claim) else winner.record_id
+            )
+            self._unlink_duplicate(record.record_id, holder)
             return _ignored(record.record_id, record.email, IgnoreReason.FILE_DUPLICATE)
-        self.seen.add(key)
-        self.decision.seen.append((key, record.record_id, record.modified_at))
-        reason = self._refusal(record, key)  # checks 5-8
+        prior: Prior | None = None
+        if claim is not None:
+            if not self._beats(record, claim):
+                self._unlink_duplicate(record.record_id, claim.record_id)
+                return _ignored(record.record_id, record.email, IgnoreReason.FILE_DUPLICATE)
+            prior = self._take_over(key, claim, record.record_id)
+        reason, changed = self._refusal(record, key)  # checks 5-8
         if reason is not None:
-            return _ignored(record.record_id, record.email, reason)
-        return RecordOutcome(
-            record_id=record.record_id, email=record.email, outcome=self._import(record, key)
-        )
+            outcome = _ignored(record.record_id, record.email, reason)
+        else:
+            placed = self._import(record, key)
+            changed = placed is not Outcome.UNCHANGED
+            outcome = RecordOutcome(record_id=record.record_id, email=record.email, outcome=placed)
+        if claim is None and changed:  # no earlier claim: the facts are the contact as the run found it
+            found = self.facts.contacts.get(key)
+            if found is None:
+                prior = CREATED
+            else:
+                left_or_joined = (found.membership is not None) != self.contacts[key].on_list
+                prior = Prior(found, membership_changed=left_or_joined)
+        # a claim taken over keeps the prior the email had when the run found it
+        claims = self.decision.reclaims if claim is not None else self.decision.claims
+        claims.append((key, record.record_id, record.modified_at, False, prior))
+        self.claimed.add(key)
+        return outcome
 
-    def _refusal(self, record: ParsedRecord, key: str) -> IgnoreReason | None:
+    def _unlink_duplicate(self, record_id: str, holder_id: str) -> None:
+        """A file duplicate stands for no contact: deleting it in Recruit must not remove the one its
+        more recent twin holds. (The same record twice, as when Recruit's pages shift during a run,
+        keeps its link.)"""
+        if record_id != holder_id:
+            self._unlink(record_id)
+
+    @staticmethod
+    def _beats(record: ParsedRecord, claim: Claim) -> bool:
+        """A live record beats a deletion; between two records the more recent one wins."""
+        if claim.deletion:
+            return True
+        return recency(record.record_id, record.modified_at) > recency(claim.record_id, claim.modified_at)
+
+    def _unlink(self, record_id: str) -> None:
+        if self.linked.pop(record_id, None) is not None:
+            self.decision.unlink.append(record_id)
+
+    def _take_over(self, key: str, claim: Claim, record_id: str) -> Prior:
+        """A more recent record displaces the run's earlier claimant of ``key``: the contact goes back
+        to how the run found it, and the record is decided against that."""
+        if claim.record_id != record_id and not claim.deletion:  # (a deleted record's link is gone)
+            self.linked.pop(claim.record_id, None)
+            self.decision.unlink.append(claim.record_id)  # linked by an earlier batch: not in the facts
+        current = self.facts.contacts.get(key)
+        prior = claim.prior
+        if prior is None:  # the earlier claimant changed nothing
+            return Prior(current)
+        if not prior.membership_changed and prior.contact is not None:  # the store's is the one found
+            found = replace(prior.contact, membership=current.membership if current is not None else None)
+            prior = Prior(found, prior.elsewhere)
+        self.decision.restore.append((key, prior))
+        if prior.contact is None:
+            self.contacts.pop(key, None)
+        else:
+            self.contacts[key] = _Contact.from_stored(prior.contact)
+        return prior
+
+    def _refusal(self, record: ParsedRecord, key: str) -> tuple[IgnoreReason | None, bool]:
+        """Checks 5-8: the ignore reason, if any, and whether refusing changed the contact."""
         options = self.settings.options
-        if options.exclude_opt_out and record.opted_out:
-            return IgnoreReason.OPT_OUT
-        if options.exclude_converted and record.converted:
-            contact = self.contacts.get(key)
-            if contact is not None and contact.membership_sync is not None:
-                contact.membership_sync = None
+        contact = self.contacts.get(key)
+        if options.exclude_opt_out and record.opted_out and self._in_effect(EXCLUDE_OPT_OUT, contact):
+            return IgnoreReason.OPT_OUT, False
+        if options.exclude_converted and record.converted:  # every membership, whenever it was added
+            if contact is not None and contact.on_list:
+                contact.membership, contact.joined = None, False
                 self.decision.leave_list.append(key)
-            return IgnoreReason.CONVERTED
+                return IgnoreReason.CONVERTED, True
+            return IgnoreReason.CONVERTED, False
         suppressed = self.facts.suppressed.get(key, frozenset())
         for reason in (IgnoreReason.DO_NOT_MAIL, IgnoreReason.BOUNCED):
             if reason in suppressed:
-                return reason
-        return None
+                return reason, False
+        return None, False
+
+    def _in_effect(self, option: str, contact: _Contact | None) -> bool:
+        """SPEC 2.5: an option enabled later applies only to memberships added after it was enabled
+        (and to contacts not on the list yet)."""
+        membership = contact.membership if contact is not None else None
+        enabled_at = self.settings.options_enabled_at.get(option)
+        return membership is None or enabled_at is None or membership.added_at >= enabled_at
 
     def _import(self, record: ParsedRecord, key: str) -> Outcome:
         """Checks 9-12: create, restore, add to the list, or update."""
@@ -314,13 +437,13 @@ class _Walk:
         if contact.deleted:
             contact.deleted = False
             self._write(key, contact, record)
-            if contact.membership_sync is None:  # soft deletion leaves every list; this is a safeguard
+            if not contact.on_list:  # soft deletion leaves every list; this is a safeguard
                 self._join(key, record.record_id, contact)
             return Outcome.RE_ADDED
         changed = contact.differs(record)
         if changed:
             self._write(key, contact, record)
-        if contact.membership_sync is None:
+        if not contact.on_list:
             self._join(key, record.record_id, contact)
             return Outcome.DUPLICATE
         return Outcome.UPDATED if changed else Outcome.UNCHANGED
@@ -331,8 +454,37 @@ class _Walk:
         self.decision.contacts.append(row)
 
     def _join(self, key: str, record_id: str, contact: _Contact) -> None:
-        contact.membership_sync = self.sync_id
+        contact.joined = True
         self.decision.join_list.append((key, record_id))
+
+    # deletions (SPEC section 2.5, on_recruit_delete)
+
+    def delete(self, record_id: str) -> RecordOutcome | None:
+        option = self.settings.options.on_recruit_delete
+        if option is OnRecruitDelete.KEEP:
+            return None
+        key = self.linked.pop(record_id, None)
+        if key is None:
+            return None
+        self.decision.unlink.append(record_id)  # a re-reported deletion must not act on a later re-add
+        if key in self.claimed or key in self.facts.claims:  # a record of the run holds it, or it is gone
+            return None
+        contact = self.contacts.get(key)
+        if contact is None or contact.deleted or contact.membership is None:
+            return None
+        if contact.membership.sync_id != self.sync_id or not self._in_effect(ON_RECRUIT_DELETE, contact):
+            return None  # not ours to remove, or added before the option was enabled
+        prior = Prior(self.facts.contacts[key], self.facts.elsewhere.get(key, ()))
+        contact.membership = None
+        if option is OnRecruitDelete.REMOVE_FROM_ORG:
+            contact.deleted = True
+            self.decision.soft_delete.append(key)
+            self.decision.leave_all_lists.append(key)
+        else:
+            self.decision.leave_list.append(key)
+        self.decision.claims.append((key, record_id, None, True, prior))
+        self.claimed.add(key)
+        return RecordOutcome(record_id=record_id, email=contact.email, outcome=Outcome.DELETED)
 
 
 def _ignored(record_id: str | None, email: str | None, reason: str) -> RecordOutcome:

@@ -14,6 +14,7 @@ from recruit_sync.contracts.events import (
     RecordBatch,
     batch_imported_id,
 )
+from recruit_sync.contracts.sync_spec import OnRecruitDelete
 from recruit_sync.importer import store
 from recruit_sync.importer.decide import (
     MalformedRecord,
@@ -41,7 +42,7 @@ async def import_batch(pool: asyncpg.Pool, batch: RecordBatch) -> BatchImported:
     parsed = await _read_records(batch)
     records = records_to_look_up(parsed)
     async with pool.acquire() as conn, conn.transaction():
-        await store.lock_list(conn, settings.list_name)
+        applied_at = await store.lock_list(conn, settings.list_name)
         done = await store.imported_batch(conn, batch.run_id, batch.seq)
         if done is not None:
             log.info("batch already imported, republishing", seq=batch.seq)
@@ -54,6 +55,7 @@ async def import_batch(pool: asyncpg.Pool, batch: RecordBatch) -> BatchImported:
             module=batch.module,
             records=records,
             deleted_ids=[d.id for d in batch.deleted],
+            other_lists=settings.options.on_recruit_delete is OnRecruitDelete.REMOVE_FROM_ORG,
         )
         decision = decide(parsed, batch.deleted, sync_id=batch.sync_id, settings=settings, facts=facts)
         created_elsewhere = await store.apply(
@@ -68,6 +70,7 @@ async def import_batch(pool: asyncpg.Pool, batch: RecordBatch) -> BatchImported:
         )
         event = BatchImported(
             event_id=batch_imported_id(batch.run_id, batch.seq),
+            occurred_at=applied_at,  # orders the batches of a list for history (docs/adr/0007)
             correlation_id=batch.run_id,
             causation_id=str(batch.event_id),
             run_id=batch.run_id,
@@ -86,7 +89,7 @@ async def _read_records(batch: RecordBatch) -> list[ParsedRecord | MalformedReco
     lock, for as long as the whole parse takes."""
     parsed: list[ParsedRecord | MalformedRecord] = []
     for start in range(0, len(batch.records), PARSE_SLICE):
-        parsed += read_records(batch.records[start : start + PARSE_SLICE], batch.settings)
+        parsed += read_records(batch.records[start : start + PARSE_SLICE], batch.settings, batch.module)
         await asyncio.sleep(0)
     return parsed
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Final
 
 from recruit_sync.contracts.sync_spec import FieldMapping
@@ -16,6 +16,7 @@ from recruit_sync.contracts.sync_spec import FieldMapping
 EMAIL_FIELD: Final = "Email"  # SPEC section 4: email is always mapped and cannot be unmapped
 # Contact columns; every other mapped target lives in the contact's `fields` (jsonb).
 NAME_COLUMNS: Final = frozenset({"first_name", "last_name"})
+_MODIFIED_FIELDS: Final = ("Updated_On", "Modified_Time")
 
 # Recruit sends dates as yyyy-MM-dd and date-times as yyyy-MM-ddTHH:mm:ss+HH:MM (already ISO 8601), but
 # some accounts and exports use a space or milliseconds; those are rewritten to the canonical form.
@@ -58,18 +59,22 @@ def flag_of(record: Mapping[str, Any], field: str) -> bool:
     return value
 
 
-def modified_time_of(record: Mapping[str, Any]) -> datetime | None:
-    """When Recruit last changed the record (Candidates: ``Updated_On``; other modules ``Modified_Time``).
+def modified_time_of(record: Mapping[str, Any], module: str) -> datetime | None:
+    """When Recruit last changed the record: ``Updated_On`` for Candidates, ``Modified_Time`` for the
+    other modules (each falls back on the other). A time without an offset is taken as UTC.
 
-    Only used to choose between file duplicates, so an unreadable value is treated as unknown.
+    Only used to choose among file duplicates, so an unreadable value is treated as unknown (oldest).
     """
-    value = record.get("Updated_On") or record.get("Modified_Time")
+    first, second = _MODIFIED_FIELDS if module.lower() == "candidates" else _MODIFIED_FIELDS[::-1]
+    value = record.get(first) or record.get(second)
     if isinstance(value, str):
         try:
-            return datetime.fromisoformat(value)
+            value = datetime.fromisoformat(value)
         except ValueError:
             return None
-    return value if isinstance(value, datetime) else None
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def mapped_values(

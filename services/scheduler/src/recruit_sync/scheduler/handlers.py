@@ -43,6 +43,7 @@ from recruit_sync.scheduler.specs import (
     check_retrieval_age,
     dump_spec,
     load_favourite,
+    needs_full_window,
     options_enabled_at,
     validate_favourite,
     validate_spec,
@@ -221,7 +222,7 @@ async def edit_sync(deps: Deps, args: dict[str, Any]) -> dict[str, Any]:
                 version=row["settings_version"] + 1,
                 next_due_at=due,
                 options_enabled_at=_iso_map(enabled),
-                reset_watermark=new.selection != current.selection or new.retrieval != current.retrieval,
+                reset_watermark=needs_full_window(current, new),
                 at=now,
             )
             row = await _existing_sync(conn, str(row["id"]))

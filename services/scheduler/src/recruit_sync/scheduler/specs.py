@@ -125,3 +125,18 @@ def options_enabled_at(
         )
         result[option] = now if changed or option not in enabled_at else enabled_at[option]
     return result
+
+
+def needs_full_window(current: SyncSpec, new: SyncSpec) -> bool:
+    """Whether an edit makes records that have not changed in Recruit matter again.
+
+    Then the next run reads the whole retrieval window instead of what changed since the last run: a
+    new selection or window may match untouched records; `exclude_converted` turned on must find
+    candidates converted earlier; a new mapping must fill its fields for every contact.
+    """
+    return (
+        new.selection != current.selection
+        or new.retrieval != current.retrieval
+        or (new.options.exclude_converted and not current.options.exclude_converted)
+        or new.full_mapping() != current.full_mapping()
+    )
