@@ -11,7 +11,8 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -83,3 +84,36 @@ def amqp_url(servers: tuple[str, str]) -> Iterator[str]:
         yield _with_path(server, f"/{vhost}")
     finally:
         _rabbitmqctl("delete_vhost", vhost)
+
+
+@pytest.fixture
+async def publisher(amqp_url: str) -> AsyncIterator[Any]:
+    """Another process's broker connection (the topology declared): publishes events as a service would."""
+    from recruit_sync.runtime.broker import declare_topology, make_broker
+
+    await declare_topology(amqp_url)
+    broker = make_broker(amqp_url)
+    await broker.connect()
+    yield broker
+    await broker.stop()
+
+
+@pytest.fixture
+async def event_queue(amqp_url: str) -> AsyncIterator[Callable[[str], Awaitable[Any]]]:
+    """``await event_queue(routing_key)``: a private queue bound to that event, as its consumer's would be."""
+    import aio_pika
+
+    from recruit_sync.contracts import topology
+    from recruit_sync.runtime.broker import declare_topology
+
+    await declare_topology(amqp_url)
+    connection = await aio_pika.connect(amqp_url)
+    channel = await connection.channel()
+
+    async def bind(routing_key: str) -> aio_pika.abc.AbstractQueue:
+        queue = await channel.declare_queue(exclusive=True)
+        await queue.bind(topology.EVENTS_EXCHANGE, routing_key=routing_key)
+        return queue
+
+    yield bind
+    await connection.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aio_pika
@@ -19,31 +18,16 @@ from recruit_sync.contracts.events import Outcome, RunCompleted
 from recruit_sync.history import handlers
 from recruit_sync.history.app import build_app
 from recruit_sync.runtime import rpc
-from recruit_sync.runtime.broker import EVENTS, declare_topology, encode_event, make_broker, publish_event
+from recruit_sync.runtime.broker import EVENTS, encode_event, publish_event
 from recruit_sync.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def run_completed(amqp_url: str) -> AsyncIterator[aio_pika.abc.AbstractQueue]:
-    """A private queue bound to run.completed, as the scheduler's would be."""
-    await declare_topology(amqp_url)
-    connection = await aio_pika.connect(amqp_url)
-    channel = await connection.channel()
-    queue = await channel.declare_queue(exclusive=True)
-    await queue.bind(topology.EVENTS_EXCHANGE, routing_key=topology.RUN_COMPLETED)
-    yield queue
-    await connection.close()
-
-
-@pytest.fixture
-async def client(amqp_url: str) -> AsyncIterator[RabbitBroker]:
-    """Another process's broker connection: publishes events, calls RPC."""
-    broker = make_broker(amqp_url)
-    await broker.connect()
-    yield broker
-    await broker.stop()
+async def run_completed(event_queue: Any) -> aio_pika.abc.AbstractQueue:
+    queue: aio_pika.abc.AbstractQueue = await event_queue(topology.RUN_COMPLETED)
+    return queue
 
 
 def _settings(database_url: str, amqp_url: str) -> Settings:
@@ -66,14 +50,14 @@ async def test_a_run_through_the_broker_ends_with_run_completed_and_answers_rpc(
     database_url: str,
     amqp_url: str,
     run_completed: aio_pika.abc.AbstractQueue,
-    client: RabbitBroker,
+    publisher: RabbitBroker,
     run: Any,
 ) -> None:
     r = run.record
     # queued before the service starts: delivered the moment it connects, before after_startup
-    await publish_event(client, run.sync_due())
+    await publish_event(publisher, run.sync_due())
     await publish_event(
-        client, run.batch(0, [r("1", "a@example.com"), r("2", None, Outcome.IGNORED, "empty_email")])
+        publisher, run.batch(0, [r("1", "a@example.com"), r("2", None, Outcome.IGNORED, "empty_email")])
     )
     async with TestApp(build_app(_settings(database_url, amqp_url))):
         # SyncDue first, as in a real run (the fetcher is slower than that): the summary names the trigger
@@ -81,8 +65,8 @@ async def test_a_run_through_the_broker_ends_with_run_completed_and_answers_rpc(
             if await pool.fetchval("SELECT trigger FROM runs WHERE run_id = $1", run.run_id):
                 break
             await asyncio.sleep(0.1)
-        await publish_event(client, run.batch(1, [r("3", "c@example.com", Outcome.DUPLICATE)]))
-        await publish_event(client, run.fetch_completed(2, 3))
+        await publish_event(publisher, run.batch(1, [r("3", "c@example.com", Outcome.DUPLICATE)]))
+        await publish_event(publisher, run.fetch_completed(2, 3))
         completed = await _next_run_completed(run_completed)
 
         summary = completed.summary
@@ -112,12 +96,12 @@ async def test_an_unreadable_batch_fails_its_run_through_message_rejected(
     database_url: str,
     amqp_url: str,
     run_completed: aio_pika.abc.AbstractQueue,
-    client: RabbitBroker,
+    publisher: RabbitBroker,
     run: Any,
 ) -> None:
     async with TestApp(build_app(_settings(database_url, amqp_url))):
-        await publish_event(client, run.sync_due())
-        await client.publish(
+        await publish_event(publisher, run.sync_due())
+        await publisher.publish(
             b'{"type": "batch.imported", "seq": "first"}',
             exchange=EVENTS,
             routing_key=topology.BATCH_IMPORTED,
@@ -151,12 +135,14 @@ async def test_an_event_put_back_on_the_queue_directly_is_dispatched_on_its_type
     database_url: str,
     amqp_url: str,
     run_completed: aio_pika.abc.AbstractQueue,
-    client: RabbitBroker,
+    publisher: RabbitBroker,
     run: Any,
 ) -> None:
     # e.g. moved back from the DLQ: the routing key is now the queue's name, not the event type
     failed = run.fetch_failed("Recruit answered 503")
     async with TestApp(build_app(_settings(database_url, amqp_url))):
-        await client.publish(encode_event(failed), queue=topology.HISTORY_EVENTS, **failed.amqp_properties())
+        await publisher.publish(
+            encode_event(failed), queue=topology.HISTORY_EVENTS, **failed.amqp_properties()
+        )
         completed = await _next_run_completed(run_completed)
     assert (completed.summary.state.value, completed.summary.error) == ("failed", "Recruit answered 503")

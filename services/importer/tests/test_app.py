@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aio_pika
@@ -18,31 +17,16 @@ from recruit_sync.contracts.events import BatchImported
 from recruit_sync.contracts.rpc import IMPORTER_OPS
 from recruit_sync.importer.app import build_app, operations
 from recruit_sync.runtime import rpc
-from recruit_sync.runtime.broker import declare_topology, make_broker, publish_event
+from recruit_sync.runtime.broker import publish_event
 from recruit_sync.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def batch_imported(amqp_url: str) -> AsyncIterator[aio_pika.abc.AbstractQueue]:
-    """A private queue bound to batch.imported, as history's would be."""
-    await declare_topology(amqp_url)
-    connection = await aio_pika.connect(amqp_url)
-    channel = await connection.channel()
-    queue = await channel.declare_queue(exclusive=True)
-    await queue.bind(topology.EVENTS_EXCHANGE, routing_key=topology.BATCH_IMPORTED)
-    yield queue
-    await connection.close()
-
-
-@pytest.fixture
-async def client(amqp_url: str) -> AsyncIterator[RabbitBroker]:
-    """Another process's broker connection: publishes batches, calls RPC."""
-    broker = make_broker(amqp_url)
-    await broker.connect()
-    yield broker
-    await broker.stop()
+async def batch_imported(event_queue: Any) -> aio_pika.abc.AbstractQueue:
+    queue: aio_pika.abc.AbstractQueue = await event_queue(topology.BATCH_IMPORTED)
+    return queue
 
 
 async def _next(queue: aio_pika.abc.AbstractQueue, timeout: float = 10) -> tuple[BatchImported, bytes]:
@@ -65,7 +49,7 @@ async def test_batches_through_the_broker(
     database_url: str,
     amqp_url: str,
     batch_imported: aio_pika.abc.AbstractQueue,
-    client: RabbitBroker,
+    publisher: RabbitBroker,
     sync: Any,
     record: Any,
 ) -> None:
@@ -74,7 +58,7 @@ async def test_batches_through_the_broker(
         0, [record("1", "jane@example.com"), record("2", "careers@zylker.com"), {"id": "3", "Email": 5}]
     )
     async with TestApp(build_app(settings)):
-        await publish_event(client, batch)
+        await publish_event(publisher, batch)
         event, body = await _next(batch_imported)
         assert event.causation_id == str(batch.event_id)
         assert [(o.outcome.value, o.reason) for o in event.outcomes] == [
@@ -83,7 +67,7 @@ async def test_batches_through_the_broker(
             ("ignored", "malformed: Email is not a string"),
         ]
 
-        await publish_event(client, batch)  # a redelivery: same event, byte for byte
+        await publish_event(publisher, batch)  # a redelivery: same event, byte for byte
         _, again = await _next(batch_imported)
         assert again == body
 
