@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import aio_pika
@@ -15,12 +16,12 @@ import pytest
 from recruit_sync.contracts import topology
 from recruit_sync.contracts.events import RunCompleted, RunState, RunSummary, Trigger
 from recruit_sync.runtime import rpc
-from recruit_sync.runtime.broker import declare_topology, make_broker
+from recruit_sync.runtime.broker import declare_topology, make_broker, publish_event
 from recruit_sync.runtime.db import create_pool, migrate
+from recruit_sync.runtime.outbox import OutboxRelay
 from recruit_sync.runtime.settings import Settings
 from recruit_sync.scheduler.app import MIGRATIONS_DIR
 from recruit_sync.scheduler.handlers import Deps, operations
-from recruit_sync.scheduler.outbox import OutboxRelay
 
 START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 CLIENT_SECRET = "s3cr3t-client-value"
@@ -70,9 +71,11 @@ class Scheduler:
     replies: list[bytes] = field(default_factory=list)
 
     async def outbox(self, routing_key: str) -> list[dict[str, Any]]:
+        """The events still waiting in the outbox (not yet published), oldest first."""
         async with self.deps.pool.acquire() as conn:
             rows = await conn.fetch(
-                "SELECT payload FROM outbox WHERE routing_key = $1 ORDER BY id", routing_key
+                "SELECT payload FROM outbox WHERE routing_key = $1 AND sent_at IS NULL ORDER BY id",
+                routing_key,
             )
         return [row["payload"] for row in rows]
 
@@ -137,7 +140,9 @@ async def open_deps(settings: Settings, clock: Clock) -> AsyncIterator[Deps]:
     await broker.start()
     pool = await create_pool(settings.database_url, "scheduler")
     try:
-        yield Deps(pool=pool, relay=OutboxRelay(pool, broker), settings=settings, clock=clock)
+        yield Deps(
+            pool=pool, relay=OutboxRelay(pool, partial(publish_event, broker)), settings=settings, clock=clock
+        )
     finally:
         await pool.close()
         await broker.stop()

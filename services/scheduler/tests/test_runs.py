@@ -60,7 +60,7 @@ async def test_run_now_publishes_one_snapshot_with_encrypted_secrets(scheduler: 
     assert settings["options"]["exclude_opt_out"] is True
     assert settings["options_enabled_at"] == {"exclude_opt_out": START.isoformat()}
     assert due["batch_size"] == 500
-    assert await scheduler.outbox(topology.SYNC_DUE) == []  # published, then cleared
+    assert await scheduler.outbox(topology.SYNC_DUE) == []  # published: nothing left unsent
     assert (await scheduler.ok("sync.get", {"id": sync_id}))["run_in_flight"] == run["run_id"]
     assert_no_secrets(scheduler)
 

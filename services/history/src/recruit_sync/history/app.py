@@ -22,7 +22,6 @@ from recruit_sync.contracts.envelope import Envelope
 from recruit_sync.contracts.events import MessageRejected, RunCompleted
 from recruit_sync.history import queries
 from recruit_sync.history.handlers import EVENT_HANDLERS, Handler
-from recruit_sync.history.outbox import OutboxRelay
 from recruit_sync.runtime import rpc
 from recruit_sync.runtime.broker import (
     EVENTS,
@@ -36,6 +35,7 @@ from recruit_sync.runtime.broker import (
     work_queue,
 )
 from recruit_sync.runtime.db import create_pool
+from recruit_sync.runtime.outbox import OutboxRelay
 from recruit_sync.runtime.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"

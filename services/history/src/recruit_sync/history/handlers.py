@@ -38,6 +38,7 @@ from recruit_sync.history.aggregate import (
     revise_counts,
     settle_batch,
 )
+from recruit_sync.runtime import outbox
 
 log = structlog.get_logger()
 
@@ -205,7 +206,7 @@ async def _finish(
         summary=store.summary_of(run),
         auth_failed=auth_failed,
     )
-    await store.enqueue(conn, completed)
+    await outbox.enqueue(conn, completed)
     log.info("run finished", state=state.value, total=run["total"], error=error)
     return completed
 

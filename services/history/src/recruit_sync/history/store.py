@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -323,30 +322,3 @@ async def outcomes_for_email(conn: Conn, email: str) -> list[asyncpg.Record]:
         """,
         email_key(email),
     )
-
-
-# --- outbox -------------------------------------------------------------------------------------
-
-
-async def enqueue(conn: Conn, event: Envelope) -> None:
-    """Write an event to publish after commit (the same deterministic id is written once)."""
-    await conn.execute(
-        "INSERT INTO outbox (event_id, routing_key, payload) VALUES ($1, $2, $3) "
-        "ON CONFLICT (event_id) DO NOTHING",
-        event.event_id,
-        event.ROUTING_KEY,
-        event.model_dump(mode="json"),
-    )
-
-
-async def unsent(conn: Conn, limit: int) -> list[asyncpg.Record]:
-    """The oldest unsent events, locked so another replica's relay skips them meanwhile."""
-    return await conn.fetch(
-        "SELECT event_id, routing_key, payload FROM outbox WHERE sent_at IS NULL "
-        "ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED",
-        limit,
-    )
-
-
-async def mark_sent(conn: Conn, event_ids: Sequence[uuid.UUID]) -> None:
-    await conn.execute("UPDATE outbox SET sent_at = now() WHERE event_id = ANY($1::uuid[])", list(event_ids))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from functools import partial
 from pathlib import Path
 
 import structlog
@@ -14,11 +15,19 @@ from faststream.rabbit.annotations import RabbitMessage
 from recruit_sync.contracts import topology
 from recruit_sync.contracts.events import RunCompleted
 from recruit_sync.runtime import rpc
-from recruit_sync.runtime.broker import EVENTS, consume, declare_topology, make_broker, rpc_queue, work_queue
+from recruit_sync.runtime.broker import (
+    EVENTS,
+    consume,
+    declare_topology,
+    make_broker,
+    publish_event,
+    rpc_queue,
+    work_queue,
+)
 from recruit_sync.runtime.db import create_pool
+from recruit_sync.runtime.outbox import OutboxRelay
 from recruit_sync.runtime.settings import Settings
 from recruit_sync.scheduler import handlers
-from recruit_sync.scheduler.outbox import OutboxRelay
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 CONSUMER = "scheduler"
@@ -49,18 +58,17 @@ class _Running:
     async def start(self) -> None:
         await declare_topology(self.settings.amqp_url)
         pool = await create_pool(self.settings.database_url, "scheduler")
-        self.relay = OutboxRelay(pool, self.broker)
+        self.relay = OutboxRelay(pool, partial(publish_event, self.broker))
         self.deps = handlers.Deps(pool=pool, relay=self.relay, settings=self.settings)
         self.operations.update(handlers.operations(self.deps))
 
     async def start_loops(self) -> None:
         assert self.deps is not None
-        self.tasks = [
-            asyncio.create_task(self.relay.run(), name="outbox-relay"),
-            asyncio.create_task(scheduler_loop(self.deps), name="scheduler-tick"),
-        ]
+        self.relay.start()
+        self.tasks = [asyncio.create_task(scheduler_loop(self.deps), name="scheduler-tick")]
 
     async def stop(self) -> None:
+        await self.relay.stop()
         for task in self.tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -30,7 +30,7 @@ from recruit_sync.contracts.events import (
     run_id_for_schedule,
 )
 from recruit_sync.contracts.sync_spec import SyncSpec, SyncSpecPatch, describe_validation_error
-from recruit_sync.runtime import crypto
+from recruit_sync.runtime import crypto, outbox
 from recruit_sync.runtime.rpc import Operation, RpcError
 from recruit_sync.runtime.settings import Settings
 from recruit_sync.scheduler import budget, store
@@ -58,7 +58,7 @@ DeactivationReason = Literal["auth_failed", "credentials_changed"]
 
 
 class Relay(Protocol):
-    """Publishes what the outbox holds (outbox.OutboxRelay); called right after each commit."""
+    """Publishes what the outbox holds (runtime.outbox.OutboxRelay); called right after each commit."""
 
     async def publish_pending(self) -> int: ...
 
@@ -142,7 +142,7 @@ async def list_connections(deps: Deps, args: dict[str, Any]) -> list[dict[str, A
 async def _deactivate(conn: store.Conn, connection_id: uuid.UUID, reason: DeactivationReason) -> list[str]:
     sync_ids = [str(sync_id) for sync_id in await store.deactivate_syncs(conn, connection_id, reason)]
     for sync_id in sync_ids:
-        await store.add_to_outbox(conn, SyncDeactivated(sync_id=sync_id, reason=reason))
+        await outbox.enqueue(conn, SyncDeactivated(sync_id=sync_id, reason=reason))
     return sync_ids
 
 
@@ -417,7 +417,7 @@ async def _start_run(
         estimated_credits=estimate,
     )
     if started:
-        await store.add_to_outbox(conn, event)
+        await outbox.enqueue(conn, event)
     return started
 
 

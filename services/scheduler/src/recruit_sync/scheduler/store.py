@@ -8,8 +8,6 @@ from typing import Any
 
 import asyncpg
 
-from recruit_sync.contracts.envelope import Envelope
-
 Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 # One sync with what a snapshot and the detail view need: its connection, and the run in flight.
@@ -353,28 +351,7 @@ async def favourites(conn: Conn) -> dict[str, list[dict[str, str]]]:
     return {row["name"]: row["mapping"] for row in rows}
 
 
-# outbox / inbox ---------------------------------------------------------------------------------------
-
-
-async def add_to_outbox(conn: Conn, event: Envelope) -> None:
-    """Written in the caller's transaction; the relay publishes it after commit."""
-    await conn.execute(
-        "INSERT INTO outbox (event_id, routing_key, payload) VALUES ($1, $2, $3) "
-        "ON CONFLICT (event_id) DO NOTHING",
-        event.event_id,
-        event.ROUTING_KEY,
-        event.model_dump(mode="json", by_alias=True),
-    )
-
-
-async def lock_unsent(conn: Conn, limit: int) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT id, routing_key, payload FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", limit
-    )
-
-
-async def delete_sent(conn: Conn, ids: list[int]) -> None:
-    await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", ids)
+# inbox ---------------------------------------------------------------------------------------
 
 
 async def mark_processed(conn: Conn, event_id: uuid.UUID) -> bool:
