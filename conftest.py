@@ -92,7 +92,7 @@ async def publisher(amqp_url: str) -> AsyncIterator[Any]:
     from recruit_sync.runtime.broker import declare_topology, make_broker
 
     await declare_topology(amqp_url)
-    broker = make_broker(amqp_url)
+    broker = make_broker(amqp_url, consumer="test-publisher")
     await broker.connect()
     yield broker
     await broker.stop()

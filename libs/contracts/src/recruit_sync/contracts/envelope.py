@@ -41,11 +41,3 @@ class Envelope(BaseModel):
     def model_fields_version(self) -> int:
         version = getattr(self, "version", 1)
         return int(version)
-
-
-_NAMESPACE = uuid.UUID("6f1c4f52-2c1e-4f57-9d3b-6a1f0a7d2b10")
-
-
-def deterministic_id(*parts: object) -> uuid.UUID:
-    """A UUID that is the same every time for the same parts: redeliveries and retries collide."""
-    return uuid.uuid5(_NAMESPACE, "/".join(str(p) for p in parts))

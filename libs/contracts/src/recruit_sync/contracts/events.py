@@ -8,7 +8,6 @@ can fail the run with the reason instead of waiting for a batch that will never 
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
@@ -111,7 +110,11 @@ class DeletedRecord(_Data):
 
 
 class RecordBatch(Envelope):
-    """One slice of a run's records, as Recruit returned them (plus deletions). Identity: (run_id, seq)."""
+    """One slice of a run's records (plus deletions). Identity: (run_id, seq).
+
+    Each record carries only the fields the import reads (``contracts.records.fields_read``: id, email,
+    the flags the checks read, modified time, the mapped fields), as Recruit gave their values.
+    """
 
     ROUTING_KEY: ClassVar[str] = topology.RECORD_BATCH
     type: Literal["record.batch"] = "record.batch"
@@ -156,13 +159,84 @@ class FetchFailed(Envelope):
 
 
 class RecordOutcome(_Data):
+    """What happened to one record. ``reason``: why it was ignored; ``problem``: what could not be read
+    of a ``malformed`` record (INTERFACE.md's ``runs records`` shows it as ``malformed: <problem>``)."""
+
+    record_id: str | None
+    email: str | None
+    outcome: Outcome
+    reason: IgnoreReason | None = None
+    problem: str | None = None
+
+    @property
+    def reason_text(self) -> str | None:
+        """The ``reason`` of INTERFACE.md's ``runs records``: the ignore reason, with the problem."""
+        if self.reason is None:
+            return None
+        return f"{self.reason.value}: {self.problem}" if self.problem else self.reason.value
+
+
+class Displacement(StrEnum):
+    """What becomes of an earlier outcome of the run that a more recent record of its email displaces."""
+
+    FILE_DUPLICATE = "file_duplicate"  # it becomes ignored `file_duplicate` (SPEC section 5, check 4)
+    VOID = "void"  # a deletion acted on that the live record undoes: the outcome is dropped
+
+
+class Superseded(_Data):
+    """An earlier batch's outcome that a record of this batch displaces (docs/adr/0007).
+
+    The importer holds each run's email claims, so it alone knows when a more recent record takes an
+    email over; it says so here and history applies it, whatever order the batches reach history in.
+    """
+
+    seq: int = Field(ge=0)  # the earlier batch
+    position: int = Field(ge=0)  # the outcome's index in that batch's ``outcomes``
+    by: int = Field(ge=0)  # the index in this batch's ``outcomes`` of the record that displaces it
+    becomes: Displacement
+
+
+class BatchImported(Envelope):
+    """One batch applied: an outcome per record (records in batch order, then deletions acted on), and
+    the earlier outcomes of the run that this batch's records displace."""
+
+    ROUTING_KEY: ClassVar[str] = topology.BATCH_IMPORTED
+    type: Literal["batch.imported"] = "batch.imported"
+    version: Literal[2] = 2
+
+    run_id: str
+    sync_id: str
+    seq: int = Field(ge=0)
+    outcomes: list[RecordOutcome]
+    superseded: list[Superseded] = Field(default_factory=lambda: [])
+
+
+class RecordOutcomeV1(_Data):
+    """``RecordOutcome`` before version 2: the reason as text (``malformed: <problem>`` for malformed)."""
+
     record_id: str | None
     email: str | None
     outcome: Outcome
     reason: str | None = None
 
+    def upgrade(self) -> RecordOutcome:
+        if self.reason is None:
+            return RecordOutcome(record_id=self.record_id, email=self.email, outcome=self.outcome)
+        head, _, rest = self.reason.partition(":")
+        known = head.strip() in IgnoreReason._value2member_map_
+        reason = IgnoreReason(head.strip()) if known else IgnoreReason.MALFORMED
+        problem = rest.strip() or None if known else self.reason
+        return RecordOutcome(
+            record_id=self.record_id, email=self.email, outcome=self.outcome, reason=reason, problem=problem
+        )
 
-class BatchImported(Envelope):
+
+class BatchImportedV1(Envelope):
+    """``BatchImported`` version 1, as older importers published it and the journal may still hold it.
+
+    It named no displaced outcomes (history used to work them out itself); read as version 2 with none.
+    """
+
     ROUTING_KEY: ClassVar[str] = topology.BATCH_IMPORTED
     type: Literal["batch.imported"] = "batch.imported"
     version: Literal[1] = 1
@@ -170,7 +244,19 @@ class BatchImported(Envelope):
     run_id: str
     sync_id: str
     seq: int = Field(ge=0)
-    outcomes: list[RecordOutcome]
+    outcomes: list[RecordOutcomeV1]
+
+    def upgrade(self) -> BatchImported:
+        return BatchImported(
+            event_id=self.event_id,
+            occurred_at=self.occurred_at,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+            run_id=self.run_id,
+            sync_id=self.sync_id,
+            seq=self.seq,
+            outcomes=[item.upgrade() for item in self.outcomes],
+        )
 
 
 class MessageRejected(Envelope):
@@ -224,15 +310,6 @@ class RunCompleted(Envelope):
     auth_failed: bool = False
 
 
-class SyncDeactivated(Envelope):
-    ROUTING_KEY: ClassVar[str] = topology.SYNC_DEACTIVATED
-    type: Literal["sync.deactivated"] = "sync.deactivated"
-    version: Literal[1] = 1
-
-    sync_id: str
-    reason: Literal["auth_failed", "credentials_changed"]
-
-
 EVENT_TYPES: dict[str, type[Envelope]] = {
     cls.ROUTING_KEY: cls
     for cls in (
@@ -243,20 +320,53 @@ EVENT_TYPES: dict[str, type[Envelope]] = {
         BatchImported,
         MessageRejected,
         RunCompleted,
-        SyncDeactivated,
     )
 }
 
 
-def run_id_for_schedule(sync_id: str, due_at: datetime) -> str:
-    """Scheduled runs get a deterministic id: two scheduler replicas emitting the same due run collide."""
-    from recruit_sync.contracts.envelope import deterministic_id
+# Versions older than the current one that can still be read (the journal keeps what was published).
+LEGACY_EVENT_TYPES: dict[tuple[str, int], type[Envelope]] = {
+    (topology.BATCH_IMPORTED, 1): BatchImportedV1,
+}
 
-    return str(deterministic_id("run", sync_id, due_at.isoformat()))
+
+class UnreadableEvent(ValueError):
+    """A body that is no event this version of the contracts can read; says why."""
 
 
-def batch_imported_id(run_id: str, seq: int) -> uuid.UUID:
-    """BatchImported's event id is derived from the batch, so a re-import republishes the same event."""
-    from recruit_sync.contracts.envelope import deterministic_id
+def event_type_of(body: bytes | str | dict[str, Any], routing_key: str | None = None) -> type[Envelope]:
+    """The contract class of a message: by its body's ``type`` and ``version``, else its routing key."""
+    data = body if isinstance(body, dict) else _json_object(body)
+    kind = data.get("type", routing_key)
+    version = data.get("version", 1)
+    if not isinstance(kind, str) or kind not in EVENT_TYPES:
+        raise UnreadableEvent(f"unknown event type {kind!r}")
+    current = EVENT_TYPES[kind]
+    if version == current.model_fields["version"].default:
+        return current
+    legacy = LEGACY_EVENT_TYPES.get((kind, version)) if isinstance(version, int) else None
+    if legacy is None:
+        raise UnreadableEvent(f"{kind} version {version!r} is not one this service reads")
+    return legacy
 
-    return deterministic_id("batch-imported", run_id, seq)
+
+def read_event(body: bytes | str | dict[str, Any], routing_key: str | None = None) -> Envelope:
+    """Any event, in its current version: older versions are upgraded (``BatchImportedV1``).
+
+    Raises ``UnreadableEvent`` or pydantic's ``ValidationError``."""
+    data = body if isinstance(body, dict) else _json_object(body)
+    event = event_type_of(data, routing_key).model_validate(data)
+    upgrade = getattr(event, "upgrade", None)
+    return upgrade() if upgrade is not None else event
+
+
+def _json_object(body: bytes | str) -> dict[str, Any]:
+    import json
+
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise UnreadableEvent(f"the body is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise UnreadableEvent("the body is not a JSON object")
+    return data

@@ -25,7 +25,6 @@ FETCH_FAILED: Final = "fetch.failed"
 BATCH_IMPORTED: Final = "batch.imported"
 MESSAGE_REJECTED: Final = "message.rejected"
 RUN_COMPLETED: Final = "run.completed"
-SYNC_DEACTIVATED: Final = "sync.deactivated"
 
 
 def dlq_name(queue: str) -> str:

@@ -3,14 +3,17 @@
 * ``declare_topology`` declares everything in ``contracts.topology`` (idempotent; every service and
   ``recruit-sync migrate`` call it, so a publish never finds a queue missing).
 * ``publish_event`` sets ``message_id`` = event id, the correlation id and persistent delivery.
-* ``consume`` decodes one delivery into its contract and runs a handler. Bad input is dead-lettered at
-  once and announced with ``MessageRejected`` (so the run fails with the reason); transient failures
-  (database or network down) are requeued until the delivery limit, then treated as bad input.
+* Subscribers take typed events: ``decoder(EventClass)`` (or ``any_event``) turns a body into its
+  contract, and ``DeadLetters``, a middleware on every broker, handles what goes wrong: bad input is
+  dead-lettered at once and announced with ``MessageRejected`` (so the run fails with the reason);
+  transient failures (database or network down) are requeued with a back-off until the delivery
+  limit, then treated as bad input. One consumer path for every service (docs/adr/0016).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -18,14 +21,15 @@ import aio_pika
 import asyncpg
 import orjson
 import structlog
-from faststream.exceptions import NackMessage, RejectMessage
+from faststream import BaseMiddleware
+from faststream.exceptions import AckMessage, HandlerException, NackMessage, RejectMessage
+from faststream.message import StreamMessage
 from faststream.rabbit import Channel, ExchangeType, QueueType, RabbitBroker, RabbitExchange, RabbitQueue
-from faststream.rabbit.message import RabbitMessage
 from pydantic import ValidationError
 
 from recruit_sync.contracts import topology
 from recruit_sync.contracts.envelope import Envelope
-from recruit_sync.contracts.events import MessageRejected
+from recruit_sync.contracts.events import MessageRejected, UnreadableEvent, read_event
 
 log = structlog.get_logger()
 
@@ -47,7 +51,7 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 
 
 async def _leave_body_undecoded(*_: Any) -> None:
-    """Subscribers read ``message.body`` themselves (``consume`` validates it with orjson + pydantic).
+    """Subscribers without a ``decoder`` of their own read ``message.body`` themselves (RPC).
 
     FastStream would otherwise ``json.loads`` every body first: a second, slower parse of each
     1,000-record batch, whose result it keeps alive for as long as the message object lives.
@@ -55,14 +59,17 @@ async def _leave_body_undecoded(*_: Any) -> None:
     return None
 
 
-def make_broker(amqp_url: str, prefetch: int = 4) -> RabbitBroker:
-    return RabbitBroker(
+def make_broker(amqp_url: str, *, consumer: str, prefetch: int = 4) -> RabbitBroker:
+    """The broker of service ``consumer``, with ``DeadLetters`` around every subscriber."""
+    broker = RabbitBroker(
         amqp_url,
         default_channel=Channel(prefetch_count=prefetch, on_return_raises=True),
         graceful_timeout=30.0,
         logger=None,
         decoder=_leave_body_undecoded,
     )
+    broker.add_middleware(functools.partial(DeadLetters, consumer=consumer, broker=broker))
+    return broker
 
 
 def _work_queue_arguments(name: str) -> dict[str, Any]:
@@ -146,7 +153,46 @@ async def publish_event(broker: RabbitBroker, event: Envelope) -> None:
     )
 
 
-def _delivery_count(message: RabbitMessage) -> int:
+class BadInput(ValueError):
+    """A body that is no event the subscriber reads: dead-lettered at once, never retried."""
+
+
+def decoder(event_cls: type[E]) -> Callable[[StreamMessage[Any]], Awaitable[E]]:
+    """A FastStream decoder giving the subscriber its typed event: orjson, then the contract model
+    (parsing once; FastStream's own decoder would ``json.loads`` a batch a second time)."""
+
+    async def decode(message: StreamMessage[Any]) -> E:
+        try:
+            event = event_cls.model_validate(orjson.loads(message.body))
+        except (ValidationError, orjson.JSONDecodeError) as exc:
+            raise BadInput(f"cannot read {event_cls.__name__}: {_short(exc)}") from None
+        _bind_run(event)
+        return event
+
+    return decode
+
+
+async def any_event(message: StreamMessage[Any]) -> Envelope:
+    """A decoder for a queue that carries several event types (history's): by the body's ``type`` and
+    ``version``, older versions upgraded (``contracts.events.read_event``)."""
+    try:
+        event = read_event(orjson.loads(message.body), message.raw_message.routing_key)
+    except orjson.JSONDecodeError as exc:
+        raise BadInput(f"cannot read the event: the body is not JSON ({exc})") from None
+    except (ValidationError, UnreadableEvent) as exc:
+        raise BadInput(f"cannot read the event: {_short(exc)}") from None
+    _bind_run(event)
+    return event
+
+
+def _bind_run(event: Envelope) -> None:
+    """Every log line of the delivery's handling names its run and sync (a delivery has its own task)."""
+    structlog.contextvars.bind_contextvars(
+        run_id=getattr(event, "run_id", None) or event.correlation_id, sync_id=getattr(event, "sync_id", None)
+    )
+
+
+def _delivery_count(message: StreamMessage[Any]) -> int:
     headers = message.headers or {}
     try:
         return int(headers.get("x-delivery-count", 0))
@@ -154,75 +200,67 @@ def _delivery_count(message: RabbitMessage) -> int:
         return 0
 
 
-async def consume(
-    broker: RabbitBroker,
-    message: RabbitMessage,
-    event_cls: type[E],
-    *,
-    consumer: str,
-    queue: str,
-    handler: Callable[[E], Awaitable[None]],
-) -> None:
-    """Decode ``message`` as ``event_cls`` and run ``handler``; see the module docstring for failures."""
-    run_id = message.correlation_id
-    try:
-        event = event_cls.model_validate(orjson.loads(message.body))
-    except (ValidationError, orjson.JSONDecodeError) as exc:
-        await reject(
-            broker, message, consumer, queue, run_id, f"cannot read {event_cls.__name__}: {_short(exc)}"
-        )
-    run_id = getattr(event, "run_id", None) or run_id
-    bound = structlog.contextvars.bound_contextvars(
-        run_id=run_id, sync_id=getattr(event, "sync_id", None), event_type=event.ROUTING_KEY
-    )
-    with bound:
-        try:
-            await handler(event)
-        except TRANSIENT_ERRORS as exc:
-            attempts = _delivery_count(message) + 1
-            if attempts >= topology.DELIVERY_LIMIT:
-                await reject(
-                    broker, message, consumer, queue, run_id, f"gave up after {attempts} tries: {exc!r}"
-                )
-            log.warning("transient failure, requeued", error=repr(exc), attempt=attempts)
-            await asyncio.sleep(min(0.2 * 2**attempts, 5.0))  # back off before the redelivery
-            raise NackMessage(requeue=True) from exc
-        except (NackMessage, RejectMessage):
-            raise
-        except Exception as exc:
-            log.exception("handler failed")
-            await reject(broker, message, consumer, queue, run_id, f"{type(exc).__name__}: {exc}")
+class DeadLetters(BaseMiddleware):
+    """What happens to a delivery whose handler (or decoder) fails, for every subscriber of a service.
 
-
-async def reject(
-    broker: RabbitBroker,
-    message: RabbitMessage,
-    consumer: str,
-    queue: str,
-    run_id: str | None,
-    reason: str,
-) -> None:
-    """Dead-letter ``message`` and announce it, so the run it belongs to fails with ``reason``.
-
-    A rejected ``MessageRejected`` is not announced again: that could loop for as long as its cause lasts.
+    * transient errors (``TRANSIENT_ERRORS``): back off, requeue; after ``DELIVERY_LIMIT`` tries, bad input;
+    * anything else: the message is dead-lettered (``<queue>.dlq``) and announced with ``MessageRejected``,
+      so history fails its run with the reason instead of waiting for it. A rejected ``MessageRejected``
+      is not announced again: that could loop for as long as its cause lasts.
     """
-    log.error(
-        "message dead-lettered", consumer=consumer, queue=queue, reason=reason, message_id=message.message_id
-    )
-    if message.raw_message.routing_key == topology.MESSAGE_REJECTED:
-        raise RejectMessage(requeue=False)
-    await publish_event(
-        broker,
-        MessageRejected(
-            consumer=consumer,
+
+    def __init__(self, msg: Any, /, *, context: Any, consumer: str, broker: RabbitBroker) -> None:
+        super().__init__(msg, context=context)
+        self.consumer = consumer
+        self.broker = broker
+
+    async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]) -> Any:
+        with structlog.contextvars.bound_contextvars(
+            run_id=msg.raw_message.correlation_id, event_type=msg.raw_message.routing_key
+        ):
+            try:
+                return await call_next(msg)
+            except (AckMessage, NackMessage, RejectMessage, HandlerException):
+                raise
+            except TRANSIENT_ERRORS as exc:
+                attempts = _delivery_count(msg) + 1
+                if attempts >= topology.DELIVERY_LIMIT:
+                    await self._reject(msg, f"gave up after {attempts} tries: {exc!r}")
+                log.warning("transient failure, requeued", error=repr(exc), attempt=attempts)
+                await asyncio.sleep(min(0.2 * 2**attempts, 5.0))  # back off before the redelivery
+                raise NackMessage(requeue=True) from exc
+            except BadInput as exc:
+                await self._reject(msg, str(exc))
+            except Exception as exc:
+                log.exception("handler failed")
+                await self._reject(msg, f"{type(exc).__name__}: {exc}")
+
+    async def _reject(self, msg: StreamMessage[Any], reason: str) -> None:
+        queue = self._queue()
+        log.error(
+            "message dead-lettered",
+            consumer=self.consumer,
             queue=queue,
-            run_id=run_id,
-            message_id=message.message_id,
             reason=reason,
-            correlation_id=run_id,
-        ),
-    )
-    raise RejectMessage(requeue=False)
+            message_id=msg.message_id,
+        )
+        if msg.raw_message.routing_key != topology.MESSAGE_REJECTED:
+            run_id = msg.raw_message.correlation_id or None  # (FastStream falls back on the message id)
+            rejected = MessageRejected(
+                consumer=self.consumer,
+                queue=queue,
+                run_id=run_id,
+                message_id=msg.message_id,
+                reason=reason,
+                correlation_id=run_id,
+            )
+            await publish_event(self.broker, rejected)
+        raise RejectMessage(requeue=False)
+
+    def _queue(self) -> str:
+        subscriber = self.context.get("handler_")
+        queue = getattr(subscriber, "queue", None)
+        return str(getattr(queue, "name", "")) or "(unknown queue)"
 
 
 def _short(exc: Exception) -> str:

@@ -1,43 +1,75 @@
-"""Request/reply helpers: a service answers ``RpcRequest`` on its RPC queue; the API calls it."""
+"""Request/reply: a service answers its ``contracts.rpc`` operations on its RPC queue; the API calls them.
+
+A service lists its operations as ``serve(operation, handler)`` pairs (one screen shows every door into
+it); ``dispatch`` validates the request with the operation's model (an error names the key), runs the
+handler and encodes its answer with the operation's answer type. ``RpcClient.call`` is the other side.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Generic
 
 import aio_pika
 import orjson
 import structlog
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from recruit_sync.contracts.rpc import RpcReply, RpcRequest
+from recruit_sync.contracts.rpc import Operation, Req, Res, RpcReply, RpcRequest
+from recruit_sync.contracts.sync_spec import describe_validation_error
 
 log = structlog.get_logger()
 
-Operation = Callable[[dict[str, Any]], Awaitable[Any]]
-
 
 class RpcError(Exception):
-    """Raised by an operation to answer with an error and an HTTP status (e.g. 404, 409)."""
+    """Raised by an operation to answer with an error and an HTTP status (e.g. 404, 409); raised by
+    ``RpcClient.call`` when the service answers with one."""
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
 
 
-async def dispatch(operations: dict[str, Operation], body: bytes) -> bytes:
+@dataclass(frozen=True)
+class Served(Generic[Req, Res]):
+    operation: Operation[Req, Res]
+    handler: Callable[[Req], Awaitable[Res]]
+
+    async def __call__(self, args: dict[str, Any]) -> Any:
+        try:
+            request = self.operation.request.model_validate(args)
+        except ValidationError as exc:
+            raise RpcError(describe_validation_error(exc), 400) from None
+        answer = await self.handler(request)
+        return self.operation.answers.dump_python(answer, mode="json", by_alias=True)
+
+
+def serve(operation: Operation[Req, Res], handler: Callable[[Req], Awaitable[Res]]) -> Served[Req, Res]:
+    """``handler`` answers ``operation`` (type-checked: it takes the request model, returns the answer)."""
+    return Served(operation, handler)
+
+
+Operations = dict[str, Served[Any, Any]]
+
+
+def operations(served: Iterable[Served[Any, Any]]) -> Operations:
+    return {item.operation.name: item for item in served}
+
+
+async def dispatch(table: Operations, body: bytes) -> bytes:
     """Run the named operation; every failure becomes a reply naming it, never a dead RPC consumer."""
     try:
         request = RpcRequest.model_validate(orjson.loads(body))
     except (ValidationError, orjson.JSONDecodeError) as exc:
         return _encode(RpcReply.failure(f"bad request: {exc}", 400))
-    operation = operations.get(request.op)
-    if operation is None:
+    served = table.get(request.op)
+    if served is None:
         return _encode(RpcReply.failure(f"unknown operation {request.op!r}", 404))
     try:
-        result = await operation(request.args)
+        result = await served(request.args)
     except RpcError as exc:
         return _encode(RpcReply.failure(str(exc), exc.status))
     except Exception as exc:
@@ -88,8 +120,16 @@ class RpcClient:
         if future is not None and not future.done():
             future.set_result(message.body)
 
-    async def call(self, queue: str, op: str, args: dict[str, Any], timeout: float = 30.0) -> RpcReply:
-        """Raises TimeoutError when no reply comes in time, aio_pika's DeliveryError when unroutable."""
+    async def call(self, operation: Operation[Req, Res], request: Req, timeout: float = 30.0) -> Res:
+        """The service's answer to ``request``. Raises ``RpcError`` when the service refuses it,
+        TimeoutError when no reply comes in time, aio_pika's DeliveryError when unroutable."""
+        reply = await self.call_raw(operation.queue, operation.name, _args(request), timeout)
+        if not reply.ok:
+            raise RpcError(reply.error or f"{operation.name} refused", reply.status)
+        return operation.answers.validate_python(reply.result)
+
+    async def call_raw(self, queue: str, op: str, args: dict[str, Any], timeout: float = 30.0) -> RpcReply:
+        """Any request, as given (tests send malformed ones with this)."""
         if self._channel is None:
             raise RuntimeError("RpcClient.connect() was not called")
         correlation_id = uuid.uuid4().hex
@@ -111,3 +151,8 @@ class RpcClient:
         finally:
             self._pending.pop(correlation_id, None)
         return RpcReply.model_validate(orjson.loads(body))
+
+
+def _args(request: BaseModel) -> dict[str, Any]:
+    # unset keys are left out: a patch says only what changes (``SyncSpecPatch``)
+    return request.model_dump(mode="json", by_alias=True, exclude_unset=True)

@@ -1,37 +1,150 @@
-"""The command line every service shares: ``python -m recruit_sync.<service> [run|migrate]``.
+"""How every service is put together and started: one skeleton, so each ``app.py`` says only what is
+its own (docs/adr/0016).
 
-``migrate`` also declares the broker topology (idempotent), so publishes never find a queue missing.
+A ``Service`` names the service (its consumer name, database schema and log name), its subscribers, its
+RPC operations, whether it has an outbox, and its background loops. ``build_app`` turns it into a
+FastStream app whose start-up is the same everywhere: declare the topology, open the pool, build the
+outbox relay and the RPC table, then start the relay and the loops once the broker is up; shutdown
+undoes it in reverse. ``main`` is the command line every service shares:
+``python -m recruit_sync.<service> [run|migrate]``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 from faststream import FastStream
+from faststream.rabbit import RabbitBroker
+from faststream.rabbit.annotations import RabbitMessage
 
-from recruit_sync.runtime.broker import declare_topology
-from recruit_sync.runtime.db import migrate
+from recruit_sync.contracts.envelope import Envelope
+from recruit_sync.runtime import rpc
+from recruit_sync.runtime.broker import declare_topology, make_broker, publish_event, rpc_queue
+from recruit_sync.runtime.db import create_pool, migrate
 from recruit_sync.runtime.logging import configure_logging
+from recruit_sync.runtime.outbox import OutboxRelay
 from recruit_sync.runtime.settings import Settings
 
 
-def main(schema: str, build_app: Callable[[Settings], FastStream], migrations_dir: Path) -> None:
-    """``run`` (default) serves the FastStream app; ``migrate`` applies this service's migrations."""
+@dataclass
+class Resources:
+    """What a service holds between start-up and shutdown. Subscribers, operations and loops read it
+    when they run, which is always after start-up."""
+
+    settings: Settings
+    broker: RabbitBroker
+    _pool: asyncpg.Pool | None = None
+    _relay: OutboxRelay | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        assert self._pool is not None, "the service has no database, or has not started"
+        return self._pool
+
+    @property
+    def relay(self) -> OutboxRelay:
+        assert self._relay is not None, "the service has no outbox, or has not started"
+        return self._relay
+
+    async def publish(self, event: Envelope) -> None:
+        await publish_event(self.broker, event)
+
+
+Loop = Callable[[Resources], Coroutine[Any, Any, None]]
+
+
+def _no_subscribers(broker: RabbitBroker, resources: Resources) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str  # consumer name (MessageRejected), database schema, log name
+    migrations: Path | None = None  # None: the service keeps no database
+    subscribe: Callable[[RabbitBroker, Resources], None] = _no_subscribers
+    rpc_queue: str | None = None
+    operations: Callable[[Resources], Iterable[rpc.Served[Any, Any]]] | None = None
+    outbox: bool = False
+    # database connections: one per delivery in flight (the prefetch), plus RPC calls and loops
+    extra_connections: int = 2
+    loops: Sequence[Loop] = field(default_factory=tuple)
+    on_start: Callable[[Resources], None] | None = None
+
+
+def build_app(service: Service, settings: Settings) -> FastStream:
+    broker = make_broker(settings.amqp_url, consumer=service.name, prefetch=settings.prefetch)
+    resources = Resources(settings, broker)
+    service.subscribe(broker, resources)
+    table: rpc.Operations = {}
+    if service.rpc_queue is not None:
+
+        @broker.subscriber(rpc_queue(service.rpc_queue))
+        async def on_rpc(message: RabbitMessage) -> bytes:
+            return await rpc.dispatch(table, message.body)
+
+    app = FastStream(broker)
+    tasks: list[asyncio.Task[None]] = []
+
+    @app.on_startup
+    async def open_resources() -> None:
+        await declare_topology(settings.amqp_url)
+        if service.migrations is not None:
+            resources._pool = await create_pool(
+                settings.database_url, service.name, max_size=settings.prefetch + service.extra_connections
+            )
+        if service.outbox:
+            resources._relay = OutboxRelay(resources.pool, partial(publish_event, broker))
+        if service.operations is not None:
+            table.update(rpc.operations(service.operations(resources)))
+        if service.on_start is not None:
+            service.on_start(resources)
+
+    @app.after_startup
+    async def start_loops() -> None:
+        if resources._relay is not None:
+            resources._relay.start()  # its first pass sends what was left unsent
+        tasks.extend(asyncio.create_task(loop(resources)) for loop in service.loops)
+
+    @app.on_shutdown
+    async def stop_loops() -> None:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if resources._relay is not None:
+            await resources._relay.stop()
+
+    @app.after_shutdown
+    async def close_pool() -> None:
+        if resources._pool is not None:
+            await resources._pool.close()
+
+    return app
+
+
+def main(service: Service, build: Callable[[Settings], FastStream] | None = None) -> None:
+    """``run`` (default) serves the app; ``migrate`` applies this service's migrations and declares the
+    broker topology, so a fresh machine is ready after it."""
     command = sys.argv[1] if len(sys.argv) > 1 else "run"
     settings = Settings.from_env()
-    configure_logging(schema)
+    configure_logging(service.name)
     if command == "migrate":
-        asyncio.run(_migrate(settings, schema, migrations_dir))
+        asyncio.run(_migrate(settings, service))
     elif command == "run":
-        asyncio.run(build_app(settings).run())
+        asyncio.run((build or partial(build_app, service))(settings).run())
     else:
-        sys.exit(f"usage: python -m recruit_sync.{schema} [run|migrate]")
+        sys.exit(f"usage: python -m recruit_sync.{service.name} [run|migrate]")
 
 
-async def _migrate(settings: Settings, schema: str, migrations_dir: Path) -> None:
-    """The database schema and the broker topology, so a fresh machine is ready after ``migrate``."""
-    await migrate(settings.database_url, schema, migrations_dir)
+async def _migrate(settings: Settings, service: Service) -> None:
+    if service.migrations is not None:
+        await migrate(settings.database_url, service.name, service.migrations)
     await declare_topology(settings.amqp_url)

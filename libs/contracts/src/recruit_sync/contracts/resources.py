@@ -1,0 +1,269 @@
+"""What the HTTP API and the services exchange over RPC: one request and one answer model per operation.
+
+The API declares these as its request bodies and response models, and the services validate the same
+models on their side (``contracts.rpc`` pairs each operation with its two models), so a shape is defined
+once: a connection, a rekey, a favourite, a suppression reason. Requests refuse unknown keys; errors
+name the key (``describe_validation_error``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
+
+from recruit_sync.contracts.events import IgnoreReason, Outcome
+from recruit_sync.contracts.sync_spec import FieldMapping, SyncSpec, SyncSpecPatch
+
+# PostgreSQL integer columns hold 32 bits; a larger count is refused as a bad request, not a 500.
+MAX_INT32 = 2**31 - 1
+
+# Times as ``datetime.isoformat`` writes them (``+00:00``, not pydantic's ``Z``): the CLI's and scripts'
+# established spelling, with the offset of the zone the service chose (a sync's own, for its times).
+IsoTime = Annotated[
+    datetime, PlainSerializer(lambda value: value.isoformat(), return_type=str, when_used="json")
+]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoArguments(_Request):
+    """An operation that takes nothing."""
+
+
+# --- connections -------------------------------------------------------------------------------------
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value.rstrip("/")
+
+
+class NewConnection(_Request):
+    """``connection add``: one Recruit account (SPEC section 1). Secrets are stored encrypted."""
+
+    name: str = Field(min_length=1, max_length=200)
+    base_url: str = Field(description="Recruit data-centre URL")
+    accounts_url: str = Field(description="OAuth accounts server")
+    client_id: str = Field(min_length=1)
+    client_secret: str = Field(min_length=1)
+    refresh_token: str = Field(min_length=1)
+    primary_email: str | None = None
+    daily_credit_budget: int | None = Field(default=None, ge=1, le=MAX_INT32)
+
+    @field_validator("base_url", "accounts_url")
+    @classmethod
+    def _is_http_url(cls, value: str) -> str:
+        return _http_url(value)
+
+
+class CredentialChanges(_Request):
+    """``connection rekey``: new credentials or primary email; any change deactivates its syncs."""
+
+    refresh_token: str | None = Field(default=None, min_length=1)
+    client_id: str | None = Field(default=None, min_length=1)
+    client_secret: str | None = Field(default=None, min_length=1)
+    primary_email: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> CredentialChanges:
+        if not self.model_fields_set & set(CredentialChanges.model_fields):
+            raise ValueError("give at least one of refresh_token, client_id, client_secret, primary_email")
+        return self
+
+
+class Rekey(CredentialChanges):
+    name: str = Field(min_length=1)
+
+
+class Connection(_Answer):
+    """A connection as shown: never its secrets. ``credits_spent``: its runs' credits in the last 24 h."""
+
+    id: str
+    name: str
+    base_url: str
+    accounts_url: str
+    client_id: str
+    primary_email: str | None
+    daily_credit_budget: int | None
+    credentials_version: int
+    created_at: IsoTime
+    credits_spent: int
+
+
+class Created(_Answer):
+    id: str
+
+
+class Rekeyed(_Answer):
+    id: str
+    deactivated: list[str] = Field(description="the syncs that became inactive")
+
+
+# --- syncs -------------------------------------------------------------------------------------------
+
+
+class SyncRef(_Request):
+    id: str = Field(min_length=1, description="a sync id or name")
+
+
+class CreateSync(_Request):
+    spec: SyncSpec
+
+
+class EditSync(SyncRef):
+    patch: SyncSpecPatch
+
+
+class RunSync(SyncRef):
+    full: bool = False
+
+
+SyncState = Literal["active", "inactive", "paused", "completed"]
+WindowKind = Literal["full", "incremental"]
+
+
+class SyncDetail(_Answer):
+    """``sync show --json`` (INTERFACE.md): times in the sync's own time zone."""
+
+    id: str
+    name: str
+    state: SyncState
+    state_reason: str | None
+    next_due_at: IsoTime | None
+    last_retrieval_at: IsoTime | None
+    last_retrieval_kind: WindowKind | None
+    settings_version: int
+    created_at: IsoTime
+    connection: str
+    spec: SyncSpec
+    mapping: list[FieldMapping] = Field(description="the defaults plus the spec's own mapping")
+    timezone: str
+    options_enabled_at: dict[str, IsoTime]
+    run_in_flight: str | None
+
+
+class RunStarted(_Answer):
+    run_id: str
+    started: bool = Field(description="false when a run was in progress already; run_id names it")
+
+
+class Favourite(_Request):
+    """A named, saved mapping any sync can load (SPEC section 4)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    mapping: list[FieldMapping]
+
+
+class FavouriteSaved(_Answer):
+    name: str
+
+
+# --- runs (history) ----------------------------------------------------------------------------------
+
+
+class RunsOfSync(_Request):
+    sync_id: str = Field(min_length=1)
+
+
+class RunRef(_Request):
+    run_id: str = Field(min_length=1)
+
+
+class RecordsQuery(RunRef):
+    outcome: Outcome | None = None
+    limit: int | None = Field(default=None, ge=0)
+    offset: int = Field(default=0, ge=0)
+
+
+class RecordRow(_Answer):
+    """``runs records --json``: ``reason`` names the ignore reason (with the problem, for malformed)."""
+
+    record_id: str | None
+    email: str | None
+    outcome: Outcome
+    reason: str | None
+
+
+class EmailQuery(_Request):
+    email: str = Field(min_length=1)
+
+
+class ExplainRow(_Answer):
+    """``explain EMAIL --json``, newest first."""
+
+    run_id: str
+    sync_id: str
+    record_id: str | None
+    outcome: Outcome
+    reason: str | None
+    at: IsoTime
+
+
+# --- lists and suppressions (importer) ---------------------------------------------------------------
+
+
+class SuppressionReason(StrEnum):
+    """The suppression registry's reasons (SPEC section 1); each is also the ignore reason it causes."""
+
+    BOUNCED = IgnoreReason.BOUNCED.value
+    DO_NOT_MAIL = IgnoreReason.DO_NOT_MAIL.value
+
+
+class ListRef(_Request):
+    list: str = Field(min_length=1)
+
+
+class Member(BaseModel):
+    """``list members --json``: the names and every mapped contact field beside them."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    email: str
+    first_name: str | None
+    last_name: str | None
+
+
+class ListInfo(_Answer):
+    name: str
+    members: int
+
+
+class Suppress(_Request):
+    reason: SuppressionReason
+    emails: list[str] = Field(min_length=1)
+
+
+class Unsuppress(_Request):
+    emails: list[str] = Field(min_length=1)
+
+
+class SuppressionsQuery(_Request):
+    reason: SuppressionReason | None = None
+
+
+class Suppressed(_Answer):
+    added: int
+    invalid: list[str] = Field(description="entries that are not email addresses")
+
+
+class Unsuppressed(_Answer):
+    removed: int
+    invalid: list[str]
+
+
+class Suppression(_Answer):
+    email: str
+    reason: SuppressionReason
+    created_at: IsoTime
