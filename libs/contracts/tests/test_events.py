@@ -1,12 +1,12 @@
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
 
 from recruit_sync.contracts import topology
-from recruit_sync.contracts.envelope import deterministic_id
 from recruit_sync.contracts.events import (
     EVENT_TYPES,
     BatchImported,
@@ -14,14 +14,19 @@ from recruit_sync.contracts.events import (
     IgnoreReason,
     ImportSettings,
     Options,
+    Outcome,
     RecordBatch,
     RecordOutcome,
     RunCounts,
     RunSummary,
-    batch_imported_id,
-    run_id_for_schedule,
+    UnreadableEvent,
+    read_event,
 )
+from recruit_sync.contracts.ids import batch_imported_id, deterministic_id, run_id_for_schedule
+from recruit_sync.contracts.records import fields_read, modified_fields
 from recruit_sync.contracts.sync_spec import FieldMapping
+
+NOW = datetime(2026, 11, 30, tzinfo=UTC)
 
 SETTINGS = ImportSettings(
     list_name="L",
@@ -80,7 +85,7 @@ def test_deterministic_ids_collide_exactly_when_they_should() -> None:
 
 def test_every_event_type_is_routed_to_a_queue_or_is_terminal() -> None:
     bound = {key for keys in topology.WORK_QUEUES.values() for key in keys}
-    assert set(EVENT_TYPES) - bound == {topology.SYNC_DEACTIVATED}
+    assert set(EVENT_TYPES) - bound == set()
 
 
 def test_run_counts_know_every_ignore_reason() -> None:
@@ -95,3 +100,79 @@ def test_run_counts_know_every_ignore_reason() -> None:
 def test_an_outcome_refuses_an_unknown_outcome() -> None:
     with pytest.raises(ValidationError):
         RecordOutcome(record_id="1", email=None, outcome="maybe")  # type: ignore[arg-type]
+
+
+def test_a_malformed_outcome_reads_as_interface_md_shows_it() -> None:
+    malformed = RecordOutcome(
+        record_id="1",
+        email=None,
+        outcome=Outcome.IGNORED,
+        reason=IgnoreReason.MALFORMED,
+        problem="id missing",
+    )
+    assert malformed.reason_text == "malformed: id missing"
+    assert RecordOutcome(
+        record_id="2", email=None, outcome=Outcome.IGNORED, reason="opt_out"
+    ).reason_text == ("opt_out")
+    assert RecordOutcome(record_id="3", email=None, outcome=Outcome.NEW).reason_text is None
+
+
+V1_BODY = {
+    "type": "batch.imported",
+    "version": 1,
+    "event_id": "6f1c4f52-2c1e-4f57-9d3b-6a1f0a7d2b10",
+    "occurred_at": "2026-11-30T00:00:00+00:00",
+    "run_id": "r",
+    "sync_id": "s",
+    "seq": 2,
+    "outcomes": [
+        {"record_id": "1", "email": "a@b.co", "outcome": "new", "reason": None},
+        {"record_id": "2", "email": "c@d.co", "outcome": "ignored", "reason": "file_duplicate"},
+        {"record_id": "3", "email": None, "outcome": "ignored", "reason": "malformed: id is not a string"},
+        {"record_id": "4", "email": None, "outcome": "ignored", "reason": "Email is not a string"},
+    ],
+}
+
+
+def test_a_version_1_batch_imported_is_still_read_and_upgraded() -> None:
+    event = read_event(json.dumps(V1_BODY))
+    assert isinstance(event, BatchImported) and event.version == 2 and event.superseded == []
+    assert [(o.reason, o.problem) for o in event.outcomes] == [
+        (None, None),
+        (IgnoreReason.FILE_DUPLICATE, None),
+        (IgnoreReason.MALFORMED, "id is not a string"),
+        (IgnoreReason.MALFORMED, "Email is not a string"),
+    ]
+    assert str(event.event_id) == V1_BODY["event_id"] and event.seq == 2
+
+
+def test_an_unknown_type_or_version_is_named() -> None:
+    with pytest.raises(UnreadableEvent, match=r"unknown event type 'sync\.deactivated'"):
+        read_event(json.dumps({"type": "sync.deactivated", "version": 1}))
+    with pytest.raises(UnreadableEvent, match=r"batch\.imported version 7 is not one this service reads"):
+        read_event(json.dumps({**V1_BODY, "version": 7}))
+    with pytest.raises(UnreadableEvent, match="not a JSON object"):
+        read_event("[1, 2]")
+    # without a type in the body, the routing key tells
+    completed = FetchCompleted(
+        run_id="r", sync_id="s", batch_count=0, record_count=0, api_calls=0, credits=0, started_at=NOW
+    ).model_dump(mode="json")
+    del completed["type"]
+    assert isinstance(read_event(json.dumps(completed), "fetch.completed"), FetchCompleted)
+
+
+def test_the_import_reads_the_checked_fields_and_the_mapped_ones() -> None:
+    mapping = [
+        FieldMapping(**{"from": "Email", "to": "email"}),
+        FieldMapping(**{"from": "Skill_Set", "to": "skills"}),
+    ]
+    assert fields_read(mapping) == {
+        "id",
+        "Email",
+        "Email_Opt_Out",
+        "$converted",
+        "Updated_On",
+        "Modified_Time",
+        "Skill_Set",
+    }
+    assert modified_fields("Contacts") == ("Modified_Time", "Updated_On")

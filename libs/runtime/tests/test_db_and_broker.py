@@ -9,12 +9,14 @@ import orjson
 import pytest
 from faststream.rabbit.annotations import RabbitMessage
 
+from recruit_sync.contracts import rpc as ops
 from recruit_sync.contracts import topology
-from recruit_sync.contracts.events import FetchFailed, MessageRejected
+from recruit_sync.contracts.events import Envelope, FetchFailed, MessageRejected
+from recruit_sync.contracts.resources import RunRef
 from recruit_sync.runtime import rpc
 from recruit_sync.runtime.broker import (
     EVENTS,
-    consume,
+    any_event,
     declare_topology,
     make_broker,
     publish_event,
@@ -55,18 +57,13 @@ async def test_migrate_creates_a_missing_database(database_url: str, tmp_path: P
 
 async def test_poison_is_dead_lettered_and_announced_good_messages_flow(amqp_url: str) -> None:
     await declare_topology(amqp_url)
-    broker = make_broker(amqp_url)
+    broker = make_broker(amqp_url, consumer="t")
     handled: list[FetchFailed] = []
     rejected: list[MessageRejected] = []
 
-    @broker.subscriber(work_queue(topology.HISTORY_EVENTS), EVENTS)
-    async def on_event(message: RabbitMessage) -> None:
-        if message.raw_message.routing_key == topology.MESSAGE_REJECTED:
-            await consume(
-                broker, message, MessageRejected, consumer="t", queue="q", handler=_append(rejected)
-            )
-        else:
-            await consume(broker, message, FetchFailed, consumer="t", queue="q", handler=_append(handled))
+    @broker.subscriber(work_queue(topology.HISTORY_EVENTS), EVENTS, decoder=any_event)
+    async def on_event(event: Envelope) -> None:
+        (rejected if isinstance(event, MessageRejected) else handled).append(event)  # type: ignore[arg-type]
 
     async with broker:
         await broker.start()
@@ -81,7 +78,8 @@ async def test_poison_is_dead_lettered_and_announced_good_messages_flow(amqp_url
                 break
             await asyncio.sleep(0.1)
     assert [e.run_id for e in handled] == ["run-1"]
-    assert rejected[0].run_id == "run-9" and "cannot read FetchFailed" in rejected[0].reason
+    assert rejected[0].run_id == "run-9" and "the body is not JSON" in rejected[0].reason
+    assert rejected[0].queue == topology.HISTORY_EVENTS and rejected[0].consumer == "t"
     connection = await aio_pika.connect(amqp_url)
     async with connection:
         channel = await connection.channel()
@@ -90,39 +88,35 @@ async def test_poison_is_dead_lettered_and_announced_good_messages_flow(amqp_url
         assert message.body == b"{broken"
 
 
-def _append(into: list):  # type: ignore[no-untyped-def, type-arg]
-    async def handler(event) -> None:  # type: ignore[no-untyped-def]
-        into.append(event)
-
-    return handler
-
-
-async def test_rpc_replies_and_names_unknown_operations(amqp_url: str) -> None:
+async def test_rpc_answers_typed_names_unknown_operations_and_bad_arguments(amqp_url: str) -> None:
     await declare_topology(amqp_url)
-    broker = make_broker(amqp_url)
+    broker = make_broker(amqp_url, consumer="t")
 
-    async def echo(args: dict) -> dict:  # type: ignore[type-arg]
-        if "fail" in args:
-            raise rpc.RpcError("no such thing", 404)
-        return {"echo": args}
+    async def get_run(request: RunRef) -> object:
+        raise rpc.RpcError(f"no run {request.run_id!r}", 404)
+
+    table = rpc.operations([rpc.serve(ops.RUNS_GET, get_run)])  # type: ignore[arg-type]
 
     @broker.subscriber(rpc_queue(topology.HISTORY_RPC))
     async def on_rpc(message: RabbitMessage) -> bytes:
-        return await rpc.dispatch({"echo": echo}, message.body)
+        return await rpc.dispatch(table, message.body)
 
     client = rpc.RpcClient(amqp_url)
     async with broker:
         await broker.start()
         await client.connect()
-        ok, missing, failed = await asyncio.gather(
-            client.call(topology.HISTORY_RPC, "echo", {"a": 1}),
-            client.call(topology.HISTORY_RPC, "nope", {}),
-            client.call(topology.HISTORY_RPC, "echo", {"fail": 1}),
+        missing, unknown_key, nope = await asyncio.gather(
+            client.call_raw(topology.HISTORY_RPC, "runs.get", {"run_id": "r1"}),
+            client.call_raw(topology.HISTORY_RPC, "runs.get", {"run_id": "r1", "zzz": 1}),
+            client.call_raw(topology.HISTORY_RPC, "nope", {}),
         )
+        with pytest.raises(rpc.RpcError) as refused:
+            await client.call(ops.RUNS_GET, RunRef(run_id="r2"))
         with pytest.raises(TimeoutError):
-            await client.call(topology.IMPORTER_RPC, "echo", {}, timeout=0.3)  # nobody serves it
+            await client.call(ops.LIST_ALL, ops.LIST_ALL.request(), timeout=0.3)  # nobody serves it
         await client.close()
-    assert (ok.ok, ok.result) == (True, {"echo": {"a": 1}})
-    assert (missing.ok, missing.status) == (False, 404) and "nope" in (missing.error or "")
-    assert (failed.status, failed.error) == (404, "no such thing")
-    assert orjson.loads(orjson.dumps(ok.model_dump()))["ok"] is True
+    assert (missing.ok, missing.status, missing.error) == (False, 404, "no run 'r1'")
+    assert (unknown_key.status, unknown_key.error) == (400, "zzz: unknown key")
+    assert (nope.status, nope.error) == (404, "unknown operation 'nope'")
+    assert (refused.value.status, str(refused.value)) == (404, "no run 'r2'")
+    assert orjson.loads(orjson.dumps(missing.model_dump()))["ok"] is False

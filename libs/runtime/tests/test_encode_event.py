@@ -17,7 +17,7 @@ from recruit_sync.contracts.events import (
     RecordOutcome,
     RunCompleted,
     RunSummary,
-    SyncDeactivated,
+    Superseded,
     SyncDue,
     Trigger,
 )
@@ -71,11 +71,15 @@ def one_of_each() -> list[Envelope]:
             run_id="r",
             sync_id="s",
             seq=1,
-            outcomes=[RecordOutcome(record_id="1", email=None, outcome="ignored")],
+            outcomes=[
+                RecordOutcome(
+                    record_id="1", email=None, outcome="ignored", reason="malformed", problem="id missing"
+                )
+            ],
+            superseded=[Superseded(seq=0, position=3, by=0, becomes="file_duplicate")],
         ),
         MessageRejected(consumer="c", queue="q", run_id=None, message_id=None, reason="r"),
         RunCompleted(summary=summary),
-        SyncDeactivated(sync_id="s", reason="auth_failed"),
     ]
 
 
