@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from typer.testing import CliRunner, Result
 
 from recruit_sync.cli.main import CliState, app
+from recruit_sync.contracts.resources import SyncDetail
+from recruit_sync.contracts.sync_spec import SyncSpec
 
 from .fake_api import FakeApi, ok, refused
 
 SPEC = {"name": "IT grads", "connection": "acme", "list": "IT talent"}
+WEEKLY = SyncSpec.model_validate(
+    {
+        **SPEC,
+        "schedule": {"kind": "weekly", "weekday": "monday", "at": "09:30", "timezone": "Asia/Kolkata"},
+        "mapping": [{"from": "Skill_Set", "to": "skills"}],
+    }
+)
 IGNORED = {
     r: 0
     for r in (
@@ -143,18 +154,23 @@ def test_usage_errors_are_one_line_and_exit_2() -> None:
 
 # --- sync list / show ---------------------------------------------------------------------------------
 
-SYNC = {
-    "id": "s1",
-    "name": "IT grads",
-    "state": "active",
-    "state_reason": None,
-    "next_due_at": "2026-11-02T04:00:00+00:00",
-    "last_retrieval_at": None,
-    "spec": {
-        **SPEC,
-        "schedule": {"kind": "weekly", "weekday": "monday", "at": "09:30", "timezone": "Asia/Kolkata"},
-    },
-}
+SYNC = SyncDetail(
+    id="s1",
+    name="IT grads",
+    state="active",
+    state_reason=None,
+    next_due_at=datetime(2026, 11, 2, 9, 30, tzinfo=ZoneInfo("Asia/Kolkata")),
+    last_retrieval_at=None,
+    last_retrieval_kind=None,
+    settings_version=1,
+    created_at=datetime(2026, 11, 1, 12, 0, tzinfo=ZoneInfo("Asia/Kolkata")),
+    connection="acme",
+    spec=WEEKLY,
+    mapping=WEEKLY.full_mapping(),
+    timezone="Asia/Kolkata",
+    options_enabled_at={},
+    run_in_flight=None,
+).model_dump(mode="json", by_alias=True)
 
 
 def test_sync_list_json_is_the_apis_list_and_the_global_flag_works() -> None:
@@ -169,8 +185,22 @@ def test_sync_show_reads_like_a_detail_view() -> None:
     detail = {**SYNC, "runs": [summary("succeeded", 3)], "last_run": summary("succeeded", 3)}
     result = invoke(FakeApi().on("GET", "/syncs/s1", ok(detail)), "sync", "show", "s1")
     assert result.exit_code == 0
-    for words in ("IT talent", "weekly monday at 09:30 Asia/Kolkata", "Email -> email", "succeeded"):
+    for words in (
+        "IT talent",
+        "weekly monday at 09:30 Asia/Kolkata",
+        "Email -> email",
+        "Skill_Set -> skills",
+        "2026-11-02 09:30:00+05:30",
+        "succeeded",
+    ):
         assert words in result.stdout
+
+
+def test_sync_list_reads_list_and_schedule_from_the_spec() -> None:
+    result = invoke(FakeApi().on("GET", "/syncs", ok([SYNC])), "sync", "list")
+    assert result.exit_code == 0, result.stderr
+    words = result.stdout.split()  # the table folds long cells over lines
+    assert {"talent", "weekly", "monday"} <= set(words)
 
 
 # --- sync run -----------------------------------------------------------------------------------------
@@ -312,6 +342,22 @@ def test_suppress_import_sends_the_files_addresses_and_reports_bad_lines(tmp_pat
     assert f"{path}: line 6: 'not-an-address' is not an email address, skipped" in result.stderr
 
 
+def test_suppress_reasons_are_the_registrys_and_others_are_refused_before_asking() -> None:
+    api = FakeApi()
+    result = invoke(api, "suppress", "add", "--reason", "spam", "a@x.com")
+    assert result.exit_code == 2
+    assert "'spam' is not one of 'bounced', 'do_not_mail'" in one_error_line(result)
+    assert api.requests == []
+
+
+def test_suppress_list_filters_by_reason() -> None:
+    rows = [{"email": "a@x.com", "reason": "bounced", "created_at": "2026-11-02T10:00:00+00:00"}]
+    api = FakeApi().on("GET", "/suppressions", ok(rows))
+    result = invoke(api, "suppress", "list", "--reason", "bounced", "--json")
+    assert (result.exit_code, json.loads(result.stdout)) == (0, rows)
+    assert api.requests[0].url.params["reason"] == "bounced"
+
+
 def test_suppress_add_posts_reason_and_addresses() -> None:
     api = FakeApi().on("POST", "/suppressions", ok({"added": 2}))
     result = invoke(api, "suppress", "add", "--reason", "do_not_mail", "a@x.com", "b@x.com")
@@ -337,6 +383,36 @@ def test_connection_add_sends_the_credentials_and_prints_only_the_id() -> None:
     sent = api.bodies("POST", "/connections")[0]
     assert (sent["client_secret"], sent["refresh_token"], "primary_email" in sent) == ("secret", "rt", False)
     assert "secret" not in result.stdout + result.stderr
+
+
+def test_a_credit_budget_beyond_32_bits_is_refused_before_asking() -> None:
+    api = FakeApi()
+    result = invoke(
+        api,
+        "connection", "add", "--name", "acme", "--base-url", "http://127.0.0.1:8700",
+        "--accounts-url", "http://127.0.0.1:8700", "--client-id", "cid", "--client-secret", "secret",
+        "--refresh-token", "rt", "--daily-credit-budget", str(2**31),
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "--daily-credit-budget" in one_error_line(result)
+    assert api.requests == []
+
+
+def test_rekey_sends_only_the_changes_given() -> None:
+    api = FakeApi().on("POST", "/connections/acme/rekey", ok({"id": "c1", "deactivated": ["s1"]}))
+    result = invoke(api, "connection", "rekey", "acme", "--client-id", "cid2", "--refresh-token", "rt2")
+    assert result.exit_code == 0, result.stderr
+    assert api.bodies("POST", "/connections/acme/rekey") == [{"refresh_token": "rt2", "client_id": "cid2"}]
+    assert result.stdout == "connection acme rekeyed\n"
+    assert "deactivated: s1" in result.stderr
+
+
+def test_rekey_without_a_change_is_a_usage_error() -> None:
+    api = FakeApi()
+    result = invoke(api, "connection", "rekey", "acme")
+    assert result.exit_code == 2
+    assert "give --refresh-token, --client-id, --client-secret or --primary-email" in one_error_line(result)
+    assert api.requests == []
 
 
 def test_favourite_save_takes_a_mapping_list_or_a_spec_file(tmp_path: Path) -> None:

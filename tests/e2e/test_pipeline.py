@@ -123,6 +123,29 @@ def test_sync_show_reports_the_detail_view(stack: Stack, first_run: tuple[str, d
     assert sync_id in {s["id"] for s in listed}
 
 
+def test_sync_show_by_name_lists_the_runs_too(stack: Stack, first_run: tuple[str, dict[str, Any]]) -> None:
+    sync_id, summary = first_run
+    by_name = stack.json("sync", "show", "Pioneers")
+    by_id = stack.json("sync", "show", sync_id)
+    assert by_name["id"] == sync_id
+    assert summary["run_id"] in [run["run_id"] for run in by_name["runs"]]
+    assert by_name["runs"] == by_id["runs"] and by_name["last_run"] == by_id["last_run"]
+
+
+def test_explain_finds_an_address_whatever_its_case_or_the_form_of_its_domain(
+    stack: Stack, first_run: tuple[str, dict[str, Any]]
+) -> None:
+    sync_id, _ = first_run
+    jane = {"id": "990001", "Email": "Jane@BÜCHER.de", "First_Name": "Jane", "Last_Name": "Bücher"}
+    stack.sim("POST", "/_sim/records/Candidates", [jane])
+    assert stack.run_sync(sync_id)["state"] == "succeeded"
+    for form in ("Jane@BÜCHER.de", "jane@xn--bcher-kva.de", "JANE@bücher.DE", " jane@Xn--Bcher-Kva.de "):
+        found = stack.json("explain", form)
+        assert [(e["record_id"], e["outcome"]) for e in found] == [("990001", "new")], form
+    members = {m["email"] for m in stack.json("list", "members", "Pioneers list")}
+    assert "Jane@xn--bcher-kva.de" in members
+
+
 async def _publish(
     amqp_url: str, routing_key: str, body: bytes, correlation_id: str, message_id: str
 ) -> None:

@@ -1,25 +1,80 @@
-"""The API against a real RabbitMQ vhost, with tiny fake services answering canned RPC replies."""
+"""The API against a real RabbitMQ vhost, with tiny fake services answering typed RPC operations."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
+import aio_pika
 import httpx
+import orjson
 import pytest
+from faststream.rabbit import RabbitBroker
 from faststream.rabbit.annotations import RabbitMessage
+from pydantic_core import to_jsonable_python
 
 from recruit_sync.api.app import create_app
-from recruit_sync.contracts import topology
+from recruit_sync.contracts import rpc, topology
+from recruit_sync.contracts.events import Outcome, RunState, RunSummary, Trigger
+from recruit_sync.contracts.resources import (
+    Connection,
+    Created,
+    CreateSync,
+    ListRef,
+    Member,
+    RecordsQuery,
+    Rekey,
+    Rekeyed,
+    RunsOfSync,
+    RunStarted,
+    RunSync,
+    SyncDetail,
+    SyncRef,
+    Unsuppress,
+    Unsuppressed,
+)
+from recruit_sync.contracts.rpc import Operation, Req, Res, RpcReply
+from recruit_sync.contracts.sync_spec import SyncSpec
 from recruit_sync.runtime.broker import make_broker, rpc_queue
-from recruit_sync.runtime.rpc import Operation, RpcError, dispatch
+from recruit_sync.runtime.rpc import RpcError, Served, dispatch, operations, serve
 from recruit_sync.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
 
 SPEC = {"name": "IT grads", "connection": "acme", "list": "IT talent"}
+AT = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+
+
+def detail(sync_id: str = "s1") -> SyncDetail:
+    spec = SyncSpec.model_validate(SPEC)
+    return SyncDetail(
+        id=sync_id,
+        name=spec.name,
+        state="active",
+        state_reason=None,
+        next_due_at=None,
+        last_retrieval_at=None,
+        last_retrieval_kind=None,
+        settings_version=1,
+        created_at=AT,
+        connection=spec.connection,
+        spec=spec,
+        mapping=spec.full_mapping(),
+        timezone="UTC",
+        options_enabled_at={},
+        run_in_flight=None,
+    )
+
+
+def run(run_id: str, state: RunState) -> RunSummary:
+    return RunSummary(
+        run_id=run_id, sync_id="s1", state=state, trigger=Trigger.MANUAL, started_at=AT, finished_at=None
+    )
 
 
 @pytest.fixture
@@ -31,18 +86,15 @@ async def api(amqp_url: str) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
+Replier = Callable[[bytes], Awaitable[bytes]]
+
+
 @asynccontextmanager
-async def services(amqp_url: str, answers: dict[str, dict[str, Operation]]) -> AsyncIterator[None]:
-    """Fake services: one RPC subscriber per queue in ``answers``, dispatching to its operations."""
-    broker = make_broker(amqp_url)
-
-    def answer(queue: str, operations: dict[str, Operation]) -> None:
-        @broker.subscriber(rpc_queue(queue))
-        async def on_rpc(message: RabbitMessage) -> bytes:
-            return await dispatch(operations, message.body)
-
-    for queue, operations in answers.items():
-        answer(queue, operations)
+async def answering(amqp_url: str, repliers: dict[str, Replier]) -> AsyncIterator[None]:
+    """Fake services: one RPC subscriber per queue in ``repliers``, answering each request body."""
+    broker = make_broker(amqp_url, consumer="fake")
+    for queue, replier in repliers.items():
+        _subscribe(broker, queue, replier)
     await broker.start()
     try:
         yield
@@ -50,52 +102,66 @@ async def services(amqp_url: str, answers: dict[str, dict[str, Operation]]) -> A
         await broker.stop()
 
 
-def recording(result: Any, calls: list[dict[str, Any]]) -> Operation:
-    async def operation(args: dict[str, Any]) -> Any:
-        calls.append(args)
-        return result
-
-    return operation
+def _subscribe(broker: RabbitBroker, queue: str, replier: Replier) -> None:
+    @broker.subscriber(rpc_queue(queue))
+    async def on_rpc(message: RabbitMessage) -> bytes:
+        return await replier(message.body)
 
 
-def failing(message: str, status: int) -> Operation:
-    async def operation(args: dict[str, Any]) -> Any:
+def services(amqp_url: str, *served: Served[Any, Any]) -> Any:
+    """Fake services answering ``served`` operations, each on its operation's queue."""
+    by_queue: dict[str, list[Served[Any, Any]]] = defaultdict(list)
+    for item in served:
+        by_queue[item.operation.queue].append(item)
+    return answering(
+        amqp_url, {queue: partial(dispatch, operations(items)) for queue, items in by_queue.items()}
+    )
+
+
+def recording(operation: Operation[Req, Res], answer: Res, calls: list[Any]) -> Served[Req, Res]:
+    async def handler(request: Req) -> Res:
+        calls.append(request)
+        return answer
+
+    return serve(operation, handler)
+
+
+def failing(operation: Operation[Req, Res], message: str, status: int) -> Served[Req, Res]:
+    async def handler(request: Req) -> Res:
         raise RpcError(message, status)
 
-    return operation
+    return serve(operation, handler)
 
 
-async def test_sync_detail_merges_runs_newest_first(api: httpx.AsyncClient, amqp_url: str) -> None:
-    runs = [{"run_id": "r2", "state": "running"}, {"run_id": "r1", "state": "succeeded"}]
-    calls: list[dict[str, Any]] = []
-    answers = {
-        topology.SCHEDULER_RPC: {"sync.get": recording({"id": "s1", "name": "IT grads"}, calls)},
-        topology.HISTORY_RPC: {"runs.list": recording(runs, calls)},
-    }
-    async with services(amqp_url, answers):
-        response = await api.get("/syncs/s1")
+def as_json(value: Any) -> Any:
+    return to_jsonable_python(value, by_alias=True)
+
+
+async def test_sync_detail_by_name_lists_the_runs_of_its_id(api: httpx.AsyncClient, amqp_url: str) -> None:
+    runs = [run("r2", RunState.RUNNING), run("r1", RunState.SUCCEEDED)]
+    calls: list[Any] = []
+    async with services(
+        amqp_url, recording(rpc.SYNC_GET, detail("s1"), calls), recording(rpc.RUNS_LIST, runs, calls)
+    ):
+        response = await api.get("/syncs/IT grads")
     assert response.status_code == 200
-    assert response.json() == {"id": "s1", "name": "IT grads", "runs": runs, "last_run": runs[0]}
-    assert calls == [{"id": "s1"}, {"sync_id": "s1"}]
+    assert response.json() == {**as_json(detail("s1")), "runs": as_json(runs), "last_run": as_json(runs[0])}
+    assert calls == [SyncRef(id="IT grads"), RunsOfSync(sync_id="s1")]  # history is asked by id
 
 
 async def test_sync_detail_before_any_run_has_no_last_run(api: httpx.AsyncClient, amqp_url: str) -> None:
-    answers = {
-        topology.SCHEDULER_RPC: {"sync.get": recording({"id": "s1"}, [])},
-        topology.HISTORY_RPC: {"runs.list": recording([], [])},
-    }
-    async with services(amqp_url, answers):
+    async with services(amqp_url, recording(rpc.SYNC_GET, detail(), []), recording(rpc.RUNS_LIST, [], [])):
         response = await api.get("/syncs/s1")
-    assert response.json() == {"id": "s1", "runs": [], "last_run": None}
+    assert (response.json()["runs"], response.json()["last_run"]) == ([], None)
 
 
-async def test_service_errors_pass_through_with_their_status(api: httpx.AsyncClient, amqp_url: str) -> None:
-    ops = {
-        "sync.activate": failing("no sync 's9'", 404),
-        "sync.create": failing("a sync named 'IT grads' exists", 409),
-        "sync.edit": failing("retrieval.after: older than 30 days", 400),
-    }
-    async with services(amqp_url, {topology.SCHEDULER_RPC: ops}):
+async def test_service_refusals_pass_through_with_their_status(api: httpx.AsyncClient, amqp_url: str) -> None:
+    async with services(
+        amqp_url,
+        failing(rpc.SYNC_ACTIVATE, "no sync 's9'", 404),
+        failing(rpc.SYNC_CREATE, "a sync named 'IT grads' exists", 409),
+        failing(rpc.SYNC_EDIT, "retrieval.after: older than 30 days", 400),
+    ):
         activated = await api.post("/syncs/s9/activate")
         created = await api.post("/syncs", json=SPEC)
         edited = await api.patch("/syncs/s1", json={"retrieval": {"kind": "all"}})
@@ -105,54 +171,114 @@ async def test_service_errors_pass_through_with_their_status(api: httpx.AsyncCli
 
 
 async def test_a_silent_service_is_a_503_naming_it(api: httpx.AsyncClient, amqp_url: str) -> None:
-    # the scheduler answers, history does not
-    async with services(amqp_url, {topology.SCHEDULER_RPC: {"sync.get": recording({"id": "s1"}, [])}}):
+    async with services(amqp_url, recording(rpc.SYNC_GET, detail(), [])):  # history does not answer
         response = await api.get("/syncs/s1")
     assert response.status_code == 503
     assert response.json() == {"detail": "the history service is not answering"}
 
 
+async def test_a_missing_queue_is_a_503_saying_to_migrate(api: httpx.AsyncClient, amqp_url: str) -> None:
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        await (await connection.channel()).queue_delete(topology.IMPORTER_RPC)
+    response = await api.get("/lists")
+    assert response.status_code == 503
+    assert response.json()["detail"] == (
+        "the importer service's queue does not exist (run 'recruit-sync migrate')"
+    )
+
+
 async def test_create_forwards_only_the_keys_given(api: httpx.AsyncClient, amqp_url: str) -> None:
-    calls: list[dict[str, Any]] = []
+    calls: list[CreateSync] = []
     spec = {**SPEC, "mapping": [{"from": "Skill_Set", "to": "skills"}]}
-    async with services(amqp_url, {topology.SCHEDULER_RPC: {"sync.create": recording({"id": "s1"}, calls)}}):
+    async with services(amqp_url, recording(rpc.SYNC_CREATE, Created(id="s1"), calls)):
         response = await api.post("/syncs", json=spec)
     assert (response.status_code, response.json()) == (201, {"id": "s1"})
-    assert calls == [{"spec": spec}]
+    assert [c.spec.model_dump(mode="json", by_alias=True, exclude_unset=True) for c in calls] == [spec]
+
+
+async def test_rekey_sends_the_name_from_the_path_with_the_changes(
+    api: httpx.AsyncClient, amqp_url: str
+) -> None:
+    calls: list[Rekey] = []
+    answer = Rekeyed(id="c1", deactivated=["s1"])
+    async with services(amqp_url, recording(rpc.CONNECTION_REKEY, answer, calls)):
+        response = await api.post("/connections/acme/rekey", json={"refresh_token": "rt2"})
+    assert (response.status_code, response.json()) == (200, {"id": "c1", "deactivated": ["s1"]})
+    assert calls == [Rekey(name="acme", refresh_token="rt2")]
+    assert calls[0].model_fields_set == {"name", "refresh_token"}
 
 
 async def test_run_passes_full_and_answers_accepted(api: httpx.AsyncClient, amqp_url: str) -> None:
-    calls: list[dict[str, Any]] = []
-    reply = {"run_id": "r1", "started": True}
-    async with services(amqp_url, {topology.SCHEDULER_RPC: {"sync.run": recording(reply, calls)}}):
+    calls: list[RunSync] = []
+    reply = RunStarted(run_id="r1", started=True)
+    async with services(amqp_url, recording(rpc.SYNC_RUN, reply, calls)):
         response = await api.post("/syncs/s1/runs", params={"full": "true"})
-    assert (response.status_code, response.json()) == (202, reply)
-    assert calls == [{"id": "s1", "full": True}]
+    assert (response.status_code, response.json()) == (202, {"run_id": "r1", "started": True})
+    assert calls == [RunSync(id="s1", full=True)]
 
 
 async def test_records_filter_is_forwarded(api: httpx.AsyncClient, amqp_url: str) -> None:
-    calls: list[dict[str, Any]] = []
-    async with services(amqp_url, {topology.HISTORY_RPC: {"runs.records": recording([], calls)}}):
+    calls: list[RecordsQuery] = []
+    async with services(amqp_url, recording(rpc.RUNS_RECORDS, [], calls)):
         assert (await api.get("/runs/r1/records", params={"outcome": "ignored"})).status_code == 200
         assert (await api.get("/runs/r1/records")).status_code == 200
-    assert calls == [{"run_id": "r1", "outcome": "ignored"}, {"run_id": "r1"}]
+    assert calls == [RecordsQuery(run_id="r1", outcome=Outcome.IGNORED), RecordsQuery(run_id="r1")]
 
 
-async def test_connections_never_carry_secrets(api: httpx.AsyncClient, amqp_url: str) -> None:
-    leaky = [{"id": "c1", "name": "acme", "client_secret": "s", "refresh_token_enc": "x", "client_id": "cid"}]
-    async with services(amqp_url, {topology.SCHEDULER_RPC: {"connection.list": recording(leaky, [])}}):
+async def test_connections_pass_through_without_secrets(api: httpx.AsyncClient, amqp_url: str) -> None:
+    connection = Connection(
+        id="c1",
+        name="acme",
+        base_url="http://127.0.0.1:8700",
+        accounts_url="http://127.0.0.1:8700",
+        client_id="cid",
+        primary_email=None,
+        daily_credit_budget=None,
+        credentials_version=1,
+        created_at=AT,
+        credits_spent=0,
+    )
+    async with services(amqp_url, recording(rpc.CONNECTION_LIST, [connection], [])):
         response = await api.get("/connections")
-    assert response.json() == [{"id": "c1", "name": "acme", "client_id": "cid"}]
+    assert (response.status_code, response.json()) == (200, [as_json(connection)])
+    assert response.json()[0]["created_at"] == "2026-11-02T10:00:00+00:00"
+
+
+async def test_a_secret_in_a_services_answer_never_reaches_the_client(
+    api: httpx.AsyncClient, amqp_url: str
+) -> None:
+    leaky = [{"id": "c1", "name": "acme", "client_secret": "s3cr3t", "refresh_token_enc": "x9x9x9"}]
+
+    async def leak(_: bytes) -> bytes:
+        return orjson.dumps(RpcReply.success(leaky).model_dump(mode="json"))
+
+    async with answering(amqp_url, {topology.SCHEDULER_RPC: leak}):
+        response = await api.get("/connections")
+    assert response.status_code == 502
+    assert response.json()["detail"].startswith(
+        "the scheduler service's answer to connection.list does not fit the contract: "
+    )
+    assert "0.client_secret: unknown key" in response.json()["detail"]
+    assert "s3cr3t" not in response.text and "x9x9x9" not in response.text
+
+
+async def test_list_members_keep_their_mapped_fields(api: httpx.AsyncClient, amqp_url: str) -> None:
+    member = {"email": "a@x.com", "first_name": "A", "last_name": None, "skills": ["go", "sql"], "city": "X"}
+    calls: list[ListRef] = []
+    async with services(amqp_url, recording(rpc.LIST_MEMBERS, [Member.model_validate(member)], calls)):
+        response = await api.get("/lists/IT talent/members")
+    assert (response.status_code, response.json()) == (200, [member])
+    assert calls == [ListRef(list="IT talent")]
 
 
 async def test_suppressions_remove_by_delete_or_post(api: httpx.AsyncClient, amqp_url: str) -> None:
-    calls: list[dict[str, Any]] = []
-    ops = {"suppress.remove": recording({"removed": 1}, calls)}
-    async with services(amqp_url, {topology.IMPORTER_RPC: ops}):
+    calls: list[Unsuppress] = []
+    async with services(amqp_url, recording(rpc.SUPPRESS_REMOVE, Unsuppressed(removed=1, invalid=[]), calls)):
         deleted = await api.request("DELETE", "/suppressions", json={"emails": ["a@x.com"]})
         posted = await api.post("/suppressions/remove", json={"emails": ["b@x.com"]})
-    assert deleted.json() == posted.json() == {"removed": 1}
-    assert calls == [{"emails": ["a@x.com"]}, {"emails": ["b@x.com"]}]
+    assert deleted.json() == posted.json() == {"removed": 1, "invalid": []}
+    assert calls == [Unsuppress(emails=["a@x.com"]), Unsuppress(emails=["b@x.com"])]
 
 
 async def test_health_answers_while_the_broker_is_connected(api: httpx.AsyncClient) -> None:

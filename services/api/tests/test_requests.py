@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -62,4 +63,98 @@ async def test_asyncapi_documents_every_event_and_rpc_queue(api: httpx.AsyncClie
         document["channels"]
     )
     assert "guest" not in str(document["servers"])  # no credentials
+    assert "sync.deactivated" not in document["channels"]
+    rpc_queue = document["channels"]["recruit_sync.history.rpc"]["description"]
+    assert rpc_queue.endswith("op is one of runs.list, runs.get, runs.records, explain")
     assert (await api.get("/asyncapi")).headers["content-type"].startswith("text/html")
+
+
+async def test_a_credit_budget_beyond_32_bits_is_refused_naming_the_key(api: httpx.AsyncClient) -> None:
+    connection = {
+        "name": "acme",
+        "base_url": "http://127.0.0.1:8700",
+        "accounts_url": "http://127.0.0.1:8700",
+        "client_id": "cid",
+        "client_secret": "secret",
+        "refresh_token": "rt",
+        "daily_credit_budget": 2**31,
+    }
+    refused = await api.post("/connections", json=connection)
+    assert refused.status_code == 422
+    assert refused.json() == {
+        "detail": "daily_credit_budget: Input should be less than or equal to 2147483647"
+    }
+
+
+async def test_a_blank_id_in_the_path_is_refused_naming_the_key(api: httpx.AsyncClient) -> None:
+    refused = await api.get("/syncs/%20")
+    assert (refused.status_code, refused.json()) == (
+        422,
+        {"detail": "id: String should have at least 1 character"},
+    )
+
+
+# a schema that says what the answer is (a bare ``{}`` or ``{"title": ...}`` is what FastAPI writes for
+# a route without a response model)
+_SHAPE_KEYS = {"$ref", "type", "anyOf", "oneOf", "allOf"}
+
+
+async def test_openapi_names_the_answer_of_every_route(api: httpx.AsyncClient) -> None:
+    document = (await api.get("/openapi.json")).json()
+    unnamed = [
+        f"{method.upper()} {path}"
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+        if not any(
+            _SHAPE_KEYS & set(media.get("schema", {}))
+            for status, response in operation["responses"].items()
+            if status.startswith("2")
+            for media in response.get("content", {}).values()
+        )
+    ]
+    assert unnamed == []
+    sync = document["paths"]["/syncs/{sync_id}"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert {"runs", "last_run", "spec", "state"} <= set(_resolve(document, sync["schema"])["properties"])
+
+
+async def test_no_answer_has_room_for_a_secret(api: httpx.AsyncClient) -> None:
+    """Answers are their models: a key the model does not name cannot reach a client (SPEC section 7)."""
+    document = (await api.get("/openapi.json")).json()
+    answers = [
+        media["schema"]
+        for methods in document["paths"].values()
+        for operation in methods.values()
+        for status, response in operation["responses"].items()
+        if status.startswith("2")
+        for media in response.get("content", {}).values()
+    ]
+    keys = _property_names(document, answers)
+    assert {"id", "client_id", "credits_spent"} <= keys  # the walk reaches the connection
+    assert [key for key in keys if any(word in key for word in ("secret", "token", "password"))] == []
+
+
+def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def _property_names(document: dict[str, Any], schemas: list[Any]) -> set[str]:
+    """Every property name reachable from ``schemas`` (following ``$ref``s, each schema once)."""
+    names: set[str] = set()
+    seen: set[str] = set()
+    pending = list(schemas)
+    while pending:
+        schema = pending.pop()
+        if isinstance(schema, list):
+            pending.extend(schema)
+        elif isinstance(schema, dict):
+            ref = schema.get("$ref")
+            if isinstance(ref, str):
+                if ref not in seen:
+                    seen.add(ref)
+                    pending.append(_resolve(document, schema))
+                continue
+            names.update(schema.get("properties", {}))
+            pending.extend(schema.values())
+    return names

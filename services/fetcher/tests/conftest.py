@@ -1,8 +1,8 @@
-"""Fixtures for the fetcher's tests: a fresh token cache per test, fast retries, a recorded sleep."""
+"""Fixtures for the fetcher's tests: caches of their own per test, fast retries, a recorded sleep."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,20 +11,15 @@ import pytest
 
 from recruit_sync.contracts.events import ConnectionSnapshot, ImportSettings, SyncDue, Trigger
 from recruit_sync.contracts.sync_spec import Options, SelectAll
-from recruit_sync.fetcher.recruit_client import RecruitClient, RetryPolicy, clear_token_cache
+from recruit_sync.fetcher.recruit_auth import Credentials, TokenCache
+from recruit_sync.fetcher.recruit_client import ModuleCache, RecruitClient
+from recruit_sync.fetcher.recruit_http import RetryPolicy
 from recruit_sync.runtime.crypto import encrypt
 
 CLIENT_SECRET = "s3cr3t-client-secret"
 REFRESH_TOKEN = "1000.refresh-token-value"
 
 FAST = RetryPolicy(attempts=3, backoff_base=0.0001, backoff_max=0.0005, max_wait=0.5)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_token_cache() -> Iterator[None]:
-    clear_token_cache()
-    yield
-    clear_token_cache()
 
 
 class SleepLog:
@@ -42,12 +37,20 @@ def sleeps() -> SleepLog:
     return SleepLog()
 
 
+@pytest.fixture
+def tokens() -> TokenCache:
+    """The test's token cache: what a process would share between its clients."""
+    return TokenCache()
+
+
 ClientMaker = Callable[..., RecruitClient]
 
 
 @pytest.fixture
-def make_client(sleeps: SleepLog) -> ClientMaker:
-    """A RecruitClient on a handler (MockTransport) or any transport, with fast retries."""
+def make_client(sleeps: SleepLog, tokens: TokenCache) -> ClientMaker:
+    """A RecruitClient on a handler (MockTransport) or any transport, with fast retries; the clients of
+    one test share its token cache and module-list cache, as the clients of one process do."""
+    module_lists = ModuleCache()
 
     def make(
         handler: Callable[[httpx.Request], httpx.Response] | None = None,
@@ -58,16 +61,17 @@ def make_client(sleeps: SleepLog) -> ClientMaker:
         client_secret: str = CLIENT_SECRET,
         base_url: str = "https://recruit.zoho.test",
         accounts_url: str = "https://accounts.zoho.test",
-        **kwargs: object,
+        **kwargs: Any,
     ) -> RecruitClient:
         if transport is None:
             assert handler is not None
             transport = httpx.MockTransport(handler)
         kwargs.setdefault("retry", FAST)
         kwargs.setdefault("sleep", sleeps)
-        return RecruitClient(
-            base_url, accounts_url, client_id, client_secret, refresh_token, transport, **kwargs
-        )  # type: ignore[arg-type]
+        kwargs.setdefault("tokens", tokens)
+        kwargs.setdefault("module_lists", module_lists)
+        credentials = Credentials(accounts_url, client_id, client_secret, refresh_token)
+        return RecruitClient(base_url, credentials, transport, **kwargs)
 
     return make
 
@@ -89,6 +93,9 @@ def sim_client(make_client: ClientMaker) -> SimMaker:
         app = create_app(SimData.from_dict(document or {}, generate=generate))
         client = make_client(
             transport=httpx.ASGITransport(app=app),
+            # a new simulator knows neither an earlier one's tokens nor its modules
+            tokens=TokenCache(),
+            module_lists=ModuleCache(),
             base_url="http://sim",
             accounts_url="http://sim",
             client_id="cid",

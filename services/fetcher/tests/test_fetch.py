@@ -12,9 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from recruit_sync.contracts.envelope import Envelope, deterministic_id
-from recruit_sync.contracts.events import DeletedRecord, FetchCompleted, RecordBatch
-from recruit_sync.contracts.sync_spec import SelectCustomView
+from recruit_sync.contracts.envelope import Envelope
+from recruit_sync.contracts.events import DeletedRecord, FetchCompleted, ImportSettings, RecordBatch
+from recruit_sync.contracts.ids import fetch_completed_id, record_batch_id
+from recruit_sync.contracts.records import fields_read
+from recruit_sync.contracts.sync_spec import FieldMapping, Options, SelectCriteria, SelectCustomView
 from recruit_sync.fetcher.fetch import fetch_run, read_ahead, to_deleted_record
 from recruit_sync.fetcher.modules import UnknownModule
 
@@ -67,7 +69,7 @@ async def test_450_candidates_take_3_list_calls_and_arrive_in_batches(
     converted = [r for b in batches for r in b.records if r["$converted"]]
     assert converted, "converted candidates must be fetched (converted=both) so exclude_converted can act"
     for batch in batches:
-        assert batch.event_id == deterministic_id("record-batch", "run-1", batch.seq)
+        assert batch.event_id == record_batch_id("run-1", batch.seq)
         assert batch.correlation_id == "run-1"
         assert batch.causation_id == str(due.event_id)
         assert batch.module == "Candidates"
@@ -77,7 +79,7 @@ async def test_450_candidates_take_3_list_calls_and_arrive_in_batches(
     stats = await stats_of(app)
     assert stats["by_path"]["/recruit/v2/Candidates"] == 3
     assert isinstance(completed, FetchCompleted)
-    assert completed.event_id == deterministic_id("fetch-completed", "run-1")
+    assert completed.event_id == fetch_completed_id("run-1")
     assert (completed.batch_count, completed.record_count, completed.deleted_count) == (3, 450, 0)
     # settings/modules 1 credit, 3 list pages 9, deleted pass (204) 1: as Recruit meters them
     assert (completed.api_calls, completed.credits) == (stats["calls"], stats["credits"]) == (5, 11)
@@ -97,15 +99,77 @@ async def test_batch_size_need_not_match_the_page_size(
     assert sizes[:-1] == [batch_size] * (len(sizes) - 1) and sum(sizes) == 450
 
 
-async def test_records_arrive_as_recruit_sent_them_custom_fields_included(
+def mapped(*pairs: tuple[str, str]) -> ImportSettings:
+    mapping = [FieldMapping(**{"from": source, "to": target}) for source, target in pairs]
+    return ImportSettings(list_name="Everyone", options=Options(), mapping=mapping, settings_version=1)
+
+
+DEFAULT_MAPPING = (("Email", "email"), ("First_Name", "first_name"), ("Last_Name", "last_name"))
+
+
+async def test_records_carry_exactly_the_fields_the_import_reads_as_recruit_gave_them(
     sim_client: Any, make_due: Any
 ) -> None:
-    record = candidate(1, Graduation_Year=2015, Department="IT", Skills_Custom=["a", "b"])
-    client, _ = sim_client({"modules": {"Candidates": [record]}})
+    settings = mapped(*DEFAULT_MAPPING, ("Graduation_Year", "graduated"), ("Skills_Custom", "skills"))
+    full = candidate(1, Graduation_Year=2015, Department="IT", Skills_Custom=["a", "b"], Phone="+1 555")
+    no_flags = {k: v for k, v in candidate(2, Skills_Custom=None).items() if k != "Email_Opt_Out"}
+    client, _ = sim_client({"modules": {"Candidates": [full, no_flags]}})
     published = Published()
     async with client:
-        await fetch_run(make_due(), client, published)
-    assert published.batches[0].records == [record]
+        await fetch_run(make_due(settings=settings), client, published)
+
+    sent = {r["id"]: r for r in published.batches[0].records}
+    for original in (full, no_flags):
+        record = sent[original["id"]]
+        assert set(record) == fields_read(settings.mapping) & set(original)  # those the record has
+        assert record == {key: original[key] for key in record}  # values untouched
+    assert set(sent["100001"]) == {
+        "id", "Email", "Email_Opt_Out", "$converted", "Updated_On",
+        "First_Name", "Last_Name", "Graduation_Year", "Skills_Custom",
+    }  # fmt: skip
+    assert "Email_Opt_Out" not in sent["100002"] and sent["100002"]["Skills_Custom"] is None
+
+
+async def test_generated_candidates_keep_the_checked_and_mapped_fields_only(
+    sim_client: Any, make_due: Any
+) -> None:
+    settings = mapped(*DEFAULT_MAPPING, ("City", "city"))
+    client, _ = sim_client(generate=300)
+    published = Published()
+    async with client:
+        await fetch_run(make_due(settings=settings), client, published)
+    records = [r for b in published.batches for r in b.records]
+    assert len(records) == 300
+    assert {frozenset(r) for r in records} == {
+        frozenset(
+            {"id", "Email", "Email_Opt_Out", "$converted", "Updated_On", "First_Name", "Last_Name", "City"}
+        )
+    }  # no Phone, Skill_Set, Current_Employer ...: fields the sync does not map stay in Recruit
+
+
+@pytest.mark.parametrize(
+    ("operator", "endpoint"),
+    [("equals", "/recruit/v2/Candidates/search"), ("ends_with", "/recruit/v2/Candidates")],
+)
+async def test_criteria_on_a_field_that_is_not_mapped_still_select(
+    sim_client: Any, make_due: Any, stats_of: Any, operator: str, endpoint: str
+) -> None:
+    document = {
+        "modules": {
+            "Candidates": [candidate(1, City="Pune"), candidate(2, City="Delhi"), candidate(3, City="Pune")]
+        }
+    }
+    selection = SelectCriteria.model_validate(
+        {"kind": "criteria", "conditions": [{"field": "City", "operator": operator, "value": "Pune"}]}
+    )
+    client, app = sim_client(document)
+    published = Published()
+    async with client:
+        await fetch_run(make_due(selection=selection, settings=mapped(*DEFAULT_MAPPING)), client, published)
+    assert (await stats_of(app))["by_path"][endpoint] == 1
+    records = published.batches[0].records
+    assert [r["id"] for r in records] == ["100001", "100003"]
+    assert all("City" not in r for r in records)  # selected on it, not sent
 
 
 async def test_custom_view_selects_the_views_records(sim_client: Any, make_due: Any) -> None:
@@ -177,13 +241,13 @@ async def test_empty_module_publishes_nothing_and_says_so(sim_client: Any, make_
 
 
 async def test_job_openings_is_resolved_to_the_accounts_spelling(sim_client: Any, make_due: Any) -> None:
-    document = {"modules": {"JobOpenings": [{"id": "1", "Posting_Title": "QA"}]}}
+    document = {"modules": {"JobOpenings": [{"id": "1", "Posting_Title": "QA", "Modified_Time": "2026"}]}}
     client, _ = sim_client(document)
     published = Published()
     async with client:
         await fetch_run(make_due(module="Job_Openings"), client, published)
     assert published.batches[0].module == "JobOpenings"
-    assert published.batches[0].records == [{"id": "1", "Posting_Title": "QA"}]
+    assert published.batches[0].records == [{"id": "1", "Modified_Time": "2026"}]
 
 
 async def test_unknown_module_fails_naming_it(sim_client: Any, make_due: Any) -> None:

@@ -7,10 +7,11 @@ from typing import Any
 import httpx
 import pytest
 
-from recruit_sync.contracts.envelope import Envelope, deterministic_id
+from recruit_sync.contracts.envelope import Envelope
 from recruit_sync.contracts.events import FetchCompleted, FetchFailed, RecordBatch
+from recruit_sync.contracts.ids import fetch_failed_id
 from recruit_sync.fetcher.handlers import fetch_sync, recruit_client_factory
-from recruit_sync.fetcher.recruit_client import RetryPolicy
+from recruit_sync.fetcher.recruit_http import RetryPolicy
 from recruit_sync.runtime.crypto import encrypt
 from recruit_sync.sim.app import create_app
 from recruit_sync.sim.data import SimData
@@ -57,7 +58,7 @@ async def test_refused_credentials_fail_the_run_as_auth_failed(make_due: Any) ->
     [failed] = published
     assert isinstance(failed, FetchFailed) and failed.auth_failed
     assert failed.error == "POST /oauth/v2/token: token refused: invalid_code"
-    assert failed.event_id == deterministic_id("fetch-failed", "run-1")
+    assert failed.event_id == fetch_failed_id("run-1")
     assert failed.correlation_id == "run-1" and failed.causation_id == str(due.event_id)
     assert "revoked-rt" not in failed.model_dump_json() and "secret" not in failed.error
 

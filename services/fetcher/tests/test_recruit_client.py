@@ -11,14 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from recruit_sync.fetcher.recruit_client import (
-    AuthFailed,
-    RecruitError,
-    RecruitUnavailable,
-    RetryPolicy,
-    format_since,
-    rate_limit_wait,
-)
+from recruit_sync.fetcher.recruit_client import ModuleCache, format_since, rate_limit_wait
+from recruit_sync.fetcher.recruit_http import AuthFailed, RecruitError, RecruitUnavailable, RetryPolicy
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -434,15 +428,16 @@ async def test_list_records_follows_the_simulators_page_tokens(sim_client: Any, 
 async def test_module_list_is_read_once_per_ttl_per_process(make_client: Any) -> None:
     now = [0.0]
     fake = FakeRecruit(httpx.Response(200, json=MODULES))
-    async with make_client(fake, clock=lambda: now[0], modules_ttl=300) as first:
+    module_lists = ModuleCache(ttl=300)
+    async with make_client(fake, clock=lambda: now[0], module_lists=module_lists) as first:
         assert await first.modules() == MODULES["modules"]
         (await first.modules()).clear()  # callers get their own list: the cache is not theirs to edit
     now[0] = 299.0
-    async with make_client(fake, clock=lambda: now[0], modules_ttl=300) as later_run:
+    async with make_client(fake, clock=lambda: now[0], module_lists=module_lists) as later_run:
         assert await later_run.modules() == MODULES["modules"]
         assert (later_run.api_calls, later_run.credits) == (0, 0)  # nothing sent, nothing spent
     now[0] = 300.0
-    async with make_client(fake, clock=lambda: now[0], modules_ttl=300) as after_ttl:
+    async with make_client(fake, clock=lambda: now[0], module_lists=module_lists) as after_ttl:
         await after_ttl.modules()
         assert after_ttl.api_calls == 1
     assert len(fake.api_requests) == 2
@@ -505,6 +500,31 @@ async def test_a_call_recruit_received_counts_even_without_an_answer(
         assert await collect(client.list_records("Candidates")) == []
         assert (client.api_calls, client.credits) == (metered[0] + 1, metered[1] + 3)
     assert len(tries) == 2
+
+
+async def test_a_refused_token_and_the_unanswered_retry_after_it_both_count(make_client: Any) -> None:
+    answers: list[Handler] = [
+        lambda r: error(401, "INVALID_TOKEN"),  # answered (no credits), consumed by the auth flow
+        lambda r: (_ for _ in ()).throw(httpx.ReadTimeout("timed out", request=r)),  # sent, unanswered
+        lambda r: httpx.Response(200, json=MODULES),
+    ]
+    fake = FakeRecruit(*answers)
+    async with make_client(fake) as client:
+        assert await client.modules() == MODULES["modules"]
+        assert (client.api_calls, client.credits) == (3, 2)
+    assert len(fake.api_requests) == 3
+
+
+async def test_an_answer_whose_body_is_lost_counts_once(make_client: Any) -> None:
+    class BrokenBody(httpx.AsyncByteStream):
+        async def __aiter__(self) -> Any:
+            yield b'{"modules": ['
+            raise httpx.ReadError("connection reset")
+
+    fake = FakeRecruit(lambda r: httpx.Response(200, stream=BrokenBody()), httpx.Response(200, json=MODULES))
+    async with make_client(fake) as client:
+        assert await client.modules() == MODULES["modules"]
+        assert (client.api_calls, client.credits) == (2, 2)  # both answered and billed; none twice
 
 
 @pytest.mark.parametrize(

@@ -12,12 +12,18 @@ import httpx
 import pytest
 
 from recruit_sync.contracts.envelope import Envelope
-from recruit_sync.contracts.events import FetchCompleted, FetchFailed, RecordBatch
-from recruit_sync.contracts.sync_spec import SelectAll, SelectCriteria, SelectCustomView
+from recruit_sync.contracts.events import FetchCompleted, FetchFailed, ImportSettings, RecordBatch
+from recruit_sync.contracts.records import fields_read
+from recruit_sync.contracts.sync_spec import (
+    FieldMapping,
+    Options,
+    SelectAll,
+    SelectCriteria,
+    SelectCustomView,
+)
 from recruit_sync.criteria import CriteriaError
 from recruit_sync.fetcher.fetch import fetch_run
 from recruit_sync.fetcher.handlers import fetch_sync, recruit_client_factory
-from recruit_sync.fetcher.recruit_client import clear_token_cache
 
 IT = "Information Technology"
 
@@ -97,7 +103,6 @@ async def fetch(
     generate: int = 0,
     **due: Any,
 ) -> tuple[Published, FetchCompleted, dict[str, int]]:
-    clear_token_cache()  # a new simulator knows neither the last one's token nor its modules
     client, app = sim_client(document, generate=generate)
     published = Published()
     async with client:
@@ -147,10 +152,12 @@ async def test_search_escapes_parentheses_and_commas(sim_client: Any, make_due: 
     assert calls["/recruit/v2/Candidates/search"] == 1
 
 
-async def test_every_selection_mode_fetches_custom_fields(
+async def test_every_selection_mode_sends_the_mapped_fields_custom_ones_included(
     sim_client: Any, make_due: Any, stats_of: Any
 ) -> None:
     by_id = {r["id"]: r for r in CANDIDATES}
+    mapping = [FieldMapping(**{"from": "Custom_Badge", "to": "badge"})]
+    settings = ImportSettings(list_name="Everyone", options=Options(), mapping=mapping, settings_version=1)
     selections = [
         SelectAll(),
         SelectCustomView(kind="custom_view", cvid="5001"),
@@ -158,10 +165,12 @@ async def test_every_selection_mode_fetches_custom_fields(
         criteria(("Department", "ends_with", "sales")),  # list and filter
     ]
     for selection in selections:
-        published, _, _ = await fetch(sim_client, make_due, stats_of, selection)
+        published, _, _ = await fetch(sim_client, make_due, stats_of, selection, settings=settings)
         assert published.records(), selection
         for record in published.records():
-            assert record == by_id[record["id"]]  # every field, the custom ones included
+            original = by_id[record["id"]]
+            assert record == {key: original[key] for key in fields_read(mapping) if key in original}
+            assert record["Custom_Badge"] == original["Custom_Badge"]
 
 
 async def test_a_large_search_pages_and_matches_listing(
@@ -222,6 +231,14 @@ async def test_a_candidates_job_opening_can_be_named(sim_client: Any, make_due: 
     assert published.ids() == ["100001"]
 
 
+TIER_MAPPED = ImportSettings(
+    list_name="Everyone",
+    options=Options(),
+    mapping=[FieldMapping(**{"from": "Custom_Tier", "to": "tier"})],
+    settings_version=1,
+)
+
+
 @pytest.mark.parametrize(
     ("data_module", "spec_module", "labels"),
     [
@@ -247,11 +264,11 @@ async def test_every_kind_of_module_is_fetched_under_the_accounts_name(
         (criteria(("Custom_Tier", "equals", "gold")), ["1"]),
     ]:
         published, _, calls = await fetch(
-            sim_client, make_due, stats_of, selection, document, module=spec_module
+            sim_client, make_due, stats_of, selection, document, module=spec_module, settings=TIER_MAPPED
         )
         assert published.ids() == expected
         assert {b.module for b in published if isinstance(b, RecordBatch)} == {data_module}
-        assert published.records()[0]["Custom_Tier"] in ("Gold", "Silver")
+        assert published.records()[0]["Custom_Tier"] in ("Gold", "Silver")  # mapped: sent
         endpoint = f"/recruit/v2/{data_module}" + ("/search" if isinstance(selection, SelectCriteria) else "")
         assert calls[endpoint] == 1
 

@@ -20,7 +20,9 @@ from hypothesis import strategies as st
 from recruit_sync.contracts.sync_spec import Operator, SelectCriteria
 from recruit_sync.criteria import Criteria, CriteriaError, SearchPlan, compile_criteria, plan_fetch
 from recruit_sync.criteria.values import is_empty
-from recruit_sync.fetcher.recruit_client import RecruitClient, RetryPolicy, clear_token_cache
+from recruit_sync.fetcher.recruit_auth import Credentials
+from recruit_sync.fetcher.recruit_client import RecruitClient
+from recruit_sync.fetcher.recruit_http import RetryPolicy
 from recruit_sync.sim.app import create_app
 from recruit_sync.sim.criteria import parse_criteria
 from recruit_sync.sim.data import SimData
@@ -246,14 +248,11 @@ async def fetch_ids(
 ) -> tuple[list[str], list[str], dict[str, Any]]:
     """(ids from Recruit's search, ids from listing and filtering locally, the simulator's counters)."""
     app = create_app(SimData.from_dict({"modules": {"Things": rows}}))
-    clear_token_cache()  # each example has its own simulator, which knows no earlier token
     transport = httpx.ASGITransport(app=app)
     plan = plan_fetch(chosen)
     assert isinstance(plan, SearchPlan)
-    retry = RetryPolicy(attempts=1)
-    async with RecruitClient(
-        "http://sim", "http://sim", "cid", "secret", "rt", transport, retry=retry
-    ) as client:
+    credentials = Credentials("http://sim", "cid", "secret", "rt")
+    async with RecruitClient("http://sim", credentials, transport, retry=RetryPolicy(attempts=1)) as client:
         searched = [
             r["id"] async for page in client.search_records("Things", plan.criteria, per_page=3) for r in page
         ]

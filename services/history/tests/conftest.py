@@ -12,16 +12,19 @@ import pytest
 from recruit_sync.contracts.events import (
     BatchImported,
     ConnectionSnapshot,
+    Displacement,
     FetchCompleted,
     FetchFailed,
+    IgnoreReason,
     ImportSettings,
     MessageRejected,
     Outcome,
     RecordOutcome,
+    Superseded,
     SyncDue,
     Trigger,
-    batch_imported_id,
 )
+from recruit_sync.contracts.ids import batch_imported_id
 from recruit_sync.contracts.sync_spec import Options, SelectAll
 from recruit_sync.history.app import MIGRATIONS_DIR
 from recruit_sync.runtime.db import create_pool, migrate
@@ -66,7 +69,13 @@ class RunEvents:
             settings=ImportSettings(list_name="IT talent", options=Options(), mapping=[], settings_version=1),
         )
 
-    def batch(self, seq: int, outcomes: list[RecordOutcome], minutes: int = 1) -> BatchImported:
+    def batch(
+        self,
+        seq: int,
+        outcomes: list[RecordOutcome],
+        superseded: list[Superseded] | None = None,
+        minutes: int = 1,
+    ) -> BatchImported:
         return BatchImported(
             event_id=batch_imported_id(self.run_id, seq),
             occurred_at=self.started_at + timedelta(minutes=minutes),
@@ -75,6 +84,7 @@ class RunEvents:
             sync_id=self.sync_id,
             seq=seq,
             outcomes=outcomes,
+            superseded=superseded or [],
         )
 
     def fetch_completed(
@@ -105,9 +115,18 @@ class RunEvents:
 
     @staticmethod
     def record(
-        record_id: str, email: str | None, kind: Outcome = Outcome.NEW, reason: str | None = None
+        record_id: str,
+        email: str | None,
+        kind: Outcome = Outcome.NEW,
+        reason: IgnoreReason | None = None,
+        problem: str | None = None,
     ) -> RecordOutcome:
-        return RecordOutcome(record_id=record_id, email=email, outcome=kind, reason=reason)
+        return RecordOutcome(record_id=record_id, email=email, outcome=kind, reason=reason, problem=problem)
+
+    @staticmethod
+    def displaces(seq: int, position: int, by: int, becomes: Displacement) -> Superseded:
+        """The record at ``by`` displaces outcome ``position`` of batch ``seq``."""
+        return Superseded(seq=seq, position=position, by=by, becomes=becomes)
 
     def rejected(self, reason: str) -> MessageRejected:
         return MessageRejected(

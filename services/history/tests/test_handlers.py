@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import asyncpg
 import pytest
 
-from recruit_sync.contracts.envelope import deterministic_id
-from recruit_sync.contracts.events import IgnoreReason, Outcome, RunState, Trigger
-from recruit_sync.history import handlers, store
+from recruit_sync.addresses import email_key
+from recruit_sync.contracts.events import (
+    BatchImported,
+    Displacement,
+    IgnoreReason,
+    Outcome,
+    RunState,
+    Trigger,
+    read_event,
+)
+from recruit_sync.contracts.ids import deterministic_id, run_completed_id
+from recruit_sync.history import handlers
+from recruit_sync.history.store.outcomes import outcome_of, run_records
+from recruit_sync.history.store.runs import get_run, summary_of
 
 pytestmark = pytest.mark.integration
 
 NEW, IGNORED, DELETED = Outcome.NEW, Outcome.IGNORED, Outcome.DELETED
+FILE_DUPLICATE, VOID = Displacement.FILE_DUPLICATE, Displacement.VOID
 
 
 def _first_batch(run: Any) -> Any:
@@ -21,8 +34,8 @@ def _first_batch(run: Any) -> Any:
         0,
         [
             run.record("1", "Ann@Example.com", NEW),
-            run.record("2", "info@example.com", IGNORED, "role_address"),
-            run.record("3", None, IGNORED, "empty_email"),
+            run.record("2", "info@example.com", IGNORED, IgnoreReason.ROLE_ADDRESS),
+            run.record("3", None, IGNORED, IgnoreReason.EMPTY_EMAIL),
         ],
     )
 
@@ -32,7 +45,7 @@ def _second_batch(run: Any) -> Any:
         1,
         [
             run.record("4", "bob@example.com", Outcome.UPDATED),
-            run.record("5", "bob@example.com", IGNORED, "file_duplicate"),
+            run.record("5", "bob@example.com", IGNORED, IgnoreReason.FILE_DUPLICATE),
             run.record("9", None, DELETED),
         ],
     )
@@ -40,9 +53,9 @@ def _second_batch(run: Any) -> Any:
 
 async def _summary(pool: asyncpg.Pool, run_id: str) -> dict[str, Any]:
     async with pool.acquire() as conn:
-        row = await store.get_run(conn, run_id)
+        row = await get_run(conn, run_id)
     assert row is not None
-    return store.summary_of(row).model_dump(mode="json")
+    return summary_of(row).model_dump(mode="json")
 
 
 async def _outbox(pool: asyncpg.Pool) -> list[asyncpg.Record]:
@@ -59,7 +72,7 @@ async def test_a_run_in_order_succeeds_with_counts_and_one_run_completed(
     completed = await handlers.complete_fetch(run.fetch_completed(2, 5, 1, api_calls=3), pool=pool)
 
     assert completed is not None
-    assert completed.event_id == deterministic_id("run-completed", run.run_id)
+    assert completed.event_id == run_completed_id(run.run_id)
     assert completed.correlation_id == run.run_id and not completed.auth_failed
     summary = completed.summary.model_dump(mode="json")
     assert summary == await _summary(pool, run.run_id)
@@ -181,62 +194,179 @@ async def test_a_rejection_outside_any_run_changes_nothing(pool: asyncpg.Pool, r
         assert await conn.fetchval("SELECT count(*) FROM inbox") == 1
 
 
-async def test_outcome_rows_keep_record_order_and_lowercased_email_key(pool: asyncpg.Pool, run: Any) -> None:
+async def test_outcome_rows_keep_record_order_and_the_one_email_key(pool: asyncpg.Pool, run: Any) -> None:
     await handlers.record_batch(_second_batch(run), pool=pool)
     await handlers.record_batch(_first_batch(run), pool=pool)
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            "SELECT seq, position, record_id, email_key FROM record_outcomes ORDER BY 1, 2"
+            "SELECT seq, position, record_id, email, email_key FROM record_outcomes ORDER BY 1, 2"
         )
     assert [r["record_id"] for r in rows] == ["1", "2", "3", "4", "5", "9"]
+    assert [r["email_key"] for r in rows] == [email_key(r["email"]) for r in rows]
     assert rows[0]["email_key"] == "ann@example.com" and rows[2]["email_key"] is None
 
 
-def _settling_batches(run: Any) -> list[Any]:
-    """Batches as the importer applied them (minutes = the order): jane's record "1" placed her, then
-    the more recent "5" took her over; bob's deletion "9" came before his live record "7"."""
-    r = run.record
+async def _records(pool: asyncpg.Pool, run_id: str) -> list[tuple[str | None, str, str | None]]:
+    """(record id, outcome, reason as ``runs records`` shows it), in record order."""
+    async with pool.acquire() as conn:
+        rows = await run_records(conn, run_id, None, None, 0)
+    return [(item.record_id, item.outcome.value, item.reason_text) for item in map(outcome_of, rows)]
+
+
+async def _waiting(pool: asyncpg.Pool) -> int:
+    async with pool.acquire() as conn:
+        count: int = await conn.fetchval("SELECT count(*) FROM superseded")
+    return count
+
+
+def _displacing_batches(run: Any) -> list[BatchImported]:
+    """Three batches as the importer applied them, in seq order, each naming what it displaced:
+    jane's record "1" placed her, the more recent "4" took her over and "7", more recent still, took her
+    from "4" and was refused (opt_out); bob's deletion "3" was undone by his live record "5"; ann's "8"
+    is older than "2" and displaced nothing."""
+    r, d = run.record, run.displaces
     return [
-        run.batch(0, [r("1", "jane@example.com"), r("2", "ann@example.com")], minutes=1),
-        run.batch(1, [r("9", "Bob@example.com", DELETED)], minutes=2),
+        run.batch(
+            0, [r("1", "jane@example.com"), r("2", "ann@example.com"), r("3", "bob@example.com", DELETED)]
+        ),
+        run.batch(
+            1,
+            [
+                r("4", "Jane@Example.com", Outcome.UPDATED),
+                r("5", "bob@example.com", Outcome.UNCHANGED),
+                r("6", "c@x.com"),
+            ],
+            superseded=[d(0, 0, by=0, becomes=FILE_DUPLICATE), d(0, 2, by=1, becomes=VOID)],
+        ),
         run.batch(
             2,
             [
-                r("5", "JANE@example.com", Outcome.IGNORED, "opt_out"),
-                r("6", "ann@example.com", IGNORED, "file_duplicate"),
+                r("7", "jane@example.com", IGNORED, IgnoreReason.OPT_OUT),
+                r("8", "ann@example.com", IGNORED, IgnoreReason.FILE_DUPLICATE),
+                r("9", None, IGNORED, IgnoreReason.MALFORMED, "Email is a number"),
             ],
-            minutes=3,
+            superseded=[d(1, 0, by=0, becomes=FILE_DUPLICATE)],
         ),
-        run.batch(3, [r("7", "bob@example.com", Outcome.UNCHANGED)], minutes=4),
     ]
 
 
-# six of the 24 arrival orders, fixed: each batch comes first once or more, and last once or more
-@pytest.mark.parametrize(
-    "order", [(0, 1, 2, 3), (3, 2, 1, 0), (2, 0, 3, 1), (1, 3, 0, 2), (3, 0, 1, 2), (2, 1, 0, 3)]
-)
-async def test_each_email_keeps_one_outcome_past_check_4_whatever_the_arrival_order(
+DISPLACED_RECORDS = [
+    ("1", "ignored", "file_duplicate"),
+    ("2", "new", None),
+    ("4", "ignored", "file_duplicate"),
+    ("5", "unchanged", None),
+    ("6", "new", None),
+    ("7", "ignored", "opt_out"),
+    ("8", "ignored", "file_duplicate"),
+    ("9", "ignored", "malformed: Email is a number"),
+]
+
+
+def _assert_displaced_counts(summary: dict[str, Any]) -> None:
+    counts = {key: summary[key] for key in ("total", "new", "updated", "unchanged", "ignored", "deleted")}
+    assert counts == {"total": 8, "new": 2, "updated": 0, "unchanged": 1, "ignored": 5, "deleted": 0}
+    assert {reason: n for reason, n in summary["ignored_by_reason"].items() if n} == {
+        "file_duplicate": 3,
+        "opt_out": 1,
+        "malformed": 1,
+    }
+
+
+async def test_a_supersession_that_comes_before_its_batch_is_applied_when_the_batch_arrives(
+    pool: asyncpg.Pool, run: Any
+) -> None:
+    first, second, third = _displacing_batches(run)
+    await handlers.record_batch(third, pool=pool)  # names outcome 0 of batch 1, not in yet
+    assert await _waiting(pool) == 1
+    assert ("7", "ignored", "opt_out") in await _records(pool, run.run_id)
+
+    await handlers.record_batch(second, pool=pool)  # the awaited batch; names two of batch 0, not in yet
+    assert await _waiting(pool) == 2
+    records = await _records(pool, run.run_id)
+    assert ("4", "ignored", "file_duplicate") in records and ("5", "unchanged", None) in records
+    summary = await _summary(pool, run.run_id)
+    assert (summary["updated"], summary["ignored_by_reason"]["file_duplicate"]) == (0, 2)
+
+    await handlers.complete_fetch(run.fetch_completed(3, 8, 1), pool=pool)
+    completed = await handlers.record_batch(first, pool=pool)
+    assert await _waiting(pool) == 0
+    assert await _records(pool, run.run_id) == DISPLACED_RECORDS
+    assert completed is not None and completed.summary.state is RunState.SUCCEEDED
+    _assert_displaced_counts(completed.summary.model_dump(mode="json"))
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
+async def test_every_arrival_order_gives_the_same_outcomes_and_counts(
     pool: asyncpg.Pool, make_run: Any, order: tuple[int, ...]
 ) -> None:
     run = make_run()
-    batches = _settling_batches(run)
+    batches = _displacing_batches(run)
     await handlers.start_run(run.sync_due(), pool=pool)
+    await handlers.complete_fetch(run.fetch_completed(3, 8, 1), pool=pool)
     for index in order:
         await handlers.record_batch(batches[index], pool=pool)
-    await handlers.complete_fetch(run.fetch_completed(4, 5, 1), pool=pool)
 
     summary = await _summary(pool, run.run_id)
     assert summary["state"] == "succeeded"
-    counts = {key: summary[key] for key in ("total", "new", "unchanged", "ignored", "deleted")}
-    assert counts == {"total": 5, "new": 1, "unchanged": 1, "ignored": 3, "deleted": 0}
-    assert summary["ignored_by_reason"]["file_duplicate"] == 2
-    assert summary["ignored_by_reason"]["opt_out"] == 1
+    _assert_displaced_counts(summary)
+    assert await _records(pool, run.run_id) == DISPLACED_RECORDS
+    assert await _waiting(pool) == 0
+
+
+async def test_a_redelivered_or_reimported_batch_changes_nothing(pool: asyncpg.Pool, run: Any) -> None:
+    first, second, third = _displacing_batches(run)
+    await handlers.record_batch(second, pool=pool)
+    again = second.model_copy(update={"event_id": deterministic_id("re-import", run.run_id, 1)})
+    await handlers.record_batch(second, pool=pool)  # redelivery: the inbox stops it
+    await handlers.record_batch(again, pool=pool)  # re-import: the batch is already in
+    assert await _waiting(pool) == 2  # its supersessions still wait once each
+    assert (await _summary(pool, run.run_id))["total"] == 3
+
+    await handlers.record_batch(first, pool=pool)
+    await handlers.record_batch(third, pool=pool)
+    before = (await _records(pool, run.run_id), await _summary(pool, run.run_id))
+    for batch in (first, second, third):
+        assert await handlers.record_batch(batch, pool=pool) is None
+        reimported = batch.model_copy(
+            update={"event_id": deterministic_id("re-import", run.run_id, batch.seq)}
+        )
+        assert await handlers.record_batch(reimported, pool=pool) is None
+    assert (await _records(pool, run.run_id), await _summary(pool, run.run_id)) == before
+    _assert_displaced_counts(before[1])
     async with pool.acquire() as conn:
-        records = await store.run_records(conn, run.run_id, None, None, 0)
-    assert [(r["record_id"], r["outcome"], r["reason"]) for r in records] == [
-        ("1", "ignored", "file_duplicate"),
-        ("2", "new", None),
-        ("5", "ignored", "opt_out"),
-        ("6", "ignored", "file_duplicate"),
-        ("7", "unchanged", None),
+        assert await conn.fetchval("SELECT batches_received FROM runs") == 3
+
+
+async def test_a_version_1_batch_is_read_and_recorded_with_typed_reasons(
+    pool: asyncpg.Pool, run: Any
+) -> None:
+    body = {
+        "type": "batch.imported",
+        "version": 1,
+        "event_id": str(deterministic_id("v1", run.run_id)),
+        "occurred_at": "2026-11-02T09:31:00+00:00",
+        "correlation_id": run.run_id,
+        "run_id": run.run_id,
+        "sync_id": run.sync_id,
+        "seq": 0,
+        "outcomes": [
+            {"record_id": "1", "email": "a@example.com", "outcome": "new", "reason": None},
+            {"record_id": "2", "email": "b@example.com", "outcome": "ignored", "reason": "do_not_mail"},
+            {"record_id": "3", "email": None, "outcome": "ignored", "reason": "malformed: Email is a number"},
+            {"record_id": None, "email": None, "outcome": "ignored", "reason": "record is not an object"},
+        ],
+    }
+    event = read_event(body, "batch.imported")
+    assert isinstance(event, BatchImported) and event.superseded == []
+    await handlers.record_batch(event, pool=pool)
+    completed = await handlers.complete_fetch(run.fetch_completed(1, 4), pool=pool)
+
+    assert await _records(pool, run.run_id) == [
+        ("1", "new", None),
+        ("2", "ignored", "do_not_mail"),
+        ("3", "ignored", "malformed: Email is a number"),
+        (None, "ignored", "malformed: record is not an object"),
     ]
+    assert completed is not None and completed.summary.total == 4
+    assert completed.summary.ignored_by_reason[IgnoreReason.MALFORMED] == 2
+    assert completed.summary.ignored_by_reason[IgnoreReason.DO_NOT_MAIL] == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from recruit_sync.history.store import summary_of
+from recruit_sync.history.store.runs import summary_of
 
 INTERFACE_KEYS = {
     "run_id", "sync_id", "state", "trigger", "started_at", "finished_at", "total", "new", "re_added",

@@ -26,12 +26,16 @@ from recruit_sync.contracts import topology
 from recruit_sync.contracts.events import ImportSettings, RecordBatch
 from recruit_sync.contracts.sync_spec import FieldMapping, Options
 from recruit_sync.importer import handlers
-from recruit_sync.importer.app import MIGRATIONS_DIR, SCHEMA, build_app
+from recruit_sync.importer.app import SERVICE
 from recruit_sync.importer.email_rules import classify_email
 from recruit_sync.runtime.broker import declare_topology, make_broker, publish_event
 from recruit_sync.runtime.db import create_pool, migrate
 from recruit_sync.runtime.logging import configure_logging
+from recruit_sync.runtime.service import build_app
 from recruit_sync.runtime.settings import Settings
+
+assert SERVICE.migrations is not None
+MIGRATIONS = SERVICE.migrations
 
 MAPPING = [
     FieldMapping(**{"from": "First_Name", "to": "first_name"}),
@@ -74,8 +78,8 @@ def bench_classify(rng: random.Random) -> None:
 async def bench_import(
     database_url: str, batches: int, size: int, concurrency: int, rng: random.Random
 ) -> None:
-    await migrate(database_url, SCHEMA, MIGRATIONS_DIR)
-    pool = await create_pool(database_url, SCHEMA, max_size=concurrency)
+    await migrate(database_url, SERVICE.name, MIGRATIONS)
+    pool = await create_pool(database_url, SERVICE.name, max_size=concurrency)
     settings = ImportSettings(list_name="Bench", options=Options(), mapping=MAPPING, settings_version=1)
     data = [records(rng, n * size, size) for n in range(batches)]
 
@@ -114,14 +118,14 @@ async def bench_service(database_url: str, batches: int, size: int, rng: random.
     base = Settings.from_env()
     amqp_url = urlunsplit(urlsplit(base.amqp_url)._replace(path=f"/{vhost}"))
     try:
-        await migrate(database_url, SCHEMA, MIGRATIONS_DIR)
+        await migrate(database_url, SERVICE.name, MIGRATIONS)
         await declare_topology(amqp_url)
         connection = await aio_pika.connect(amqp_url)
         channel = await connection.channel()
         imported = await channel.declare_queue(exclusive=True)
         await imported.bind(topology.EVENTS_EXCHANGE, routing_key=topology.BATCH_IMPORTED)
         settings = ImportSettings(list_name="Bench", options=Options(), mapping=MAPPING, settings_version=1)
-        client = make_broker(amqp_url)
+        client = make_broker(amqp_url, consumer="importer-bench")
         await client.connect()
         for seq in range(batches):
             recs = records(rng, seq * size, size)
@@ -130,7 +134,7 @@ async def bench_service(database_url: str, batches: int, size: int, rng: random.
             )
             await publish_event(client, batch)
         await client.stop()
-        app = build_app(dataclasses.replace(base, database_url=database_url, amqp_url=amqp_url))
+        app = build_app(SERVICE, dataclasses.replace(base, database_url=database_url, amqp_url=amqp_url))
         received = 0
         async with TestApp(app):
             started = time.perf_counter()

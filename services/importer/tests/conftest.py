@@ -11,7 +11,7 @@ import pytest
 
 from recruit_sync.contracts.events import ImportSettings, RecordBatch
 from recruit_sync.contracts.sync_spec import FieldMapping, Options
-from recruit_sync.importer.app import MIGRATIONS_DIR, SCHEMA
+from recruit_sync.importer.app import SERVICE
 from recruit_sync.runtime.db import create_pool, migrate
 
 MAPPING = [
@@ -23,8 +23,9 @@ MAPPING = [
 
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    await migrate(database_url, SCHEMA, MIGRATIONS_DIR)
-    pool = await create_pool(database_url, SCHEMA, max_size=8)
+    assert SERVICE.migrations is not None
+    await migrate(database_url, SERVICE.name, SERVICE.migrations)
+    pool = await create_pool(database_url, SERVICE.name, max_size=8)
     yield pool
     await pool.close()
 

@@ -12,12 +12,21 @@ import pytest
 from faststream import TestApp
 from faststream.rabbit import RabbitBroker
 
-from recruit_sync.contracts import topology
-from recruit_sync.contracts.events import BatchImported
-from recruit_sync.contracts.rpc import IMPORTER_OPS
-from recruit_sync.importer.app import build_app, operations
+from recruit_sync.contracts import rpc as operations_of, topology
+from recruit_sync.contracts.events import BatchImported, IgnoreReason, MessageRejected
+from recruit_sync.contracts.resources import (
+    ListRef,
+    Member,
+    NoArguments,
+    Suppress,
+    Suppressed,
+    SuppressionReason,
+    SuppressionsQuery,
+)
+from recruit_sync.importer.app import SERVICE, operations
 from recruit_sync.runtime import rpc
-from recruit_sync.runtime.broker import publish_event
+from recruit_sync.runtime.broker import EVENTS, publish_event
+from recruit_sync.runtime.service import Resources, build_app
 from recruit_sync.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -29,19 +38,18 @@ async def batch_imported(event_queue: Any) -> aio_pika.abc.AbstractQueue:
     return queue
 
 
-async def _next(queue: aio_pika.abc.AbstractQueue, timeout: float = 10) -> tuple[BatchImported, bytes]:
+async def _next(queue: aio_pika.abc.AbstractQueue, timeout: float = 10) -> bytes:
     async with queue.iterator(timeout=timeout) as messages:
         async for message in messages:
             await message.ack()
-            event = BatchImported.model_validate(orjson.loads(message.body))
-            assert message.message_id == str(event.event_id)
-            assert message.correlation_id == event.run_id
-            return event, message.body
-    raise AssertionError("no BatchImported")
+            return message.body
+    raise AssertionError("no message")
 
 
 def test_every_importer_rpc_operation_is_served(pool: asyncpg.Pool) -> None:
-    assert set(operations(pool)) == set(IMPORTER_OPS)
+    resources = Resources(Settings.from_env(), broker=None, _pool=pool)  # type: ignore[arg-type]
+    served = {item.operation for item in operations(resources)}
+    assert served == {op for op in operations_of.OPERATIONS if op.queue == topology.IMPORTER_RPC}
 
 
 async def test_batches_through_the_broker(
@@ -49,41 +57,76 @@ async def test_batches_through_the_broker(
     database_url: str,
     amqp_url: str,
     batch_imported: aio_pika.abc.AbstractQueue,
+    event_queue: Any,
     publisher: RabbitBroker,
     sync: Any,
     record: Any,
 ) -> None:
     settings = dataclasses.replace(Settings.from_env(), database_url=database_url, amqp_url=amqp_url)
+    rejected = await event_queue(topology.MESSAGE_REJECTED)
     batch = sync.batch(
         0, [record("1", "jane@example.com"), record("2", "careers@zylker.com"), {"id": "3", "Email": 5}]
     )
-    async with TestApp(build_app(settings)):
+    async with TestApp(build_app(SERVICE, settings)):
         await publish_event(publisher, batch)
-        event, body = await _next(batch_imported)
-        assert event.causation_id == str(batch.event_id)
-        assert [(o.outcome.value, o.reason) for o in event.outcomes] == [
-            ("new", None),
-            ("ignored", "role_address"),
-            ("ignored", "malformed: Email is not a string"),
+        message = await _next(batch_imported)
+        event = BatchImported.model_validate(orjson.loads(message))
+        assert (event.causation_id, event.correlation_id) == (str(batch.event_id), batch.run_id)
+        assert [(o.outcome.value, o.reason, o.problem) for o in event.outcomes] == [
+            ("new", None, None),
+            ("ignored", IgnoreReason.ROLE_ADDRESS, None),
+            ("ignored", IgnoreReason.MALFORMED, "Email is not a string"),
         ]
 
         await publish_event(publisher, batch)  # a redelivery: same event, byte for byte
-        _, again = await _next(batch_imported)
-        assert again == body
+        assert await _next(batch_imported) == message
+
+        await publisher.publish(
+            b'{"type": "record.batch"}',
+            exchange=EVENTS,
+            routing_key=topology.RECORD_BATCH,
+            correlation_id="r9",
+        )
+        refusal = MessageRejected.model_validate(orjson.loads(await _next(rejected)))
+        assert (refusal.consumer, refusal.queue, refusal.run_id) == (
+            "importer",
+            topology.IMPORTER_RECORD_BATCH,
+            "r9",
+        )
+        assert refusal.reason.startswith("cannot read RecordBatch: ")
 
         api = rpc.RpcClient(amqp_url)  # as the HTTP API calls the importer
         await api.connect()
         try:
-            reply = await api.call(topology.IMPORTER_RPC, "list.members", {"list": "IT talent"}, timeout=10)
-            assert reply.ok
-            assert reply.result == [{"email": "jane@example.com", "first_name": "Jane", "last_name": "Doe"}]
-            missing = await api.call(topology.IMPORTER_RPC, "list.members", {"list": "Nope"}, timeout=10)
-            assert (missing.ok, missing.status) == (False, 404)
+            members = await api.call(operations_of.LIST_MEMBERS, ListRef(list="IT talent"), timeout=10)
+            assert members == [Member(email="jane@example.com", first_name="Jane", last_name="Doe")]
+            lists = await api.call(operations_of.LIST_ALL, NoArguments(), timeout=10)
+            assert [(info.name, info.members) for info in lists] == [("IT talent", 1)]
+            with pytest.raises(rpc.RpcError) as missing:
+                await api.call(operations_of.LIST_MEMBERS, ListRef(list="Nope"), timeout=10)
+            assert (str(missing.value), missing.value.status) == ("no mailing list named 'Nope'", 404)
+
             added = await api.call(
-                topology.IMPORTER_RPC,
-                "suppress.add",
-                {"reason": "bounced", "emails": ["x@example.com", "x@"]},
+                operations_of.SUPPRESS_ADD,
+                Suppress(reason=SuppressionReason.BOUNCED, emails=["x@example.com", "x@"]),
+                timeout=10,
             )
-            assert added.result == {"added": 1, "invalid": ["x@"]}
+            assert added == Suppressed(added=1, invalid=["x@"])
+            listed = await api.call_raw(topology.IMPORTER_RPC, "suppress.list", {}, timeout=10)
+            [suppression] = listed.result
+            assert (suppression["email"], suppression["reason"]) == ("x@example.com", "bounced")
+            assert suppression["created_at"].endswith("+00:00")  # isoformat, as the CLI prints it
+
+            # requests the models refuse, named by their key
+            spam = await api.call_raw(
+                topology.IMPORTER_RPC, "suppress.add", {"reason": "spam", "emails": ["a@example.com"]}
+            )
+            assert (spam.ok, spam.status) == (False, 400) and "reason" in (spam.error or "")
+            not_a_list = await api.call_raw(topology.IMPORTER_RPC, "suppress.remove", {"emails": "a@x.com"})
+            assert (not_a_list.ok, not_a_list.status) == (False, 400) and "emails" in (not_a_list.error or "")
+            filtered = await api.call(
+                operations_of.SUPPRESS_LIST, SuppressionsQuery(reason=SuppressionReason.DO_NOT_MAIL)
+            )
+            assert filtered == []
         finally:
             await api.close()

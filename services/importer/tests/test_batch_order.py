@@ -1,10 +1,10 @@
 """File duplicates straddling batches: whatever order the batches of a run are applied in, one after the
 other or concurrently, the contact store ends up the same and every email goes to its most recent record.
 
-The per-record outcomes are compared as history settles them (docs/adr/0007): of the outcomes past
-check 4 an email gets in a run, the one applied last holds it and the others are file duplicates; a
-deletion of an email a live record holds did not happen. ``settled`` is that rule, written out here as
-an independent oracle.
+Each BatchImported names the earlier outcomes of the run its records displace (``superseded``);
+``settled`` applies them to the published outcomes as history does, and the result must be the same
+for every order: one outcome past check 4 holds each email, the others are file duplicates, and a
+deletion a live record undid is gone.
 """
 
 from __future__ import annotations
@@ -17,14 +17,26 @@ from typing import Any
 import asyncpg
 import pytest
 
-from recruit_sync.contracts.events import BatchImported, RecordBatch
+from recruit_sync.contracts.events import (
+    BatchImported,
+    Displacement,
+    IgnoreReason,
+    Outcome,
+    RecordBatch,
+    RecordOutcome,
+)
 from recruit_sync.importer import handlers
-from recruit_sync.importer.decide import recency
+from recruit_sync.importer.claims import recency
 
 pytestmark = pytest.mark.integration
 
 BATCH_SIZE = 7
-HOLDING_REASONS = {"opt_out", "converted", "do_not_mail", "bounced"}
+HOLDING_REASONS = {
+    IgnoreReason.OPT_OUT,
+    IgnoreReason.CONVERTED,
+    IgnoreReason.DO_NOT_MAIL,
+    IgnoreReason.BOUNCED,
+}
 EARLIER = datetime(2026, 9, 1, tzinfo=UTC)
 TABLES = (
     "contacts",
@@ -129,24 +141,30 @@ async def state(pool: asyncpg.Pool) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
-def settled(events: list[BatchImported]) -> list[tuple[str | None, str, str | None]]:
-    """Every record's outcome as history settles the run (the oracle; see the module docstring)."""
-    rows = [(e.occurred_at, e.seq, o) for e in events for o in e.outcomes]
-    holder: dict[str, tuple[datetime, int, str | None]] = {}
-    for at, seq, o in rows:
-        holds = o.outcome.value not in ("ignored", "deleted") or o.reason in HOLDING_REASONS
-        if holds and o.email is not None and (at, seq) > holder.get(o.email.lower(), (EARLIER, -1, None))[:2]:
-            holder[o.email.lower()] = (at, seq, o.record_id)
-    result = []
-    for at, seq, o in rows:
-        key = (o.email or "").lower()
-        if o.outcome.value == "deleted" and key in holder:
-            continue  # a live record of the run holds the email: the deletion did not happen
-        holds = o.outcome.value not in ("ignored", "deleted") or o.reason in HOLDING_REASONS
-        if holds and o.outcome.value != "deleted" and holder[key][:2] != (at, seq):
-            result.append((o.record_id, "ignored", "file_duplicate"))
-        else:
-            result.append((o.record_id, o.outcome.value, o.reason))
+def holds(outcome: RecordOutcome) -> bool:
+    """Past check 4: the outcome holds its email for the run (a deletion acted on holds it too)."""
+    return outcome.outcome is not Outcome.IGNORED or outcome.reason in HOLDING_REASONS
+
+
+def settled(events: list[BatchImported], rng: random.Random) -> list[tuple[str | None, str, str | None]]:
+    """Every record's outcome once each batch's ``superseded`` is applied, in any order (as history
+    may receive the batches), checking that each names an outcome that held the email."""
+    outcomes = {(e.seq, i): o for e in events for i, o in enumerate(e.outcomes)}
+    displaced = [(e, s) for e in events for s in e.superseded]
+    rng.shuffle(displaced)
+    for event, superseded in displaced:
+        target = outcomes.pop((superseded.seq, superseded.position))  # (named at most once)
+        by = event.outcomes[superseded.by]
+        assert holds(target) and holds(by) and by.outcome is not Outcome.DELETED
+        assert (target.email or "").lower() == (by.email or "").lower()
+        assert (target.outcome is Outcome.DELETED) == (superseded.becomes is Displacement.VOID)
+        if superseded.becomes is Displacement.FILE_DUPLICATE:
+            outcomes[(superseded.seq, superseded.position)] = target.model_copy(
+                update={"outcome": Outcome.IGNORED, "reason": IgnoreReason.FILE_DUPLICATE}
+            )
+    holders = [(o.email or "").lower() for o in outcomes.values() if holds(o)]
+    assert len(holders) == len(set(holders)), "an email is held by two outcomes"
+    result = [(o.record_id, o.outcome.value, o.reason_text) for o in outcomes.values()]
     return sorted(result, key=lambda r: (r[0] or "", r[1], r[2] or ""))
 
 
@@ -173,7 +191,7 @@ async def test_any_batch_order_gives_the_same_store_and_outcomes(pool: asyncpg.P
         order = list(made)
         rng.shuffle(order)
         events = await import_in_order(pool, order, concurrent=attempt % 2 == 1)
-        results.append((await state(pool), settled(events)))
+        results.append((await state(pool), settled(events, rng)))
         sync.new_run()
         made = [b.model_copy(update={"run_id": sync.run_id, "correlation_id": sync.run_id}) for b in made]
 

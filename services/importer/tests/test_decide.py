@@ -8,21 +8,21 @@ from typing import Any
 
 import pytest
 
-from recruit_sync.contracts.events import DeletedRecord, IgnoreReason, ImportSettings, Outcome
-from recruit_sync.contracts.sync_spec import FieldMapping, OnRecruitDelete, Options
-from recruit_sync.importer.decide import (
-    Claim,
-    Decision,
-    Facts,
-    Membership,
-    Prior,
-    StoredContact,
-    decide,
-    read_records,
-    recency,
-    records_to_look_up,
+from recruit_sync.contracts.events import (
+    DeletedRecord,
+    Displacement,
+    IgnoreReason,
+    ImportSettings,
+    Outcome,
+    Superseded,
 )
+from recruit_sync.contracts.sync_spec import FieldMapping, OnRecruitDelete, Options
+from recruit_sync.importer.claims import Claim, Prior, recency
+from recruit_sync.importer.contacts import Membership, StoredContact
+from recruit_sync.importer.decide import Decision, decide
+from recruit_sync.importer.facts import Facts
 from recruit_sync.importer.mapping import Unreadable, convert_value
+from recruit_sync.importer.parse import read_records, records_to_look_up
 
 SYNC = "sync-1"
 ADDED = datetime(2026, 10, 1, tzinfo=UTC)
@@ -62,6 +62,19 @@ def contact(
     return StoredContact(email, first, last, fields or {}, deleted, membership)
 
 
+def claim(
+    record_id: str,
+    modified_at: datetime | None = None,
+    *,
+    seq: int = 0,
+    position: int = 0,
+    deletion: bool = False,
+    prior: Prior | None = None,
+) -> Claim:
+    """An earlier batch's claim: its outcome at ``position`` in batch ``seq`` holds the email."""
+    return Claim(record_id, modified_at, seq, position, deletion, prior)
+
+
 def run(
     records: list[Any],
     facts: Facts | None = None,
@@ -94,7 +107,7 @@ def test_new_contact_is_created_linked_and_added() -> None:
     assert decision.join_list == [("jane@example.com", "1")]
     assert decision.link == {"1": "jane@example.com"}
     # the run's claim on the email; the contact did not exist before the run
-    assert decision.claims == [("jane@example.com", "1", None, False, Prior(None))]
+    assert decision.claims == [("jane@example.com", "1", None, 0, False, Prior(None))]
     assert decision.created == {"jane@example.com": 0}
 
 
@@ -202,7 +215,7 @@ def test_options_off_let_opted_out_and_converted_records_in() -> None:
 
 
 def test_file_duplicates_within_the_batch_and_across_the_run() -> None:
-    facts = Facts(claims={"earlier@example.com": Claim("9", None)})  # placed by an earlier batch
+    facts = Facts(claims={"earlier@example.com": claim("9")})  # placed by an earlier batch
     decision = run(
         [
             rec("1", "jane@example.com"),
@@ -246,25 +259,25 @@ def test_modification_time_is_updated_on_for_candidates_and_modified_time_elsewh
 
 
 def test_a_less_recent_record_than_the_runs_claim_is_a_file_duplicate_and_loses_its_link() -> None:
-    claim = Claim("5", datetime(2026, 10, 3, tzinfo=UTC))
     facts = Facts(
         contacts={"jane@example.com": contact(on_list_by=SYNC)},
-        claims={"jane@example.com": claim},
+        claims={"jane@example.com": claim("5", datetime(2026, 10, 3, tzinfo=UTC))},
         links={"4": "jane@example.com"},  # record 4 held the contact in an earlier run
     )
     decision = run([rec("4", Updated_On="2026-10-02T00:00:00+00:00")], facts)
     assert outcomes(decision) == [("4", "ignored", "file_duplicate")]
     assert decision.unlink == ["4"] and decision.contacts == [] and decision.claims == []
+    assert decision.superseded == []  # the claimant's outcome stands
 
 
 def test_a_more_recent_record_takes_the_email_over_from_an_earlier_batch() -> None:
     """The earlier claimant updated the contact; the newer record is decided against the contact as
     the run found it, which the store puts back first."""
     found = contact(last="Original", on_list_by=SYNC)
-    claim = Claim("5", datetime(2026, 10, 1, tzinfo=UTC), prior=Prior(found))
+    earlier = claim("5", datetime(2026, 10, 1, tzinfo=UTC), prior=Prior(found))
     facts = Facts(
         contacts={"jane@example.com": contact(last="Older", on_list_by=SYNC)},  # as the claimant left it
-        claims={"jane@example.com": claim},
+        claims={"jane@example.com": earlier},
     )
     same_as_found = run([rec("6", Last_Name="Original", Updated_On="2026-10-02T00:00:00+00:00")], facts)
     assert outcomes(same_as_found) == [("6", "unchanged", None)]
@@ -272,7 +285,7 @@ def test_a_more_recent_record_takes_the_email_over_from_an_earlier_batch() -> No
     assert same_as_found.unlink == ["5"]
     # the new claim keeps the contact as the run found it, for a yet more recent record
     assert same_as_found.reclaims == [
-        ("jane@example.com", "6", claim.modified_at.replace(day=2), False, Prior(found))
+        ("jane@example.com", "6", datetime(2026, 10, 2, tzinfo=UTC), 0, False, Prior(found))
     ]
 
     changed = run([rec("6", Last_Name="Newest", Updated_On="2026-10-02T00:00:00+00:00")], facts)
@@ -281,8 +294,10 @@ def test_a_more_recent_record_takes_the_email_over_from_an_earlier_batch() -> No
 
 
 def test_a_more_recent_record_takes_over_a_contact_the_run_created() -> None:
-    claim = Claim("5", datetime(2026, 10, 1, tzinfo=UTC), prior=Prior(None))
-    facts = Facts(contacts={"jane@example.com": contact(on_list_by=SYNC)}, claims={"jane@example.com": claim})
+    earlier = claim("5", datetime(2026, 10, 1, tzinfo=UTC), prior=Prior(None))
+    facts = Facts(
+        contacts={"jane@example.com": contact(on_list_by=SYNC)}, claims={"jane@example.com": earlier}
+    )
     decision = run([rec("6", Last_Name="Newer", Updated_On="2026-10-02T00:00:00+00:00")], facts)
     assert outcomes(decision) == [("6", "new", None)]
     assert decision.restore == [("jane@example.com", Prior(None))]  # the store removes it first
@@ -301,7 +316,7 @@ def test_a_more_recent_record_takes_over_a_contact_the_run_created() -> None:
 def test_a_claimant_that_changed_nothing_is_displaced_without_a_restore() -> None:
     facts = Facts(
         contacts={"jane@example.com": contact(on_list_by=SYNC)},
-        claims={"jane@example.com": Claim("5", datetime(2026, 10, 1, tzinfo=UTC))},
+        claims={"jane@example.com": claim("5", datetime(2026, 10, 1, tzinfo=UTC))},
     )
     decision = run([rec("6", Updated_On="2026-10-02T00:00:00+00:00")], facts)
     assert outcomes(decision) == [("6", "unchanged", None)]
@@ -311,10 +326,105 @@ def test_a_claimant_that_changed_nothing_is_displaced_without_a_restore() -> Non
             "jane@example.com",
             "6",
             datetime(2026, 10, 2, tzinfo=UTC),
+            0,
             False,
             Prior(facts.contacts["jane@example.com"]),
         )
     ]
+
+
+# what a takeover names: the earlier outcome it displaces, as (batch seq, position in its outcomes)
+
+NEWER = "2026-10-02T00:00:00+00:00"
+
+
+def test_a_more_recent_record_in_a_later_batch_names_the_outcome_it_makes_a_file_duplicate() -> None:
+    facts = Facts(
+        contacts={"jane@example.com": contact(on_list_by=SYNC)},
+        claims={"jane@example.com": claim("5", datetime(2026, 10, 1, tzinfo=UTC), seq=3, position=17)},
+    )
+    decision = run([rec("1", "bob@example.com"), rec("6", Updated_On=NEWER)], facts)
+    assert outcomes(decision) == [("1", "new", None), ("6", "unchanged", None)]
+    assert decision.superseded == [Superseded(seq=3, position=17, by=1, becomes=Displacement.FILE_DUPLICATE)]
+    # the new claim says where its own outcome is, for the next record to take the email over
+    assert [(row[1], row[3]) for row in decision.reclaims] == [("6", 1)]
+
+
+@pytest.mark.parametrize(
+    ("record", "held_as"),
+    [
+        (rec("6", Updated_On=NEWER, Email_Opt_Out=True), ("6", "ignored", "opt_out")),
+        (rec("6", Updated_On=NEWER, **{"$converted": True}), ("6", "ignored", "converted")),
+        (rec("6", Updated_On=NEWER, Last_Name="Newer"), ("6", "updated", None)),
+    ],
+)
+def test_any_outcome_holding_the_email_displaces_the_claimants(
+    record: dict[str, Any], held_as: tuple[str, str, str | None]
+) -> None:
+    facts = Facts(
+        contacts={"jane@example.com": contact(on_list_by=SYNC)},
+        claims={"jane@example.com": claim("5", datetime(2026, 10, 1, tzinfo=UTC), seq=1, position=4)},
+    )
+    decision = run([record], facts, settings(exclude_opt_out=True, exclude_converted=True))
+    assert outcomes(decision) == [held_as]
+    assert decision.superseded == [Superseded(seq=1, position=4, by=0, becomes=Displacement.FILE_DUPLICATE)]
+
+
+def test_a_live_record_after_a_deletion_names_the_deletion_void() -> None:
+    found = contact(on_list_by=SYNC)
+    facts = Facts(
+        contacts={"jane@example.com": contact(on_list_by=None, deleted=True)},
+        claims={"jane@example.com": claim("99", seq=2, position=5, deletion=True, prior=Prior(found))},
+    )
+    options = settings(on_recruit_delete=OnRecruitDelete.REMOVE_FROM_ORG)
+    decision = run([rec("100", "bob@example.com"), rec("101", "ann@example.com"), rec("100")], facts, options)
+    assert outcomes(decision)[2] == ("100", "unchanged", None)
+    assert decision.superseded == [Superseded(seq=2, position=5, by=2, becomes=Displacement.VOID)]
+
+
+def test_a_chain_of_takeovers_names_the_then_current_holder_each_time() -> None:
+    """A (batch 0) is displaced by B (batch 2), then B by C (batch 1): the claim each batch finds is
+    the one the batch before it left, and each names that one."""
+    key = "jane@example.com"
+    a = rec("1", Updated_On="2026-10-01T00:00:00+00:00")
+    b = rec("2", Updated_On="2026-10-02T00:00:00+00:00")
+    c = rec("3", Updated_On="2026-10-03T00:00:00+00:00")
+    filler = rec("9", "bob@example.com")
+
+    first = run([filler, a])  # batch 0: A is new, its outcome at position 1
+    [(_, record_id, modified_at, position, deletion, prior)] = [r for r in first.claims if r[0] == key]
+    assert (record_id, position) == ("1", 1)
+    held_by_a = Claim(record_id, modified_at, 0, position, deletion, prior)
+
+    second = run([b], Facts(contacts={key: contact(on_list_by=SYNC)}, claims={key: held_by_a}))  # batch 2
+    assert second.superseded == [Superseded(seq=0, position=1, by=0, becomes=Displacement.FILE_DUPLICATE)]
+    [(_, record_id, modified_at, position, deletion, prior)] = second.reclaims
+    held_by_b = Claim(record_id, modified_at, 2, position, deletion, prior)
+
+    third = run([filler, filler, c], Facts(contacts={key: contact(on_list_by=SYNC)}, claims={key: held_by_b}))
+    assert third.superseded == [Superseded(seq=2, position=0, by=2, becomes=Displacement.FILE_DUPLICATE)]
+    assert outcomes(third)[2] == ("3", "new", None)  # decided against the contact as the run found it
+
+
+def test_an_older_record_or_a_repeat_names_nothing() -> None:
+    facts = Facts(
+        contacts={"jane@example.com": contact(on_list_by=SYNC)},
+        claims={"jane@example.com": claim("5", datetime(2026, 10, 3, tzinfo=UTC), seq=0, position=0)},
+    )
+    older = run([rec("4", Updated_On=NEWER)], facts)
+    assert outcomes(older) == [("4", "ignored", "file_duplicate")]
+    same_record_again = run([rec("5", Updated_On="2026-10-03T00:00:00+00:00")], facts)
+    assert outcomes(same_record_again) == [("5", "ignored", "file_duplicate")]
+    within_the_batch = run([rec("7", "bob@example.com"), rec("8", "BOB@example.com")])
+    assert outcomes(within_the_batch) == [("7", "ignored", "file_duplicate"), ("8", "new", None)]
+    assert older.superseded == same_record_again.superseded == within_the_batch.superseded == []
+
+
+def test_a_claim_from_before_positions_were_kept_is_taken_over_naming_nothing() -> None:
+    legacy = Claim("5", datetime(2026, 10, 1, tzinfo=UTC), 0, None)
+    decision = run([rec("6", Updated_On=NEWER)], Facts(claims={"jane@example.com": legacy}))
+    assert outcomes(decision) == [("6", "new", None)]
+    assert decision.superseded == []
 
 
 def test_an_email_refused_by_checks_5_to_8_still_counts_as_seen() -> None:
@@ -345,7 +455,7 @@ def test_invalid_and_role_addresses_do_not_make_later_records_file_duplicates() 
             "converted",
         ),
         # a file duplicate that is also opted out is a file duplicate (check 4 before 5)
-        (rec(Email_Opt_Out=True), Facts(claims={"jane@example.com": Claim("9", None)}), "file_duplicate"),
+        (rec(Email_Opt_Out=True), Facts(claims={"jane@example.com": claim("9")}), "file_duplicate"),
         # an empty email on an opted-out record is empty (check 1 first)
         (rec(email="", Email_Opt_Out=True), Facts(), "empty_email"),
     ],
@@ -373,34 +483,39 @@ def test_converted_candidate_not_on_the_list_changes_nothing() -> None:
 
 
 @pytest.mark.parametrize(
-    ("record", "reason"),
+    ("record", "problem"),
     [
-        ("not a record", "malformed: record is not an object"),
-        (["id", "1"], "malformed: record is not an object"),
-        ({"Email": "a@example.com"}, "malformed: id missing"),
-        ({"id": "", "Email": "a@example.com"}, "malformed: id missing"),
-        ({"id": {"x": 1}, "Email": "a@example.com"}, "malformed: id is not a string"),
-        ({"id": "1", "Email": 42}, "malformed: Email is not a string"),
-        ({"id": "1", "Email": ["a@example.com"]}, "malformed: Email is not a string"),
+        ("not a record", "record is not an object"),
+        (["id", "1"], "record is not an object"),
+        ({"Email": "a@example.com"}, "id missing"),
+        ({"id": "", "Email": "a@example.com"}, "id missing"),
+        ({"id": {"x": 1}, "Email": "a@example.com"}, "id is not a string"),
+        ({"id": "1", "Email": 42}, "Email is not a string"),
+        ({"id": "1", "Email": ["a@example.com"]}, "Email is not a string"),
         (
             {"id": "1", "Email": "a@example.com", "Email_Opt_Out": "yes"},
-            "malformed: Email_Opt_Out is not a boolean",
+            "Email_Opt_Out is not a boolean",
         ),
-        ({"id": "1", "Email": "a@example.com", "$converted": 1}, "malformed: $converted is not a boolean"),
+        ({"id": "1", "Email": "a@example.com", "$converted": 1}, "$converted is not a boolean"),
         (
             {"id": "1", "Email": "a@example.com", "First_Name": 7},
-            "malformed: First_Name is not text (mapped to first_name)",
+            "First_Name is not text (mapped to first_name)",
         ),
         (
             {"id": "1", "Email": "a@example.com", "First_Name": {"id": "9"}},
-            "malformed: First_Name is an object without a name",
+            "First_Name is an object without a name",
         ),
     ],
 )
-def test_malformed_records_are_ignored_with_their_problem(record: object, reason: str) -> None:
+def test_malformed_records_are_ignored_with_their_problem(record: object, problem: str) -> None:
     decision = run([record, rec("2", "ok@example.com")])
-    assert decision.outcomes[0].outcome is Outcome.IGNORED
-    assert decision.outcomes[0].reason == reason
+    malformed = decision.outcomes[0]
+    assert (malformed.outcome, malformed.reason, malformed.problem) == (
+        Outcome.IGNORED,
+        IgnoreReason.MALFORMED,
+        problem,
+    )
+    assert malformed.reason_text == f"malformed: {problem}"  # as INTERFACE.md's runs records shows it
     assert outcomes(decision)[1] == ("2", "new", None)  # the batch goes on
 
 
@@ -536,7 +651,7 @@ def test_remove_from_org_soft_deletes_and_leaves_every_list() -> None:
     assert decision.leave_all_lists == ["jane@example.com"]
     # the deletion holds the email for the run, remembering every membership it removed
     assert decision.claims == [
-        ("jane@example.com", "99", None, True, Prior(facts.contacts["jane@example.com"], elsewhere))
+        ("jane@example.com", "99", None, 0, True, Prior(facts.contacts["jane@example.com"], elsewhere))
     ]
 
 
@@ -567,7 +682,7 @@ def test_a_deletion_after_a_live_record_of_an_earlier_batch_does_nothing() -> No
     facts = Facts(
         contacts=deletion_facts().contacts,
         links={"99": "jane@example.com"},
-        claims={"jane@example.com": Claim("100", None)},
+        claims={"jane@example.com": claim("100")},
     )
     decision = run([], facts, options, deleted=("99",))
     assert decision.outcomes == [] and decision.leave_list == []
@@ -575,10 +690,9 @@ def test_a_deletion_after_a_live_record_of_an_earlier_batch_does_nothing() -> No
 
 def test_a_live_record_takes_the_email_over_from_an_earlier_batchs_deletion() -> None:
     found = contact(on_list_by=SYNC)
-    claim = Claim("99", None, deletion=True, prior=Prior(found))
     facts = Facts(
         contacts={"jane@example.com": contact(on_list_by=None, deleted=True)},  # as the deletion left it
-        claims={"jane@example.com": claim},
+        claims={"jane@example.com": claim("99", deletion=True, prior=Prior(found))},
     )
     decision = run([rec("100")], facts, settings(on_recruit_delete=OnRecruitDelete.REMOVE_FROM_ORG))
     assert outcomes(decision) == [("100", "unchanged", None)]  # decided against the contact as found
@@ -624,7 +738,7 @@ def test_exclude_converted_applies_to_every_membership_whenever_enabled() -> Non
     decision = run([rec(**{"$converted": True})], facts, options)
     assert outcomes(decision) == [("1", "ignored", "converted")]
     assert decision.leave_list == ["jane@example.com"]
-    assert decision.claims[0][4] == Prior(facts.contacts["jane@example.com"])  # removal is undoable
+    assert decision.claims[0][5] == Prior(facts.contacts["jane@example.com"])  # removal is undoable
 
 
 # ------------------------------------------------------------------------------------ lookups, races
@@ -648,14 +762,14 @@ def test_an_updated_contact_keeps_no_membership_in_its_prior_and_a_takeover_fill
     found = contact(last="Original", on_list_by=SYNC)
     first = run([rec("5", Last_Name="Older")], Facts(contacts={"jane@example.com": found}))
     assert outcomes(first) == [("5", "updated", None)]
-    prior = first.claims[0][4]
+    prior = first.claims[0][5]
     assert prior == Prior(found, membership_changed=False)  # the store's membership is the one found
 
     as_left = contact(last="Older", on_list_by=SYNC)
     facts = Facts(
-        contacts={"jane@example.com": as_left}, claims={"jane@example.com": Claim("5", None, prior=prior)}
+        contacts={"jane@example.com": as_left}, claims={"jane@example.com": claim("5", prior=prior)}
     )
     later = run([rec("6", Last_Name="Original")], facts)
     assert outcomes(later) == [("6", "unchanged", None)]
     restored = Prior(found)  # membership filled in from the store, explicit for the next takeover
-    assert later.restore == [("jane@example.com", restored)] and later.reclaims[0][4] == restored
+    assert later.restore == [("jane@example.com", restored)] and later.reclaims[0][5] == restored

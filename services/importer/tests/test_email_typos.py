@@ -11,7 +11,6 @@ from recruit_sync.importer.typo_domains import (
     KNOWN_MAIL_DOMAINS,
     TYPO_TARGETS,
     domain_problem,
-    missing_dot,
     osa_distance,
     provider_typo,
 )
@@ -164,17 +163,3 @@ def test_top_level_domains_include_those_with_only_rules_below_them() -> None:
 )  # fmt: skip
 def test_osa_distance_counts_a_swap_of_neighbours_as_one_edit(a: str, b: str, distance: int) -> None:
     assert osa_distance(a, b) == distance == osa_distance(b, a)
-
-
-@pytest.mark.parametrize(
-    ("label", "glued"),
-    [
-        ("zylkercom", "zylker.com"),
-        ("gmailcom", "gmail.com"),
-        ("acmenet", "acme.net"),
-        ("aol", None),
-        ("com", None),
-    ],
-)
-def test_missing_dot_finds_a_glued_on_ending(label: str, glued: str | None) -> None:
-    assert missing_dot(label) == glued

@@ -8,7 +8,17 @@ from typing import Any
 import asyncpg
 import pytest
 
-from recruit_sync.contracts.events import BatchImported, RecordBatch, batch_imported_id
+from recruit_sync.contracts.events import BatchImported, Displacement, RecordBatch, Superseded
+from recruit_sync.contracts.ids import batch_imported_id
+from recruit_sync.contracts.resources import (
+    ListInfo,
+    ListRef,
+    NoArguments,
+    Suppress,
+    SuppressionReason,
+    SuppressionsQuery,
+    Unsuppress,
+)
 from recruit_sync.importer import handlers
 from recruit_sync.runtime.rpc import RpcError
 
@@ -16,11 +26,11 @@ pytestmark = pytest.mark.integration
 
 
 def summary(event: BatchImported) -> list[tuple[str | None, str, str | None]]:
-    return [(o.record_id, o.outcome.value, o.reason) for o in event.outcomes]
+    return [(o.record_id, o.outcome.value, o.reason_text) for o in event.outcomes]
 
 
 async def members(pool: asyncpg.Pool, list_name: str) -> list[dict[str, Any]]:
-    return await handlers.list_members(pool, {"list": list_name})
+    return [m.model_dump() for m in await handlers.list_members(pool, ListRef(list=list_name))]
 
 
 async def snapshot(pool: asyncpg.Pool) -> dict[str, list[tuple[Any, ...]]]:
@@ -116,9 +126,9 @@ async def test_another_list_makes_a_duplicate(
     assert summary(event) == [("1", "duplicate", None)]
     assert [m["last_name"] for m in await members(pool, "Hot leads")] == ["Doe-Smith"]
     assert [m["last_name"] for m in await members(pool, "IT talent")] == ["Doe-Smith"]  # one contact
-    assert await handlers.list_all(pool, {}) == [
-        {"name": "Hot leads", "members": 1},
-        {"name": "IT talent", "members": 1},
+    assert await handlers.list_all(pool, NoArguments()) == [
+        ListInfo(name="Hot leads", members=1),
+        ListInfo(name="IT talent", members=1),
     ]
 
 
@@ -187,11 +197,22 @@ async def test_converted_candidate_leaves_the_list(pool: asyncpg.Pool, make_sync
 async def test_redelivered_batch_changes_nothing_and_yields_the_same_event(
     pool: asyncpg.Pool, sync: Any, record: Any
 ) -> None:
-    batch = sync.batch(0, [record("1", "a@example.com"), record("2", "a@example.com"), record("3", "")])
+    await handlers.import_batch(pool, sync.batch(0, [record("1", "b@example.com")]))
+    batch = sync.batch(
+        1,
+        [
+            record("2", "a@example.com"),
+            record("3", "a@example.com"),
+            record("4", ""),
+            {"id": "5", "Email": 5},
+            record("6", "b@example.com"),  # more recent than "1": takes the email over
+        ],
+    )
     first = await handlers.import_batch(pool, batch)
+    assert first.superseded and first.outcomes[3].problem == "Email is not a string"
     before = await snapshot(pool)
     second = await handlers.import_batch(pool, batch)
-    assert second == first  # same event id, time, causation and outcomes
+    assert second == first  # same event id, time, causation, outcomes and displaced outcomes
     assert await snapshot(pool) == before
 
 
@@ -203,40 +224,64 @@ async def test_file_duplicates_across_batches_of_a_run(
     first = await handlers.import_batch(pool, sync.batch(0, [newer]))
     second = await handlers.import_batch(pool, sync.batch(1, [older]))
     assert (summary(first), summary(second)) == ([("2", "new", None)], [("1", "ignored", "file_duplicate")])
+    assert first.superseded == second.superseded == []
     assert [m["first_name"] for m in await members(pool, "IT talent")] == ["Janet"]
 
-    # the other order: the more recent record takes the email over; history marks "1" a duplicate,
-    # knowing from the batches' times that "2" came later
+    # the other order: the more recent record takes the email over and names the outcome it displaces
     other = make_sync("Other list")
-    first = await handlers.import_batch(pool, other.batch(0, [older]))
+    first = await handlers.import_batch(pool, other.batch(0, [record("7", "bob@example.com"), older]))
     second = await handlers.import_batch(pool, other.batch(1, [newer]))
-    assert (summary(first), summary(second)) == ([("1", "duplicate", None)], [("2", "duplicate", None)])
-    assert second.occurred_at > first.occurred_at
-    assert [m["first_name"] for m in await members(pool, "Other list")] == ["Janet"]
+    assert (summary(first), summary(second)) == (
+        [("7", "new", None), ("1", "duplicate", None)],
+        [("2", "duplicate", None)],
+    )
+    assert second.superseded == [Superseded(seq=0, position=1, by=0, becomes=Displacement.FILE_DUPLICATE)]
+    assert [(m["email"], m["first_name"]) for m in await members(pool, "Other list")] == [
+        ("bob@example.com", "Jane"),
+        ("JANE@example.com", "Janet"),  # the address as first seen (by the first run)
+    ]
 
     sync.new_run()  # the next run starts afresh
     third = await handlers.import_batch(pool, sync.batch(0, [record("2", "jane@example.com", "Jane")]))
     assert summary(third) == [("2", "updated", None)]
+    assert third.superseded == []
+
+
+async def test_a_chain_of_takeovers_names_the_then_current_holder(
+    pool: asyncpg.Pool, sync: Any, record: Any
+) -> None:
+    """A (batch 0) is displaced by B (batch 2), which C (batch 1) displaces in turn."""
+    a = record("1", "jane@example.com", "A", Updated_On="2026-10-01T10:00:00+00:00")
+    b = record("2", "jane@example.com", "B", Updated_On="2026-10-02T10:00:00+00:00")
+    c = record("3", "jane@example.com", "C", Updated_On="2026-10-03T10:00:00+00:00")
+    filler = [record(f"9{i}", f"other{i}@example.com") for i in range(3)]
+    await handlers.import_batch(pool, sync.batch(0, [*filler, a]))
+    by_b = await handlers.import_batch(pool, sync.batch(2, [b]))
+    by_c = await handlers.import_batch(pool, sync.batch(1, [*filler[:1], c]))
+    assert by_b.superseded == [Superseded(seq=0, position=3, by=0, becomes=Displacement.FILE_DUPLICATE)]
+    assert by_c.superseded == [Superseded(seq=2, position=0, by=1, becomes=Displacement.FILE_DUPLICATE)]
+    assert summary(by_c)[1] == ("3", "new", None)  # as if C had come first: the run created the contact
+    assert [m["first_name"] for m in await members(pool, "IT talent")] == ["C", "Jane", "Jane", "Jane"]
 
 
 async def test_suppressions(pool: asyncpg.Pool, sync: Any, record: Any) -> None:
+    do_not_mail, bounced = SuppressionReason.DO_NOT_MAIL, SuppressionReason.BOUNCED
     added = await handlers.suppress_add(
         pool,
-        {"reason": "do_not_mail", "emails": ["Gone@Example.com", "gone@example.com", "not-an-address", 7]},
+        Suppress(reason=do_not_mail, emails=["Gone@Example.com", "gone@example.com", "not-an-address"]),
     )
-    assert added == {"added": 1, "invalid": ["not-an-address", 7]}
-    assert (
-        await handlers.suppress_add(
-            pool, {"reason": "bounced", "emails": ["ben.bounced@example.com", "gone@example.com"]}
-        )
-    )["added"] == 2
-    listed = await handlers.suppress_list(pool, {})
-    assert [(s["email"], s["reason"]) for s in listed] == [
-        ("ben.bounced@example.com", "bounced"),
-        ("gone@example.com", "bounced"),
-        ("Gone@example.com", "do_not_mail"),
+    assert (added.added, added.invalid) == (1, ["not-an-address"])
+    again = await handlers.suppress_add(
+        pool, Suppress(reason=bounced, emails=["ben.bounced@example.com", "gone@example.com"])
+    )
+    assert again.added == 2
+    listed = await handlers.suppress_list(pool, SuppressionsQuery())
+    assert [(s.email, s.reason) for s in listed] == [
+        ("ben.bounced@example.com", bounced),
+        ("gone@example.com", bounced),
+        ("Gone@example.com", do_not_mail),
     ]
-    assert [s["email"] for s in await handlers.suppress_list(pool, {"reason": "bounced"})] == [
+    assert [s.email for s in await handlers.suppress_list(pool, SuppressionsQuery(reason=bounced))] == [
         "ben.bounced@example.com",
         "gone@example.com",
     ]
@@ -258,31 +303,37 @@ async def test_suppressions(pool: asyncpg.Pool, sync: Any, record: Any) -> None:
         ("3", "new", None),
     ]
 
-    assert await handlers.suppress_remove(pool, {"emails": ["gone@EXAMPLE.com", "nobody@example.com"]}) == {
-        "removed": 1,
-        "invalid": [],
-    }
+    removed = await handlers.suppress_remove(
+        pool, Unsuppress(emails=["gone@EXAMPLE.com", "nobody@example.com", "gone@gnail.com"])
+    )
+    assert (removed.removed, removed.invalid) == (1, ["gone@gnail.com"])  # a likely typo is no address
     sync.new_run()
     event = await handlers.import_batch(pool, sync.batch(0, [record("1", "gone@example.com")]))
     assert summary(event) == [("1", "new", None)]
 
 
+async def test_suppressions_are_keyed_like_contacts(pool: asyncpg.Pool, sync: Any, record: Any) -> None:
+    """Whatever the case of the address or the Unicode form of its domain, as contacts are."""
+    await handlers.suppress_add(
+        pool, Suppress(reason=SuppressionReason.DO_NOT_MAIL, emails=["JANE@BÜCHER.de"])
+    )
+    event = await handlers.import_batch(pool, sync.batch(0, [record("1", "jane@xn--bcher-kva.de")]))
+    assert summary(event) == [("1", "ignored", "do_not_mail")]
+
+
 async def test_role_addresses_can_be_suppressed(pool: asyncpg.Pool) -> None:
-    added = await handlers.suppress_add(pool, {"reason": "do_not_mail", "emails": ["Info@Zylker.com", " "]})
-    assert added == {"added": 1, "invalid": [" "]}
-    assert [s["email"] for s in await handlers.suppress_list(pool, {"reason": "do_not_mail"})] == [
-        "info@zylker.com"
-    ]
+    added = await handlers.suppress_add(
+        pool, Suppress(reason=SuppressionReason.DO_NOT_MAIL, emails=["Info@Zylker.com", "@"])
+    )
+    assert (added.added, added.invalid) == (1, ["@"])
+    listed = await handlers.suppress_list(pool, SuppressionsQuery(reason=SuppressionReason.DO_NOT_MAIL))
+    assert [s.email for s in listed] == ["info@zylker.com"]
 
 
-async def test_rpc_arguments_are_checked(pool: asyncpg.Pool) -> None:
+async def test_an_unknown_list_is_refused_naming_it(pool: asyncpg.Pool) -> None:
     with pytest.raises(RpcError) as unknown:
-        await handlers.list_members(pool, {"list": "No such list"})
-    assert unknown.value.status == 404
-    with pytest.raises(RpcError, match="reason must be one of bounced, do_not_mail"):
-        await handlers.suppress_add(pool, {"reason": "spam", "emails": ["a@example.com"]})
-    with pytest.raises(RpcError, match="'emails' must be a list"):
-        await handlers.suppress_remove(pool, {"emails": "a@example.com"})
+        await handlers.list_members(pool, ListRef(list="No such list"))
+    assert (str(unknown.value), unknown.value.status) == ("no mailing list named 'No such list'", 404)
 
 
 async def test_parallel_runs_of_two_lists_sharing_contacts(
@@ -331,7 +382,7 @@ async def test_a_live_record_in_a_later_batch_undoes_the_runs_deletion_of_its_co
     pool: asyncpg.Pool, make_sync: Any, record: Any
 ) -> None:
     """Recruit merged two records: one deleted, one kept. Whichever batch comes first, the contact
-    stays, with every membership as it was (the deletion's outcome is dropped by history)."""
+    stays, with every membership as it was, and the deletion's outcome is named void."""
     sync = make_sync(on_recruit_delete="remove_from_org")
     other = make_sync("Hot leads")
     await handlers.import_batch(pool, sync.batch(0, [record("1", "jane@example.com")]))
@@ -345,6 +396,7 @@ async def test_a_live_record_in_a_later_batch_undoes_the_runs_deletion_of_its_co
     assert await members(pool, "IT talent") == [] and await members(pool, "Hot leads") == []
     kept = await handlers.import_batch(pool, sync.batch(1, [record("2", "jane@example.com", "Jane", "Kept")]))
     assert summary(kept) == [("2", "updated", None)]  # as if the deletion had not happened
+    assert kept.superseded == [Superseded(seq=0, position=0, by=0, becomes=Displacement.VOID)]
     async with pool.acquire() as conn:
         assert sorted(tuple(r) for r in await conn.fetch("SELECT * FROM memberships")) == before
         assert await conn.fetchval("SELECT deleted_at FROM contacts") is None

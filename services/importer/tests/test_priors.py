@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from recruit_sync.importer.decide import CREATED, Membership, Prior, StoredContact
-from recruit_sync.importer.store import prior_from_json, prior_to_json
+from recruit_sync.importer.claims import CREATED, Prior
+from recruit_sync.importer.contacts import Membership, StoredContact
+from recruit_sync.importer.store.priors import prior_from_json, prior_to_json
 
 ADDED = datetime(2026, 10, 1, 4, 30, tzinfo=UTC)
 FOUND = StoredContact(

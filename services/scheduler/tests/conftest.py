@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -12,16 +12,21 @@ from typing import Any
 import aio_pika
 import orjson
 import pytest
+from pydantic import BaseModel
 
-from recruit_sync.contracts import topology
+from recruit_sync.contracts import rpc
 from recruit_sync.contracts.events import RunCompleted, RunState, RunSummary, Trigger
-from recruit_sync.runtime import rpc
-from recruit_sync.runtime.broker import declare_topology, make_broker, publish_event
+from recruit_sync.contracts.resources import CreateSync, NewConnection
+from recruit_sync.contracts.rpc import Operation, Req, Res, RpcReply
+from recruit_sync.contracts.sync_spec import SyncSpec
+from recruit_sync.runtime.broker import make_broker, publish_event
 from recruit_sync.runtime.db import create_pool, migrate
 from recruit_sync.runtime.outbox import OutboxRelay
+from recruit_sync.runtime.rpc import Operations, RpcError, dispatch, operations
 from recruit_sync.runtime.settings import Settings
+from recruit_sync.scheduler import app
 from recruit_sync.scheduler.app import MIGRATIONS_DIR
-from recruit_sync.scheduler.handlers import Deps, operations
+from recruit_sync.scheduler.deps import Deps
 
 START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 CLIENT_SECRET = "s3cr3t-client-value"
@@ -42,7 +47,7 @@ class Clock:
 
 @dataclass
 class EventTap:
-    """An exclusive queue bound to every event: what the scheduler published, in order."""
+    """A private queue bound to every event: what the scheduler published, in order."""
 
     queue: aio_pika.abc.AbstractQueue
 
@@ -63,12 +68,33 @@ class HeldOutbox:
         return 0
 
 
+def connection(name: str = "acme", **changes: Any) -> NewConnection:
+    return NewConnection.model_validate(
+        {
+            "name": name,
+            "base_url": "https://recruit.zoho.com",
+            "accounts_url": "https://accounts.zoho.com",
+            "client_id": "cid",
+            "client_secret": CLIENT_SECRET,
+            "refresh_token": REFRESH_TOKEN,
+            **changes,
+        }
+    )
+
+
 @dataclass
 class Scheduler:
+    """The scheduler's RPC operations, called as the API calls them (``RpcClient.call``/``call_raw``)
+    but in process: the request goes through ``rpc.dispatch`` as bytes, and every reply is kept."""
+
     deps: Deps
     clock: Clock
     tap: EventTap | None = None
     replies: list[bytes] = field(default_factory=list)
+    table: Operations = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.table = operations(app.operations(self.deps))
 
     async def outbox(self, routing_key: str) -> list[dict[str, Any]]:
         """The events still waiting in the outbox (not yet published), oldest first."""
@@ -79,46 +105,42 @@ class Scheduler:
             )
         return [row["payload"] for row in rows]
 
-    async def call(self, op: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Through rpc.dispatch, as the API's request would arrive; every reply is kept."""
-        body = orjson.dumps({"op": op, "args": args or {}})
-        reply = await rpc.dispatch(operations(self.deps), body)
+    async def call_raw(self, op: str, args: dict[str, Any] | None = None) -> RpcReply:
+        reply = await dispatch(self.table, orjson.dumps({"op": op, "args": args or {}}))
         self.replies.append(reply)
-        decoded: dict[str, Any] = orjson.loads(reply)
-        return decoded
+        return RpcReply.model_validate(orjson.loads(reply))
 
-    async def ok(self, op: str, args: dict[str, Any] | None = None) -> Any:
-        reply = await self.call(op, args)
-        assert reply["ok"], reply
-        return reply["result"]
+    async def call(self, operation: Operation[Req, Res], request: Req) -> Res:
+        """The typed answer; RpcError when the scheduler refuses."""
+        reply = await self.call_raw(operation.name, _args(request))
+        if not reply.ok:
+            raise RpcError(reply.error or "", reply.status)
+        return operation.answers.validate_python(reply.result)
 
-    async def fails(self, op: str, args: dict[str, Any], status: int) -> str:
-        reply = await self.call(op, args)
-        assert not reply["ok"] and reply["status"] == status, reply
-        error: str = reply["error"]
-        return error
+    async def refused(
+        self, operation: Operation[Any, Any], request: BaseModel | dict[str, Any], status: int
+    ) -> str:
+        """The error of a refused request (a model, or raw arguments to send as they are)."""
+        args = _args(request) if isinstance(request, BaseModel) else request
+        reply = await self.call_raw(operation.name, args)
+        assert not reply.ok and reply.status == status, reply
+        return reply.error or ""
 
     async def add_connection(self, name: str = "acme", *, daily_credit_budget: int | None = None) -> str:
-        result = await self.ok(
-            "connection.add",
-            {
-                "name": name,
-                "base_url": "https://recruit.zoho.com",
-                "accounts_url": "https://accounts.zoho.com",
-                "client_id": "cid",
-                "client_secret": CLIENT_SECRET,
-                "refresh_token": REFRESH_TOKEN,
-                "daily_credit_budget": daily_credit_budget,
-            },
+        created = await self.call(
+            rpc.CONNECTION_ADD, connection(name, daily_credit_budget=daily_credit_budget)
         )
-        sync_id: str = result["id"]
-        return sync_id
+        return created.id
 
     async def create_sync(self, **spec: Any) -> str:
         base = {"name": "IT graduates", "connection": "acme", "list": "IT talent"}
-        result = await self.ok("sync.create", {"spec": {**base, **spec}})
-        sync_id: str = result["id"]
-        return sync_id
+        created = await self.call(rpc.SYNC_CREATE, CreateSync(spec=SyncSpec.model_validate({**base, **spec})))
+        return created.id
+
+
+def _args(request: BaseModel) -> dict[str, Any]:
+    # as RpcClient sends a request: unset keys left out (a patch says only what changes)
+    return request.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
 def make_settings(database_url: str, amqp_url: str) -> Settings:
@@ -135,8 +157,8 @@ def make_settings(database_url: str, amqp_url: str) -> Settings:
 
 @asynccontextmanager
 async def open_deps(settings: Settings, clock: Clock) -> AsyncIterator[Deps]:
-    """What the app builds at startup: a pool and a relay publishing on a started broker."""
-    broker = make_broker(settings.amqp_url)
+    """What the service builds at start-up: a pool and a relay publishing on a started broker."""
+    broker = make_broker(settings.amqp_url, consumer="scheduler")
     await broker.start()
     pool = await create_pool(settings.database_url, "scheduler")
     try:
@@ -164,18 +186,12 @@ async def db_scheduler(database_url: str) -> AsyncIterator[Scheduler]:
 @pytest.fixture
 async def migrated(database_url: str, amqp_url: str) -> Settings:
     await migrate(database_url, "scheduler", MIGRATIONS_DIR)
-    await declare_topology(amqp_url)
     return make_settings(database_url, amqp_url)
 
 
 @pytest.fixture
-async def tap(amqp_url: str) -> AsyncIterator[EventTap]:
-    connection = await aio_pika.connect(amqp_url)
-    channel = await connection.channel()
-    queue = await channel.declare_queue(exclusive=True)
-    await queue.bind(topology.EVENTS_EXCHANGE, routing_key="#")
-    yield EventTap(queue)
-    await connection.close()
+async def tap(event_queue: Callable[[str], Awaitable[aio_pika.abc.AbstractQueue]]) -> EventTap:
+    return EventTap(await event_queue("#"))
 
 
 @pytest.fixture
@@ -186,7 +202,7 @@ async def scheduler(migrated: Settings, tap: EventTap) -> AsyncIterator[Schedule
 
 
 def completed(
-    run: dict[str, Any],
+    run_id: str,
     sync_id: str,
     state: RunState = RunState.SUCCEEDED,
     *,
@@ -195,9 +211,9 @@ def completed(
     auth_failed: bool = False,
     credits: int = 0,
 ) -> RunCompleted:
-    """``run``'s RunCompleted as history sends it; the run finished a minute after ``started_at``."""
+    """The run's RunCompleted as history sends it; the run finished a minute after ``started_at``."""
     summary = RunSummary(
-        run_id=run["run_id"],
+        run_id=run_id,
         sync_id=sync_id,
         state=state,
         trigger=trigger,
@@ -205,4 +221,4 @@ def completed(
         finished_at=started_at + timedelta(minutes=1),
         credits=credits,
     )
-    return RunCompleted(summary=summary, auth_failed=auth_failed, correlation_id=run["run_id"])
+    return RunCompleted(summary=summary, auth_failed=auth_failed, correlation_id=run_id)

@@ -9,13 +9,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from recruit_sync.contracts import topology
+from recruit_sync.contracts import rpc, topology
 from recruit_sync.contracts.events import Trigger
+from recruit_sync.contracts.resources import EditSync, NoArguments, RunSync, SyncDetail, SyncRef, WindowKind
+from recruit_sync.contracts.sync_spec import SyncSpecPatch
 from recruit_sync.runtime.db import create_pool
 from recruit_sync.runtime.rpc import RpcError
 from recruit_sync.scheduler.budget import FIRST_RUN_CREDITS, WINDOW, Spend, estimate_credits, fits_from, spent
-from recruit_sync.scheduler.due import WindowKind
-from recruit_sync.scheduler.handlers import emit_due_runs, record_run_completed, run_sync
+from recruit_sync.scheduler.runs import emit_due_runs, record_run_completed
+from recruit_sync.scheduler.syncs import run_sync
 
 from .conftest import START, Scheduler, completed
 
@@ -70,32 +72,47 @@ def test_an_estimate_above_the_budget_is_refused() -> None:
 # in the scheduler ---------------------------------------------------------------------------------------
 
 
+async def run(s: Scheduler, sync_id: str) -> str:
+    started = await s.call(rpc.SYNC_RUN, RunSync(id=sync_id))
+    assert started.started
+    return started.run_id
+
+
+async def show(s: Scheduler, sync_id: str) -> SyncDetail:
+    return await s.call(rpc.SYNC_GET, SyncRef(id=sync_id))
+
+
+async def credits_spent(s: Scheduler) -> list[int]:
+    return [c.credits_spent for c in await s.call(rpc.CONNECTION_LIST, NoArguments())]
+
+
 @pytest.mark.integration
 async def test_a_due_run_waits_for_the_budget_then_runs(db_scheduler: Scheduler) -> None:
     s = db_scheduler
     await s.add_connection(daily_credit_budget=30)
     busy = await s.create_sync(name="busy")
     waiting = await s.create_sync(name="waiting", schedule=DAILY)
-    run = await s.ok("sync.run", {"id": busy})  # the first run: estimated min(FIRST_RUN_CREDITS, 30)
-    await record_run_completed(s.deps, completed(run, busy, started_at=START, credits=25))
+    run_id = await run(s, busy)  # the first run: estimated min(FIRST_RUN_CREDITS, 30)
+    await record_run_completed(s.deps, completed(run_id, busy, started_at=START, credits=25))
     spent_at = START + timedelta(minutes=1)  # completed() finishes runs a minute after they start
 
     s.clock.advance(timedelta(days=1))  # 2026-11-21 12:00 UTC; "waiting" was due at 07:00 UTC
     assert await emit_due_runs(s.deps) == 0  # 25 spent + its first-run estimate of 30 > 30
-    detail = await s.ok("sync.get", {"id": waiting})
+    detail = await s.call_raw(rpc.SYNC_GET.name, {"id": waiting})
     until = (spent_at + WINDOW).astimezone(ZoneInfo("Asia/Kolkata")).isoformat()
-    assert detail["state"] == "active"
-    assert detail["next_due_at"] == until == "2026-11-21T17:31:00+05:30"
-    assert detail["state_reason"] == f"waiting for credit budget until {until}"
-    assert [c["credits_spent"] for c in await s.ok("connection.list")] == [25]
+    assert detail.result["state"] == "active"
+    assert detail.result["next_due_at"] == until == "2026-11-21T17:31:00+05:30"
+    assert detail.result["state_reason"] == f"waiting for credit budget until {until}"
+    assert await credits_spent(s) == [25]
 
     s.clock.advance(timedelta(minutes=1))  # 12:01: the 25 credits have left the window
     assert await emit_due_runs(s.deps) == 1
-    detail = await s.ok("sync.get", {"id": waiting})
-    assert detail["state_reason"] is None and detail["next_due_at"] == "2026-11-22T12:30:00+05:30"
+    detail = await s.call_raw(rpc.SYNC_GET.name, {"id": waiting})
+    assert detail.result["state_reason"] is None
+    assert detail.result["next_due_at"] == "2026-11-22T12:30:00+05:30"
     [scheduled] = [e for e in await s.outbox(topology.SYNC_DUE) if e["trigger"] == Trigger.SCHEDULE]
     assert scheduled["sync_id"] == waiting
-    assert [c["credits_spent"] for c in await s.ok("connection.list")] == [0]
+    assert await credits_spent(s) == [0]
 
 
 @pytest.mark.integration
@@ -103,19 +120,19 @@ async def test_a_manual_run_over_budget_is_refused_naming_when_it_fits(db_schedu
     s = db_scheduler
     await s.add_connection(daily_credit_budget=30)
     sync_id = await s.create_sync(schedule=LATE_DAILY)
-    run = await s.ok("sync.run", {"id": sync_id})
-    await record_run_completed(s.deps, completed(run, sync_id, started_at=START, credits=12))
-    run = await s.ok("sync.run", {"id": sync_id})  # incremental, estimated as the full run: 12 + 12
-    await record_run_completed(s.deps, completed(run, sync_id, started_at=START, credits=5))
-    run = await s.ok("sync.run", {"id": sync_id})  # now estimated as the last incremental: 17 + 5
-    await record_run_completed(s.deps, completed(run, sync_id, started_at=START, credits=5))
+    run_id = await run(s, sync_id)
+    await record_run_completed(s.deps, completed(run_id, sync_id, started_at=START, credits=12))
+    run_id = await run(s, sync_id)  # incremental, estimated as the full run: 12 + 12
+    await record_run_completed(s.deps, completed(run_id, sync_id, started_at=START, credits=5))
+    run_id = await run(s, sync_id)  # now estimated as the last incremental: 17 + 5
+    await record_run_completed(s.deps, completed(run_id, sync_id, started_at=START, credits=5))
 
-    error = await s.fails("sync.run", {"id": sync_id, "full": True}, 409)  # 22 + 12 > 30
+    error = await s.refused(rpc.SYNC_RUN, RunSync(id=sync_id, full=True), 409)  # 22 + 12 > 30
     assert error == (
         "credit budget: connection 'acme' has spent 22 of its 30 daily credits in the last 24 hours "
         "(runs in flight included) and this run needs about 12; run it after 2026-11-21T12:01:00+00:00"
     )
-    assert (await s.ok("sync.run", {"id": sync_id}))["started"]  # an incremental one still fits: 22 + 5
+    assert await run(s, sync_id)  # an incremental one still fits: 22 + 5
 
 
 @pytest.mark.integration
@@ -124,15 +141,16 @@ async def test_runs_in_flight_hold_their_estimate_until_they_report(db_scheduler
     await s.add_connection(daily_credit_budget=60)
     first = await s.create_sync(name="first")
     second = await s.create_sync(name="second", schedule=DAILY)
-    run = await s.ok("sync.run", {"id": first})  # holds FIRST_RUN_CREDITS = 50 while in flight
+    run_id = await run(s, first)  # holds FIRST_RUN_CREDITS = 50 while in flight
     s.clock.advance(timedelta(hours=19, minutes=30))  # 07:30 UTC: "second" is due
     assert await emit_due_runs(s.deps) == 0  # 50 reserved + its own 50 > 60
-    assert (await s.ok("sync.get", {"id": second}))["state_reason"].startswith("waiting for credit budget")
+    reason = (await show(s, second)).state_reason
+    assert reason is not None and reason.startswith("waiting for credit budget")
 
     # the run spent far less than feared: the waiting sync is woken and runs at the next tick
-    await record_run_completed(s.deps, completed(run, first, started_at=s.clock.now, credits=5))
+    await record_run_completed(s.deps, completed(run_id, first, started_at=s.clock.now, credits=5))
     assert await emit_due_runs(s.deps) == 1
-    assert (await s.ok("sync.get", {"id": second}))["state_reason"] is None
+    assert (await show(s, second)).state_reason is None
 
 
 @pytest.mark.integration
@@ -144,7 +162,7 @@ async def test_runs_started_at_once_through_two_replicas_never_overspend(db_sche
     other_pool = await create_pool(s.deps.settings.database_url, "scheduler")
     try:
         replicas = [s.deps, replace(s.deps, pool=other_pool)] * 2
-        runs = [run_sync(deps, {"id": sync_id}) for deps, sync_id in zip(replicas, ids, strict=True)]
+        runs = [run_sync(deps, RunSync(id=sync_id)) for deps, sync_id in zip(replicas, ids, strict=True)]
         results = await asyncio.gather(*runs, return_exceptions=True)
     finally:
         await other_pool.close()
@@ -159,8 +177,8 @@ async def test_without_a_budget_nothing_waits(db_scheduler: Scheduler) -> None:
     s = db_scheduler
     await s.add_connection()
     sync_id = await s.create_sync(schedule=DAILY)
-    run = await s.ok("sync.run", {"id": sync_id})
-    await record_run_completed(s.deps, completed(run, sync_id, started_at=START, credits=1_000_000))
+    run_id = await run(s, sync_id)
+    await record_run_completed(s.deps, completed(run_id, sync_id, started_at=START, credits=1_000_000))
     s.clock.advance(timedelta(days=1))
     assert await emit_due_runs(s.deps) == 1
 
@@ -170,15 +188,17 @@ async def test_pausing_or_a_new_schedule_ends_the_wait(db_scheduler: Scheduler) 
     s = db_scheduler
     await s.add_connection(daily_credit_budget=10)
     sync_id = await s.create_sync(schedule=DAILY)
-    run = await s.ok("sync.run", {"id": sync_id})
-    await record_run_completed(s.deps, completed(run, sync_id, started_at=START, credits=10))
+    run_id = await run(s, sync_id)
+    await record_run_completed(s.deps, completed(run_id, sync_id, started_at=START, credits=10))
     s.clock.advance(timedelta(hours=20))
     assert await emit_due_runs(s.deps) == 0
-    assert (await s.ok("sync.get", {"id": sync_id}))["state_reason"] is not None
+    assert (await show(s, sync_id)).state_reason is not None
 
-    weekly = {"kind": "weekly", "weekday": "monday", "at": "09:00", "timezone": "UTC"}
-    edited = await s.ok("sync.edit", {"id": sync_id, "patch": {"schedule": weekly}})
-    assert (edited["state_reason"], edited["next_due_at"]) == (None, "2026-11-23T09:00:00+00:00")
-    await s.ok("sync.pause", {"id": sync_id})
-    activated = await s.ok("sync.activate", {"id": sync_id})
-    assert activated["state_reason"] is None
+    weekly = SyncSpecPatch.model_validate(
+        {"schedule": {"kind": "weekly", "weekday": "monday", "at": "09:00", "timezone": "UTC"}}
+    )
+    edited = await s.call(rpc.SYNC_EDIT, EditSync(id=sync_id, patch=weekly))
+    assert (edited.state_reason, edited.next_due_at) == (None, START + timedelta(days=2, hours=21))
+    await s.call(rpc.SYNC_PAUSE, SyncRef(id=sync_id))
+    activated = await s.call(rpc.SYNC_ACTIVATE, SyncRef(id=sync_id))
+    assert activated.state_reason is None

@@ -6,15 +6,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
 from recruit_sync.contracts.events import ConnectionSnapshot, Trigger
 from recruit_sync.contracts.sync_spec import Options, SyncSpec, SyncSpecPatch
-from recruit_sync.scheduler.connections import NewConnection, Rekey
 from recruit_sync.scheduler.due import OVERLAP, SyncSnapshot, build_sync_due, retrieval_window
 from recruit_sync.scheduler.specs import (
     SpecError,
     apply_patch,
+    check_criteria,
     check_retrieval_age,
     dump_spec,
     load_favourite,
@@ -61,6 +60,27 @@ def test_retrieval_age_compares_instants_across_offsets() -> None:
     check_retrieval_age(spec(retrieval={"kind": "after", "after": "2026-10-21T17:30:00+05:30"}), NOW, 30)
     with pytest.raises(SpecError):
         check_retrieval_age(spec(retrieval={"kind": "after", "after": "2026-10-21T17:29:00+05:30"}), NOW, 30)
+
+
+# criteria ------------------------------------------------------------------------------------------------
+
+UNUSED_CONDITION = {
+    "kind": "criteria",
+    "conditions": [
+        {"field": "City", "operator": "equals", "value": "Pune"},
+        {"field": "State", "operator": "equals", "value": "MH"},
+    ],
+    "pattern": "( 1 )",
+}
+
+
+def test_criteria_the_model_accepts_may_still_be_refused_naming_the_key() -> None:
+    shaped = SyncSpec.model_validate({**BASE, "selection": UNUSED_CONDITION})  # the shape is fine
+    with pytest.raises(SpecError, match=r"^selection.pattern: condition 2 is not used$"):
+        check_criteria(shaped)
+    with pytest.raises(SpecError, match=r"^selection.pattern: condition 2 is not used$"):
+        validate_spec({**BASE, "selection": UNUSED_CONDITION})
+    check_criteria(spec(selection={**UNUSED_CONDITION, "pattern": "(1 or 2)"}))
 
 
 # favourites ----------------------------------------------------------------------------------------------
@@ -198,32 +218,6 @@ def test_sync_due_carries_the_full_mapping_and_settings() -> None:
         batch_size=500,
     )
     assert again.event_id == event.event_id
-
-
-# connection requests -------------------------------------------------------------------------------------
-
-CONNECTION = {
-    "name": "acme",
-    "base_url": "https://recruit.zoho.eu/",
-    "accounts_url": "https://accounts.zoho.eu",
-    "client_id": "cid",
-    "client_secret": "secret",
-    "refresh_token": "rt",
-}
-
-
-def test_connection_urls_must_be_http() -> None:
-    assert NewConnection.model_validate(CONNECTION).base_url == "https://recruit.zoho.eu"
-    with pytest.raises(ValidationError, match="not an http"):
-        NewConnection.model_validate({**CONNECTION, "base_url": "ftp://recruit.zoho.eu"})
-    with pytest.raises(ValidationError, match="not an http"):
-        NewConnection.model_validate({**CONNECTION, "accounts_url": "accounts.zoho.eu"})
-
-
-def test_rekey_must_change_something() -> None:
-    with pytest.raises(ValidationError, match="at least one of"):
-        Rekey.model_validate({"name": "acme"})
-    assert Rekey.model_validate({"name": "acme", "primary_email": "ops@acme.com"}).primary_email
 
 
 def _spec(**extra: Any) -> SyncSpec:

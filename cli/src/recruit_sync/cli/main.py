@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -32,6 +31,7 @@ from recruit_sync.cli.client import DEFAULT_API_URL, ApiClient, CliError
 from recruit_sync.cli.inputs import parse_addresses, read_json, read_json_object, read_text
 from recruit_sync.cli.processes import Supervisor
 from recruit_sync.contracts.events import Outcome
+from recruit_sync.contracts.resources import MAX_INT32, RecordRow, SuppressionReason
 
 WORKER_SERVICES = ("scheduler", "fetcher", "importer", "history")
 SUPPRESS_CHUNK = 1000  # addresses per request, so a big import never becomes one huge RPC message
@@ -242,7 +242,7 @@ def connection_add(
     client_secret: Annotated[str, typer.Option()],
     refresh_token: Annotated[str, typer.Option()],
     primary_email: Annotated[str | None, typer.Option()] = None,
-    daily_credit_budget: Annotated[int | None, typer.Option(min=1)] = None,
+    daily_credit_budget: Annotated[int | None, typer.Option(min=1, max=MAX_INT32)] = None,
     as_json: Json = False,
 ) -> None:
     """Register a Recruit account; prints its id."""
@@ -265,15 +265,21 @@ def connection_rekey(
     ctx: typer.Context,
     name: str,
     refresh_token: Annotated[str | None, typer.Option()] = None,
+    client_id: Annotated[str | None, typer.Option()] = None,
     client_secret: Annotated[str | None, typer.Option()] = None,
     primary_email: Annotated[str | None, typer.Option()] = None,
     as_json: Json = False,
 ) -> None:
     """Change credentials; every sync of the connection becomes inactive until re-activated."""
-    changes = {"refresh_token": refresh_token, "client_secret": client_secret, "primary_email": primary_email}
+    changes = {
+        "refresh_token": refresh_token,
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "primary_email": primary_email,
+    }
     body = {k: v for k, v in changes.items() if v is not None}
     if not body:
-        raise typer.BadParameter("give --refresh-token, --client-secret or --primary-email")
+        raise typer.BadParameter("give --refresh-token, --client-id, --client-secret or --primary-email")
     result = _state(ctx).api().post(f"/connections/{name}/rekey", body)
 
     def show(_: Any) -> None:
@@ -431,7 +437,7 @@ def runs_show(ctx: typer.Context, run_id: str, as_json: Json = False) -> None:
     _show(ctx, as_json, _state(ctx).api().get(f"/runs/{run_id}"), render.show_run)
 
 
-RECORD_COLUMNS = ("record_id", "email", "outcome", "reason")
+RECORD_COLUMNS = tuple(RecordRow.model_fields)  # the CSV header: record_id,email,outcome,reason
 
 
 @runs_app.command("records")
@@ -487,12 +493,7 @@ def list_all(ctx: typer.Context, as_json: Json = False) -> None:
     _show(ctx, as_json, lists, lambda rows: render.table(rows, render.columns_of(rows, ["name"]), "lists"))
 
 
-class Reason(StrEnum):
-    BOUNCED = "bounced"
-    DO_NOT_MAIL = "do_not_mail"
-
-
-ReasonOpt = Annotated[Reason, typer.Option(help="Why these addresses must not be mailed.")]
+ReasonOpt = Annotated[SuppressionReason, typer.Option(help="Why these addresses must not be mailed.")]
 
 
 @suppress_app.command("add")
@@ -547,7 +548,7 @@ def suppress_import(
 @suppress_app.command("list")
 def suppress_list(
     ctx: typer.Context,
-    reason: Annotated[Reason | None, typer.Option(help="Only this reason.")] = None,
+    reason: Annotated[SuppressionReason | None, typer.Option(help="Only this reason.")] = None,
     as_json: Json = False,
 ) -> None:
     """The registry."""

@@ -13,12 +13,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from recruit_sync.contracts.events import IgnoreReason
+from recruit_sync.contracts.events import IgnoreReason, Outcome
 
 out = Console(highlight=False, soft_wrap=False)  # file=None: rich looks sys.stdout up at each print
 err = Console(stderr=True, highlight=False)
 
-OUTCOME_COLUMNS = ("new", "re_added", "duplicate", "updated", "unchanged", "ignored", "deleted")
+OUTCOME_COLUMNS = tuple(outcome.value for outcome in Outcome)
 
 
 def print_json(data: Any) -> None:
@@ -75,12 +75,6 @@ def pairs(title: str, items: Sequence[tuple[str, Any]]) -> None:
 # --- syncs -------------------------------------------------------------------------------------------
 
 
-def spec_of(sync: dict[str, Any]) -> dict[str, Any]:
-    """The sync's spec, whether the scheduler nests it under ``spec`` or flattens it into the sync."""
-    spec = sync.get("spec")
-    return spec if isinstance(spec, dict) else sync
-
-
 def describe_schedule(schedule: dict[str, Any] | None) -> str:
     if not schedule:
         return "once"
@@ -115,8 +109,8 @@ def show_syncs(syncs: Sequence[dict[str, Any]]) -> None:
             "id": s.get("id"),
             "name": s.get("name"),
             "state": text(s.get("state")) + (f" ({s['state_reason']})" if s.get("state_reason") else ""),
-            "list": spec_of(s).get("list"),
-            "schedule": describe_schedule(spec_of(s).get("schedule")),
+            "list": s["spec"].get("list"),
+            "schedule": describe_schedule(s["spec"].get("schedule")),
             "next_due_at": when(s.get("next_due_at")),
             "last_retrieval_at": when(s.get("last_retrieval_at")),
         }
@@ -128,14 +122,7 @@ def show_syncs(syncs: Sequence[dict[str, Any]]) -> None:
 def show_sync(sync: dict[str, Any]) -> None:
     """SPEC section 6's detail view: configuration, mapping, time zone, last retrieval (time and
     type), next due time, state and its reason, and the runs, newest first."""
-    spec = spec_of(sync)
-    schedule = spec.get("schedule") or {}
-    mapping = sync.get("mapping") or [
-        {"from": "Email", "to": "email"},
-        {"from": "First_Name", "to": "first_name"},
-        {"from": "Last_Name", "to": "last_name"},
-        *(spec.get("mapping") or []),
-    ]
+    spec = sync["spec"]
     enabled_at = sync.get("options_enabled_at") or {}
     retrieval_kind = sync.get("last_retrieval_kind")
     pairs(
@@ -150,10 +137,10 @@ def show_sync(sync: dict[str, Any]) -> None:
             ("list", spec.get("list")),
             ("options", spec.get("options") or {}),
             *((f"  {option} since", when(at)) for option, at in sorted(enabled_at.items())),
-            ("schedule", describe_schedule(schedule)),
-            ("time zone", sync.get("timezone") or schedule.get("timezone", "UTC")),
+            ("schedule", describe_schedule(spec.get("schedule"))),
+            ("time zone", sync.get("timezone")),
             ("retrieval", describe_retrieval(spec.get("retrieval"))),
-            ("mapping", [f"{m.get('from')} -> {m.get('to')}" for m in mapping]),
+            ("mapping", [f"{m.get('from')} -> {m.get('to')}" for m in sync["mapping"]]),
             ("last retrieval", when(sync.get("last_retrieval_at"))),
             ("last retrieval type", retrieval_kind),
             ("next due", when(sync.get("next_due_at"))),

@@ -12,9 +12,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from recruit_sync.api.asyncapi import events_document
-from recruit_sync.api.errors import invalid_request
+from recruit_sync.api.errors import invalid_operation_request, invalid_request
 from recruit_sync.api.gateway import Services
 from recruit_sync.api.routes import router
 from recruit_sync.runtime.broker import declare_topology
@@ -54,4 +55,5 @@ def create_app(settings: Settings, rpc_timeout: float | None = None) -> FastAPI:
     app.state.events_document = events_document(settings.amqp_url, app.version)
     app.include_router(router)
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(ValidationError, invalid_operation_request)
     return app

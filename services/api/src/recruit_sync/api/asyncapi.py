@@ -1,7 +1,8 @@
 """AsyncAPI document for the events on the bus and the RPC queues, generated from the contracts.
 
 Built on a broker that is never connected: it only carries one publisher declaration per event type
-(schema = the contract model), so the document can never drift from ``recruit_sync.contracts``.
+(schema = the contract model) and per RPC queue (naming its operations, whose request and answer
+models the OpenAPI document shows), so the document can never drift from ``recruit_sync.contracts``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from faststream.specification.base import Specification
 
 from recruit_sync.contracts import topology
 from recruit_sync.contracts.events import EVENT_TYPES
-from recruit_sync.contracts.rpc import RpcRequest
+from recruit_sync.contracts.rpc import OPERATIONS, RpcRequest
 from recruit_sync.runtime.broker import EVENTS
 
 
@@ -31,10 +32,11 @@ def events_document(amqp_url: str, version: str) -> Specification:
             description=_summary(event.__doc__),
         )
     for queue in topology.RPC_QUEUES:
+        ops = ", ".join(op.name for op in OPERATIONS if op.queue == queue)
         broker.publisher(
             queue,
             schema=RpcRequest,
             title=queue,
-            description="request/reply: answers an RpcReply (contracts.rpc)",
+            description=f"request/reply: answers an RpcReply (contracts.rpc); op is one of {ops}",
         )
     return AsyncAPI(broker, title="recruit-sync events", version=version).to_specification()

@@ -1,19 +1,20 @@
-"""The API's only door to data: RPC calls to the services, with their failures turned into HTTP errors.
+"""The API's only door to data: typed RPC calls to the services, with their failures turned into HTTP errors.
 
-A reply's error keeps the status the service chose (404, 409, 400, ...); a service that does not answer
-within the timeout is a 503 naming it, so the CLI can say which process is missing.
+A refusal keeps the status and message the service chose (404, 409, 400, ...); a service that does not
+answer within the timeout is a 503 naming it, so the CLI can say which process is missing.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import aio_pika.exceptions
 import aiormq.exceptions
 from fastapi import HTTPException
+from pydantic import ValidationError
 
 from recruit_sync.contracts import topology
-from recruit_sync.runtime.rpc import RpcClient
+from recruit_sync.contracts.rpc import Operation, Req, Res
+from recruit_sync.contracts.sync_spec import describe_validation_error
+from recruit_sync.runtime.rpc import RpcClient, RpcError
 
 SERVICE_NAMES = {
     topology.SCHEDULER_RPC: "scheduler",
@@ -23,25 +24,19 @@ SERVICE_NAMES = {
 
 
 class Services:
-    """Asks the scheduler, importer and history services over their RPC queues."""
+    """Asks the scheduler, importer and history services the operations of ``contracts.rpc``."""
 
     def __init__(self, client: RpcClient, timeout: float) -> None:
         self.client = client
         self.timeout = timeout
 
-    async def scheduler(self, op: str, **args: Any) -> Any:
-        return await self.ask(topology.SCHEDULER_RPC, op, args)
-
-    async def importer(self, op: str, **args: Any) -> Any:
-        return await self.ask(topology.IMPORTER_RPC, op, args)
-
-    async def history(self, op: str, **args: Any) -> Any:
-        return await self.ask(topology.HISTORY_RPC, op, args)
-
-    async def ask(self, queue: str, op: str, args: dict[str, Any]) -> Any:
-        service = SERVICE_NAMES[queue]
+    async def call(self, operation: Operation[Req, Res], request: Req) -> Res:
+        """The answer to ``request``, as the operation's answer type; any failure is an HTTPException."""
+        service = SERVICE_NAMES[operation.queue]
         try:
-            reply = await self.client.call(queue, op, args, timeout=self.timeout)
+            return await self.client.call(operation, request, timeout=self.timeout)
+        except RpcError as exc:
+            raise HTTPException(exc.status if 400 <= exc.status <= 599 else 500, str(exc)) from None
         except TimeoutError:
             raise HTTPException(503, f"the {service} service is not answering") from None
         except (aiormq.exceptions.DeliveryError, aio_pika.exceptions.DeliveryError):
@@ -51,7 +46,10 @@ class Services:
             ) from None
         except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
             raise HTTPException(503, f"the message broker is not reachable: {exc}") from None
-        if not reply.ok:
-            status = reply.status if 400 <= reply.status <= 599 else 500
-            raise HTTPException(status, reply.error or f"{service} refused {op}")
-        return reply.result
+        except ValidationError as exc:
+            # a service running other contracts than the API: say which, rather than a bare 500
+            raise HTTPException(
+                502,
+                f"the {service} service's answer to {operation.name} does not fit the contract: "
+                f"{describe_validation_error(exc)}",
+            ) from None

@@ -1,4 +1,9 @@
-"""Every endpoint: one or two RPC calls to the service that owns the data (see gateway.Services)."""
+"""Every endpoint: one or two typed RPC calls to the service that owns the data (see gateway.Services).
+
+Request bodies and answers are the models of ``contracts.resources`` (the return annotations are the
+response models), so the OpenAPI document shows every shape, and an answer can carry nothing its model
+does not name: a connection's secrets cannot leave the API (SPEC section 7).
+"""
 
 from __future__ import annotations
 
@@ -8,15 +13,48 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from faststream.specification.asyncapi import get_asyncapi_html
 
-from recruit_sync.api.bodies import Favourite, NewConnection, Rekey, Suppress, SuppressionReason, Unsuppress
 from recruit_sync.api.gateway import Services
-from recruit_sync.contracts.events import Outcome
+from recruit_sync.api.views import SyncWithRuns
+from recruit_sync.contracts import rpc
+from recruit_sync.contracts.events import Outcome, RunSummary
+from recruit_sync.contracts.resources import (
+    Connection,
+    Created,
+    CreateSync,
+    CredentialChanges,
+    EditSync,
+    EmailQuery,
+    ExplainRow,
+    Favourite,
+    FavouriteSaved,
+    ListInfo,
+    ListRef,
+    Member,
+    NewConnection,
+    NoArguments,
+    RecordRow,
+    RecordsQuery,
+    Rekey,
+    Rekeyed,
+    RunRef,
+    RunsOfSync,
+    RunStarted,
+    RunSync,
+    Suppress,
+    Suppressed,
+    Suppression,
+    SuppressionReason,
+    SuppressionsQuery,
+    SyncDetail,
+    SyncRef,
+    Unsuppress,
+    Unsuppressed,
+)
 from recruit_sync.contracts.sync_spec import SyncSpec, SyncSpecPatch
 
 router = APIRouter()
 
-# Keys never returned for a connection, even if a service forgot to drop them (SPEC section 7).
-_SECRET_WORDS = ("secret", "token", "password", "service_key")
+NOTHING = NoArguments()
 
 
 def _services(request: Request) -> Services:
@@ -27,169 +65,153 @@ def _services(request: Request) -> Services:
 Svc = Annotated[Services, Depends(_services)]
 
 
-def without_secrets(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            k: without_secrets(v) for k, v in value.items() if not any(w in k.lower() for w in _SECRET_WORDS)
-        }
-    if isinstance(value, list):
-        return [without_secrets(v) for v in value]
-    return value
-
-
 # --- connections -------------------------------------------------------------------------------------
 
 
 @router.post("/connections", status_code=201, tags=["connections"])
-async def add_connection(body: NewConnection, services: Svc) -> Any:
+async def add_connection(body: NewConnection, services: Svc) -> Created:
     """Register a Recruit account; answers ``{"id"}``. Secrets are stored encrypted, never returned."""
-    return without_secrets(await services.scheduler("connection.add", **body.model_dump(exclude_none=True)))
+    return await services.call(rpc.CONNECTION_ADD, body)
 
 
 @router.get("/connections", tags=["connections"])
-async def list_connections(services: Svc) -> Any:
-    return without_secrets(await services.scheduler("connection.list"))
+async def list_connections(services: Svc) -> list[Connection]:
+    return await services.call(rpc.CONNECTION_LIST, NOTHING)
 
 
 @router.post("/connections/{name}/rekey", tags=["connections"])
-async def rekey_connection(name: str, body: Rekey, services: Svc) -> Any:
+async def rekey_connection(name: str, body: CredentialChanges, services: Svc) -> Rekeyed:
     """Change credentials or primary email; every sync of the connection becomes inactive."""
-    changes = body.model_dump(exclude_none=True)
-    return without_secrets(await services.scheduler("connection.rekey", name=name, **changes))
+    rekey = Rekey.model_validate({**body.model_dump(exclude_unset=True), "name": name})
+    return await services.call(rpc.CONNECTION_REKEY, rekey)
 
 
 # --- syncs -------------------------------------------------------------------------------------------
 
 
 @router.post("/syncs", status_code=201, tags=["syncs"])
-async def create_sync(spec: SyncSpec, services: Svc) -> Any:
+async def create_sync(spec: SyncSpec, services: Svc) -> Created:
     """Create a sync from a spec (INTERFACE.md "Sync spec file"); answers ``{"id"}``."""
-    return await services.scheduler(
-        "sync.create", spec=spec.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    )
+    return await services.call(rpc.SYNC_CREATE, CreateSync(spec=spec))
 
 
 @router.get("/syncs", tags=["syncs"])
-async def list_syncs(services: Svc) -> Any:
-    return await services.scheduler("sync.list")
+async def list_syncs(services: Svc) -> list[SyncDetail]:
+    return await services.call(rpc.SYNC_LIST, NOTHING)
 
 
 @router.get("/syncs/{sync_id}", tags=["syncs"])
-async def get_sync(sync_id: str, services: Svc) -> Any:
-    """The sync with its runs, newest first, and ``last_run`` (null before the first run)."""
-    sync = await services.scheduler("sync.get", id=sync_id)
-    runs = await services.history("runs.list", sync_id=sync_id)
-    return {**sync, "runs": runs, "last_run": runs[0] if runs else None}
+async def get_sync(sync_id: str, services: Svc) -> SyncWithRuns:
+    """The sync (by id or name) with its runs, newest first, and ``last_run`` (null before the first)."""
+    sync = await services.call(rpc.SYNC_GET, SyncRef(id=sync_id))
+    runs = await services.call(rpc.RUNS_LIST, RunsOfSync(sync_id=sync.id))  # history knows ids only
+    return SyncWithRuns.of(sync, runs)
 
 
 @router.patch("/syncs/{sync_id}", tags=["syncs"])
-async def edit_sync(sync_id: str, patch: SyncSpecPatch, services: Svc) -> Any:
+async def edit_sync(sync_id: str, patch: SyncSpecPatch, services: Svc) -> SyncDetail:
     """Change mapping, options, schedule, retrieval, selection, list or name (keys given only)."""
-    return await services.scheduler(
-        "sync.edit", id=sync_id, patch=patch.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    )
+    return await services.call(rpc.SYNC_EDIT, EditSync(id=sync_id, patch=patch))
 
 
 @router.post("/syncs/{sync_id}/activate", tags=["syncs"])
-async def activate_sync(sync_id: str, services: Svc) -> Any:
-    return await services.scheduler("sync.activate", id=sync_id)
+async def activate_sync(sync_id: str, services: Svc) -> SyncDetail:
+    return await services.call(rpc.SYNC_ACTIVATE, SyncRef(id=sync_id))
 
 
 @router.post("/syncs/{sync_id}/pause", tags=["syncs"])
-async def pause_sync(sync_id: str, services: Svc) -> Any:
-    return await services.scheduler("sync.pause", id=sync_id)
+async def pause_sync(sync_id: str, services: Svc) -> SyncDetail:
+    return await services.call(rpc.SYNC_PAUSE, SyncRef(id=sync_id))
 
 
 @router.post("/syncs/{sync_id}/runs", status_code=202, tags=["runs"])
-async def run_sync(sync_id: str, services: Svc, full: bool = False) -> Any:
+async def run_sync(sync_id: str, services: Svc, full: bool = False) -> RunStarted:
     """Start a run now (``full``: re-import all data). ``started`` is false when one is in progress,
     and ``run_id`` then names that run."""
-    return await services.scheduler("sync.run", id=sync_id, full=full)
+    return await services.call(rpc.SYNC_RUN, RunSync(id=sync_id, full=full))
 
 
 # --- history -----------------------------------------------------------------------------------------
 
 
 @router.get("/syncs/{sync_id}/runs", tags=["runs"])
-async def list_runs(sync_id: str, services: Svc) -> Any:
-    return await services.history("runs.list", sync_id=sync_id)
+async def list_runs(sync_id: str, services: Svc) -> list[RunSummary]:
+    return await services.call(rpc.RUNS_LIST, RunsOfSync(sync_id=sync_id))
 
 
 @router.get("/runs/{run_id}", tags=["runs"])
-async def get_run(run_id: str, services: Svc) -> Any:
+async def get_run(run_id: str, services: Svc) -> RunSummary:
     """The run summary of INTERFACE.md; 404 until history has heard of the run."""
-    return await services.history("runs.get", run_id=run_id)
+    return await services.call(rpc.RUNS_GET, RunRef(run_id=run_id))
 
 
 @router.get("/runs/{run_id}/records", tags=["runs"])
-async def run_records(run_id: str, services: Svc, outcome: Outcome | None = None) -> Any:
+async def run_records(run_id: str, services: Svc, outcome: Outcome | None = None) -> list[RecordRow]:
     """Per-record outcomes of the run, optionally only one outcome."""
-    if outcome is None:
-        return await services.history("runs.records", run_id=run_id)
-    return await services.history("runs.records", run_id=run_id, outcome=outcome.value)
+    return await services.call(rpc.RUNS_RECORDS, RecordsQuery(run_id=run_id, outcome=outcome))
 
 
 @router.get("/explain/{email}", tags=["runs"])
-async def explain(email: str, services: Svc) -> Any:
+async def explain(email: str, services: Svc) -> list[ExplainRow]:
     """Every outcome recorded for the address, newest first."""
-    return await services.history("explain", email=email)
+    return await services.call(rpc.EXPLAIN, EmailQuery(email=email))
 
 
 # --- lists and suppressions --------------------------------------------------------------------------
 
 
 @router.get("/lists", tags=["lists"])
-async def all_lists(services: Svc) -> Any:
-    return await services.importer("list.all")
+async def all_lists(services: Svc) -> list[ListInfo]:
+    return await services.call(rpc.LIST_ALL, NOTHING)
 
 
 @router.get("/lists/{name}/members", tags=["lists"])
-async def list_members(name: str, services: Svc) -> Any:
-    return await services.importer("list.members", list=name)
+async def list_members(name: str, services: Svc) -> list[Member]:
+    return await services.call(rpc.LIST_MEMBERS, ListRef(list=name))
 
 
 @router.post("/suppressions", tags=["suppressions"])
-async def suppress(body: Suppress, services: Svc) -> Any:
-    return await services.importer("suppress.add", reason=body.reason, emails=body.emails)
+async def suppress(body: Suppress, services: Svc) -> Suppressed:
+    return await services.call(rpc.SUPPRESS_ADD, body)
 
 
 @router.delete("/suppressions", tags=["suppressions"])
-async def unsuppress(body: Unsuppress, services: Svc) -> Any:
-    return await services.importer("suppress.remove", emails=body.emails)
+async def unsuppress(body: Unsuppress, services: Svc) -> Unsuppressed:
+    return await services.call(rpc.SUPPRESS_REMOVE, body)
 
 
 @router.post("/suppressions/remove", tags=["suppressions"])
-async def unsuppress_by_post(body: Unsuppress, services: Svc) -> Any:
+async def unsuppress_by_post(body: Unsuppress, services: Svc) -> Unsuppressed:
     """The same as ``DELETE /suppressions``, for clients that cannot send a body with DELETE."""
-    return await services.importer("suppress.remove", emails=body.emails)
+    return await services.call(rpc.SUPPRESS_REMOVE, body)
 
 
 @router.get("/suppressions", tags=["suppressions"])
-async def list_suppressions(services: Svc, reason: SuppressionReason | None = None) -> Any:
-    return await services.importer("suppress.list", **({"reason": reason} if reason else {}))
+async def list_suppressions(services: Svc, reason: SuppressionReason | None = None) -> list[Suppression]:
+    return await services.call(rpc.SUPPRESS_LIST, SuppressionsQuery(reason=reason))
 
 
 # --- mapping favourites ------------------------------------------------------------------------------
 
 
 @router.post("/mapping/favourites", tags=["mapping"])
-async def save_favourite(body: Favourite, services: Svc) -> Any:
-    mapping = [m.model_dump(by_alias=True) for m in body.mapping]
-    return await services.scheduler("mapping.favourite.save", name=body.name, mapping=mapping)
+async def save_favourite(body: Favourite, services: Svc) -> FavouriteSaved:
+    return await services.call(rpc.FAVOURITE_SAVE, body)
 
 
 @router.get("/mapping/favourites", tags=["mapping"])
-async def list_favourites(services: Svc) -> Any:
-    return await services.scheduler("mapping.favourite.list")
+async def list_favourites(services: Svc) -> list[Favourite]:
+    return await services.call(rpc.FAVOURITE_LIST, NOTHING)
 
 
 # --- documentation of the events ---------------------------------------------------------------------
 
 
 @router.get("/asyncapi.json", tags=["docs"])
-async def asyncapi_document(request: Request) -> Any:
+async def asyncapi_document(request: Request) -> dict[str, Any]:
     """AsyncAPI 3.0 document of every event on the bus and the RPC queues."""
-    return request.app.state.events_document.to_jsonable()
+    document: dict[str, Any] = request.app.state.events_document.to_jsonable()
+    return document
 
 
 @router.get("/asyncapi", tags=["docs"], response_class=HTMLResponse)

@@ -6,13 +6,13 @@ ahead), because both wait on the network.
 
 Order: the module's records (the selection), then one deleted-records pass whose items fill the last
 batch and, if needed, batches of their own. A batch never holds more than ``batch_size`` items in all.
+Records are selected on all their fields and sent with only those the import reads (``slim``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,11 +21,13 @@ from typing import Any, Generic, Literal, TypeVar
 import structlog
 from pydantic import TypeAdapter, ValidationError
 
-from recruit_sync.contracts.envelope import Envelope, deterministic_id, utc_now
+from recruit_sync.contracts.envelope import Envelope, utc_now
 from recruit_sync.contracts.events import DeletedRecord, FetchCompleted, RecordBatch, SyncDue
+from recruit_sync.contracts.ids import fetch_completed_id, record_batch_id
 from recruit_sync.fetcher.modules import UnknownModule, resolve_module
 from recruit_sync.fetcher.recruit_client import RecruitClient
 from recruit_sync.fetcher.selection import plan_selection, selected_pages
+from recruit_sync.fetcher.slim import batch_fields, slim
 
 log = structlog.get_logger()
 
@@ -33,14 +35,6 @@ Publish = Callable[[Envelope], Awaitable[None]]
 T = TypeVar("T")
 
 _DELETED_TIME: TypeAdapter[datetime] = TypeAdapter(datetime)
-
-
-def record_batch_id(run_id: str, seq: int) -> uuid.UUID:
-    return deterministic_id("record-batch", run_id, seq)
-
-
-def fetch_completed_id(run_id: str) -> uuid.UUID:
-    return deterministic_id("fetch-completed", run_id)
 
 
 async def fetch_run(due: SyncDue, client: RecruitClient, publish: Publish) -> FetchCompleted:
@@ -65,7 +59,7 @@ async def fetch_run(due: SyncDue, client: RecruitClient, publish: Publish) -> Fe
         deleted_since=due.deleted_since.isoformat() if due.deleted_since else None,
     )
 
-    batches = _Batches(due, module, publish)
+    batches = _Batches(due, module, publish, batch_fields(due.settings))
     pages = selected_pages(client, module, plan, converted=converted, since=due.since)
     async with contextlib.aclosing(read_ahead(pages)) as pages_ahead:
         async for page in pages_ahead:
@@ -121,6 +115,7 @@ class _Batches:
     due: SyncDue
     module: str
     publish: Publish
+    fields: tuple[str, ...]  # what of each record the batch carries
     seq: int = 0
     record_count: int = 0
     deleted_count: int = 0
@@ -134,7 +129,7 @@ class _Batches:
         start = 0
         while start < len(page):
             taken = page[start : start + self._room()]
-            self.records.extend(taken)
+            self.records.extend(slim(taken, self.fields))
             self.record_count += len(taken)
             start += len(taken)
             if self._room() == 0:

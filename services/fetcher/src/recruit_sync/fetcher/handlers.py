@@ -13,12 +13,14 @@ from collections.abc import Callable
 import httpx
 import structlog
 
-from recruit_sync.contracts.envelope import deterministic_id
 from recruit_sync.contracts.events import ConnectionSnapshot, FetchFailed, SyncDue
+from recruit_sync.contracts.ids import fetch_failed_id
 from recruit_sync.criteria import CriteriaError
 from recruit_sync.fetcher.fetch import Publish, fetch_run
 from recruit_sync.fetcher.modules import UnknownModule
-from recruit_sync.fetcher.recruit_client import AuthFailed, RecruitClient, RecruitError, RetryPolicy
+from recruit_sync.fetcher.recruit_auth import Credentials, TokenCache
+from recruit_sync.fetcher.recruit_client import ModuleCache, RecruitClient
+from recruit_sync.fetcher.recruit_http import AuthFailed, RecruitError, RetryPolicy
 from recruit_sync.runtime.crypto import decrypt
 
 log = structlog.get_logger()
@@ -32,25 +34,31 @@ def recruit_client_factory(
     transport: httpx.AsyncBaseTransport | None = None,
     retry: RetryPolicy | None = None,
 ) -> ClientFactory:
-    """Clients for a connection snapshot, its secrets decrypted; tests and the simulator pass a transport."""
+    """Clients for a connection snapshot, its secrets decrypted; tests and the simulator pass a transport.
+
+    The clients share one token cache and one module-list cache: the process makes one factory, so a
+    connection's access token and module list serve every run until they expire.
+    """
+    tokens, module_lists = TokenCache(), ModuleCache()
 
     def connect(connection: ConnectionSnapshot) -> RecruitClient:
-        return RecruitClient(
-            connection.base_url,
+        credentials = Credentials(
             connection.accounts_url,
             connection.client_id,
             decrypt(connection.client_secret_enc),
             decrypt(connection.refresh_token_enc),
+        )
+        return RecruitClient(
+            connection.base_url,
+            credentials,
             transport,
+            tokens=tokens,
+            module_lists=module_lists,
             timeout=timeout,
             retry=retry,
         )
 
     return connect
-
-
-def fetch_failed_id(run_id: str) -> str:
-    return str(deterministic_id("fetch-failed", run_id))
 
 
 async def fetch_sync(due: SyncDue, *, connect: ClientFactory, publish: Publish) -> None:

@@ -1,19 +1,16 @@
 """A small Zoho Recruit v2 client on httpx (facts: shared/reference/recruit-api.md).
 
-The transport is a seam: production passes nothing (real network), tests pass ``httpx.MockTransport`` and
-the simulator is reached through ``httpx.ASGITransport``, so every caller runs this same code.
-
 What it takes care of, so callers do not:
-* OAuth refresh-token grant; the access token is cached per (accounts server, client id, refresh token)
-  at module level, so successive runs in one process reuse it, and new grants are throttled locally
-  (Zoho allows about ten per refresh token per ten minutes);
-* 401 ``INVALID_TOKEN`` / ``AUTHENTICATION_FAILED``: one refresh and one retry, then ``AuthFailed``;
+* OAuth (``recruit_auth.RecruitAuth``, an ``httpx.Auth``): tokens granted, cached in the ``TokenCache``
+  passed in, throttled, refreshed once on a stale token; ``AuthFailed`` when the credentials are refused;
 * 429: wait as ``Retry-After`` / ``X-RATELIMIT-RESET`` say (bounded), 5xx and network errors: bounded
-  exponential backoff with jitter; ``RecruitUnavailable`` once the retries are spent;
+  exponential backoff with jitter (``recruit_http.Sender``); ``RecruitUnavailable`` once the retries
+  are spent;
 * 204 = no records; an error inside HTTP 200; bodies that are not the documented JSON (``RecruitError``
   naming the call);
 * counting ``api_calls`` and ``credits`` (list and search 3, anything else 1; token calls are free);
-* caching ``settings/modules`` per process for ``MODULES_TTL`` (docs/adr/0012-recruit-client-resilience.md).
+* caching ``settings/modules`` in the ``ModuleCache`` passed in, for its ``ttl``
+  (docs/adr/0012-recruit-client-resilience.md).
 
 Exception texts name the call (method and path) and Recruit's code and message, never a secret.
 """
@@ -21,101 +18,57 @@ Exception texts name the call (method and path) and Recruit's code and message, 
 from __future__ import annotations
 
 import asyncio
-import functools
-import hashlib
-import random
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
 import orjson
 
+from recruit_sync.fetcher.recruit_auth import Credentials, RecruitAuth, TokenCache
+from recruit_sync.fetcher.recruit_http import (
+    AuthFailed,
+    RecruitError,
+    RecruitUnavailable,
+    RetryPolicy,
+    Sender,
+    describe,
+    error_fields,
+    str_or_none,
+)
+
 API_PREFIX = "/recruit/v2"
-TOKEN_PATH = "/oauth/v2/token"
 LIST_CREDITS = 3
 OTHER_CREDITS = 1
-_REFRESHABLE_401 = {"INVALID_TOKEN", "AUTHENTICATION_FAILED"}
-# Transport errors after the request went out: Recruit has it, whatever became of the answer.
-_SENT_BUT_UNANSWERED = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError)
-_FINAL_TOKEN_ERRORS = {"invalid_client", "invalid_code", "invalid_grant", "unauthorized_client"}
-_MAX_DETAIL = 200
 # The module list changes when an admin adds or renames a module: rarely. Reading it once per run costs
 # a credit and a round trip per run; five minutes covers a burst of runs due together and manual
 # re-runs, and a module renamed meanwhile fails one run at most (INVALID_MODULE drops the entry).
 MODULES_TTL = 300.0
 
 
-class RecruitError(Exception):
-    """A call to Recruit did not give what the API documents. ``call`` is ``"GET /recruit/v2/..."``."""
+class ModuleCache:
+    """Module lists read from Recruit, per credentials and Recruit base URL, with when they were read.
 
-    def __init__(self, call: str, detail: str, *, status: int | None = None, code: str | None = None):
-        super().__init__(f"{call}: {detail}")
-        self.call = call
-        self.status = status
-        self.code = code
+    Passed in like the ``TokenCache``: the process keeps one, a test its own.
+    """
 
+    def __init__(self, ttl: float = MODULES_TTL) -> None:
+        self.ttl = ttl
+        self._lists: dict[str, tuple[float, list[dict[str, Any]]]] = {}
 
-class AuthFailed(RecruitError):
-    """The credentials are refused (final): the connection's syncs must become inactive."""
+    def get(self, key: str, now: float) -> list[dict[str, Any]] | None:
+        """A copy of the list read less than ``ttl`` seconds before ``now`` (callers may edit theirs)."""
+        cached = self._lists.get(key)
+        if cached is None or now - cached[0] >= self.ttl:
+            return None
+        return list(cached[1])
 
+    def put(self, key: str, now: float, modules: list[dict[str, Any]]) -> None:
+        self._lists[key] = (now, list(modules))
 
-class RecruitUnavailable(RecruitError):
-    """Recruit kept failing transiently (5xx, timeouts, rate limits) until the retries were spent."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try. Tests pass tiny delays; production keeps the defaults."""
-
-    attempts: int = 5  # tries per call for 5xx / timeouts / connection errors
-    backoff_base: float = 0.5  # seconds; doubled per retry
-    backoff_max: float = 20.0
-    rate_limit_retries: int = 5  # 429s tolerated per call
-    max_wait: float = 120.0  # longest single wait for a 429 or the token throttle; longer -> give up
-    token_grants: int = 10  # access tokens per refresh token ...
-    token_window: float = 600.0  # ... per this many seconds (Zoho's throttle)
-
-    def backoff(self, retry: int) -> float:
-        """Exponential, capped, with jitter in [50%, 100%] so replicas do not retry in lockstep."""
-        ceiling = min(self.backoff_max, self.backoff_base * 2.0**retry)
-        return ceiling * (0.5 + random.random() / 2)
-
-
-@dataclass
-class _TokenState:
-    """What one refresh token has learned (module-level, shared by clients): its cached access token,
-    its recent grants and, per Recruit base URL, the module list with the moment it was read."""
-
-    access_token: str | None = None
-    expires_at: float = 0.0
-    grants: deque[float] = field(default_factory=deque)
-    lock: asyncio.Lock | None = None
-    loop: asyncio.AbstractEventLoop | None = None
-    modules: dict[str, tuple[float, list[dict[str, Any]]]] = field(default_factory=dict)
-
-    def refresh_lock(self) -> asyncio.Lock:
-        # An asyncio.Lock belongs to one event loop; a process (or test session) may run several.
-        loop = asyncio.get_running_loop()
-        if self.lock is None or self.loop is not loop:
-            self.lock, self.loop = asyncio.Lock(), loop
-        return self.lock
-
-
-_TOKENS: dict[str, _TokenState] = {}
-
-
-def clear_token_cache() -> None:
-    """Forget every cached access token and module list (tests; new credentials have another key)."""
-    _TOKENS.clear()
-
-
-def _token_key(accounts_url: str, client_id: str, refresh_token: str) -> str:
-    digest = hashlib.sha256(refresh_token.encode()).hexdigest()
-    return f"{accounts_url}|{client_id}|{digest}"
+    def drop(self, key: str) -> None:
+        self._lists.pop(key, None)
 
 
 def format_since(moment: datetime) -> str:
@@ -136,38 +89,40 @@ def _converted_param(converted: Converted) -> dict[str, str]:
 
 
 class RecruitClient:
-    """One connection's view of Recruit. Use as ``async with RecruitClient(...) as client``."""
+    """One connection's view of Recruit. Use as ``async with RecruitClient(...) as client``.
+
+    ``tokens`` and ``module_lists`` are the process's caches (by default, the client's own).
+    """
 
     def __init__(
         self,
         base_url: str,
-        accounts_url: str,
-        client_id: str,
-        client_secret: str,
-        refresh_token: str,
+        credentials: Credentials,
         transport: httpx.AsyncBaseTransport | None = None,
         *,
+        tokens: TokenCache | None = None,
+        module_lists: ModuleCache | None = None,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         deleted_type: str = "all",
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
-        modules_ttl: float = MODULES_TTL,
     ) -> None:
         self._base_url = base_url.rstrip("/").removesuffix(API_PREFIX)
-        self._accounts_url = accounts_url.rstrip("/")
-        self._client_id = client_id
-        self._client_secret = client_secret
-        self._refresh_token = refresh_token
-        self._retry = retry or RetryPolicy()
         self._deleted_type = deleted_type  # Recruit's docs spell it "all" and "All"; unconfirmed which
-        self._sleep = sleep
         self._clock = clock
-        self._modules_ttl = modules_ttl
-        self._token_key = _token_key(self._accounts_url, client_id, refresh_token)
-        self._http = httpx.AsyncClient(transport=transport, timeout=timeout)
-        self.api_calls = 0
-        self.credits = 0
+        self._sender = Sender(transport, timeout=timeout, retry=retry or RetryPolicy(), sleep=sleep)
+        self._auth = RecruitAuth(credentials, tokens or TokenCache(), self._sender, clock=clock)
+        self._module_lists = module_lists or ModuleCache()
+        self._modules_key = f"{credentials.key}|{self._base_url}"
+
+    @property
+    def api_calls(self) -> int:
+        return self._sender.meter.api_calls
+
+    @property
+    def credits(self) -> int:
+        return self._sender.meter.credits
 
     async def __aenter__(self) -> RecruitClient:
         return self
@@ -176,25 +131,25 @@ class RecruitClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._sender.aclose()
 
     # ---- public calls -------------------------------------------------------------------------
 
     async def modules(self, *, fresh: bool = False) -> list[dict[str, Any]]:
         """``GET settings/modules``: every module with ``api_name``, ``plural_label``, ...
 
-        Answered from this process's cache when it is younger than ``modules_ttl``, unless ``fresh``
+        Answered from the module cache when its list is younger than its ``ttl``, unless ``fresh``
         (a module name missing from a cached list may be a module created since).
         """
-        cache = self._state().modules
-        cached = cache.get(self._base_url)
-        if not fresh and cached is not None and self._clock() - cached[0] < self._modules_ttl:
-            return list(cached[1])
+        if not fresh:
+            cached = self._module_lists.get(self._modules_key, self._clock())
+            if cached is not None:
+                return cached
         call, body = await self._get("settings/modules", credits=OTHER_CREDITS)
         modules = body.get("modules") if body is not None else None
         if not isinstance(modules, list) or not all(isinstance(m, dict) for m in modules):
             raise RecruitError(call, "body has no 'modules' list of objects")
-        cache[self._base_url] = (self._clock(), modules)
+        self._module_lists.put(self._modules_key, self._clock(), modules)
         return list(modules)
 
     async def list_records(
@@ -267,7 +222,7 @@ class RecruitClient:
             page_token = token if isinstance(token, str) and token else None
             page += 1
 
-    # ---- one call, with auth and retries ------------------------------------------------------
+    # ---- one call ------------------------------------------------------------------------------
 
     async def _get(
         self,
@@ -280,159 +235,33 @@ class RecruitClient:
         """GET ``/recruit/v2/{path}``; returns (call name, JSON body or None for 204)."""
         url_path = f"{API_PREFIX}/{path}"
         call = f"GET {url_path}"
-        refreshed = False
+        request = self._sender.request(
+            "GET", self._base_url + url_path, cost=credits, params=params, headers=headers
+        )
         rate_limited = 0
         while True:
-            token = await self._access_token()
-            send = functools.partial(
-                self._http.get,
-                self._base_url + url_path,
-                params=params,
-                headers={**(headers or {}), "Authorization": f"Zoho-oauthtoken {token}"},
-            )
-            response = await self._send(call, send, credits=credits)
+            response = await self._sender.send(call, request, auth=self._auth)
             status = response.status_code
-            if status == 401:
-                code, message = _error_fields(response)
-                self._forget(token)  # refused once, refused for good: the next call needs a new one
-                if code in _REFRESHABLE_401 and not refreshed:
-                    refreshed = True
-                    continue
-                raise AuthFailed(call, _describe(status, code, message), status=status, code=code)
+            if status == 401:  # the auth flow has already refreshed the token where that can help
+                code, message = error_fields(response)
+                raise AuthFailed(call, describe(status, code, message), status=status, code=code)
             if status == 429:
                 rate_limited += 1
                 wait = rate_limit_wait(response.headers, time.time())
-                if rate_limited > self._retry.rate_limit_retries or wait > self._retry.max_wait:
+                if rate_limited > self._sender.retry.rate_limit_retries or wait > self._sender.retry.max_wait:
                     raise RecruitUnavailable(
                         call, f"rate limited (HTTP 429, wait {wait:.0f}s, {rate_limited} times)", status=429
                     )
-                await self._sleep(wait)
+                await self._sender.sleep(wait)
                 continue
             if status == 204:
                 return call, None
             if not 200 <= status < 300:
-                code, message = _error_fields(response)
+                code, message = error_fields(response)
                 if code == "INVALID_MODULE":  # renamed or removed: the cached list is out of date
-                    self._state().modules.pop(self._base_url, None)
-                raise RecruitError(call, _describe(status, code, message), status=status, code=code)
+                    self._module_lists.drop(self._modules_key)
+                raise RecruitError(call, describe(status, code, message), status=status, code=code)
             return call, _success_body(call, response)
-
-    async def _send(
-        self, call: str, request: Callable[[], Awaitable[httpx.Response]], *, credits: int | None
-    ) -> httpx.Response:
-        """Send until the answer is not a 5xx; 5xx and network errors back off, a bounded number of times.
-
-        With ``credits`` the call is metered like Recruit does: every answer is a call; 401, 429 and
-        5xx answers cost no credits. A request Recruit received but did not answer in time counts as
-        a call with its credits: Recruit probably served and billed it, and a count meant to protect a
-        credit budget had better err high.
-        """
-        failures = 0
-        while True:
-            try:
-                response = await request()
-            except httpx.TransportError as exc:  # timeouts, refused/reset connections
-                problem = type(exc).__name__
-                if credits is not None and isinstance(exc, _SENT_BUT_UNANSWERED):
-                    self.api_calls += 1
-                    self.credits += credits
-            except httpx.RequestError as exc:  # undecodable body, redirect loop: retrying will not help
-                raise RecruitError(call, f"{type(exc).__name__} reading the response") from None
-            else:
-                status = response.status_code
-                if credits is not None:
-                    self.api_calls += 1
-                    if status not in (401, 429) and status < 500:
-                        self.credits += credits
-                if status < 500:
-                    return response
-                problem = f"HTTP {status}"
-            failures += 1
-            if failures >= self._retry.attempts:
-                raise RecruitUnavailable(call, f"{problem} after {failures} tries")
-            await self._sleep(self._retry.backoff(failures - 1))
-
-    # ---- OAuth --------------------------------------------------------------------------------
-
-    def _state(self) -> _TokenState:
-        return _TOKENS.setdefault(self._token_key, _TokenState())
-
-    def _forget(self, token: str) -> None:
-        state = self._state()
-        if state.access_token == token:  # another task may already have replaced it
-            state.access_token, state.expires_at = None, 0.0
-
-    async def _access_token(self) -> str:
-        state = self._state()
-        if state.access_token and self._clock() < state.expires_at:
-            return state.access_token
-        async with state.refresh_lock():
-            if state.access_token and self._clock() < state.expires_at:
-                return state.access_token
-            await self._wait_for_grant(state)
-            token, expires_in = await self._grant()
-            now = self._clock()
-            state.grants.append(now)
-            # Refresh a little early so a token never expires between the check and the call.
-            state.access_token, state.expires_at = token, now + expires_in - min(60.0, expires_in * 0.1)
-            return token
-
-    async def _wait_for_grant(self, state: _TokenState) -> None:
-        """Keep under Zoho's access-token throttle; wait for a slot, or give up if that is too long."""
-        window = self._retry.token_window
-        while state.grants and state.grants[0] <= self._clock() - window:
-            state.grants.popleft()
-        if len(state.grants) < self._retry.token_grants:
-            return
-        wait = state.grants[0] + window - self._clock()
-        if wait > self._retry.max_wait:
-            raise RecruitUnavailable(
-                f"POST {TOKEN_PATH}",
-                f"{len(state.grants)} access tokens requested in the last {window:.0f}s; "
-                f"Zoho throttles more (next in {wait:.0f}s)",
-            )
-        await self._sleep(wait)
-        state.grants.popleft()
-
-    async def _grant(self) -> tuple[str, float]:
-        call = f"POST {TOKEN_PATH}"
-        form = {
-            "grant_type": "refresh_token",
-            "client_id": self._client_id,
-            "client_secret": self._client_secret,
-            "refresh_token": self._refresh_token,
-        }
-        response = await self._send(
-            call, lambda: self._http.post(self._accounts_url + TOKEN_PATH, data=form), credits=None
-        )
-        return _token_from(call, response)
-
-
-def _token_from(call: str, response: httpx.Response) -> tuple[str, float]:
-    """The access token and its lifetime, or the reason there is none (Zoho answers errors with 200 too)."""
-    status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:
-        raise RecruitError(call, f"HTTP {status} with a body that is not JSON", status=status) from None
-    if not isinstance(body, dict):
-        raise RecruitError(call, f"HTTP {status} with a body that is not a JSON object", status=status)
-    error = body.get("error")
-    if error is not None:
-        error_text = str(error)[:_MAX_DETAIL]
-        description = str(body.get("error_description", ""))[:_MAX_DETAIL]
-        if error_text in _FINAL_TOKEN_ERRORS:
-            raise AuthFailed(call, f"token refused: {error_text}", status=status, code=error_text)
-        if "too many" in f"{error_text} {description}".lower():
-            raise RecruitUnavailable(call, f"token requests throttled by Zoho: {error_text}", status=status)
-        raise RecruitError(call, f"token refused: {error_text} {description}".strip(), status=status)
-    token = body.get("access_token")
-    if status != 200 or not isinstance(token, str) or not token:
-        raise RecruitError(call, f"HTTP {status} without an access_token", status=status)
-    expires_in = body.get("expires_in", 3600)
-    if not isinstance(expires_in, int | float) or isinstance(expires_in, bool) or expires_in <= 0:
-        expires_in = 3600
-    return token, float(expires_in)
 
 
 def _success_body(call: str, response: httpx.Response) -> dict[str, Any]:
@@ -445,8 +274,8 @@ def _success_body(call: str, response: httpx.Response) -> dict[str, Any]:
     # Some errors arrive inside HTTP 200 as {"data": [{"status": "error", "code": ...}]}.
     data = body.get("data")
     if isinstance(data, list) and data and isinstance(data[0], dict) and data[0].get("status") == "error":
-        code, message = _str_or_none(data[0].get("code")), _str_or_none(data[0].get("message"))
-        raise RecruitError(call, _describe(response.status_code, code, message), status=200, code=code)
+        code, message = str_or_none(data[0].get("code")), str_or_none(data[0].get("message"))
+        raise RecruitError(call, describe(response.status_code, code, message), status=200, code=code)
     return body
 
 
@@ -460,32 +289,6 @@ def _page_parts(call: str, body: dict[str, Any]) -> tuple[list[dict[str, Any]], 
         if not isinstance(item, dict):
             raise RecruitError(call, f"data[{index}] is a {type(item).__name__}, not an object")
     return data, info
-
-
-def _error_fields(response: httpx.Response) -> tuple[str | None, str | None]:
-    """Recruit's ``code`` and ``message`` from an error body, if it has the documented shape."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None, None
-    if isinstance(body, dict) and isinstance(body.get("data"), list) and body["data"]:
-        body = body["data"][0]
-    if not isinstance(body, dict):
-        return None, None
-    return _str_or_none(body.get("code")), _str_or_none(body.get("message"))
-
-
-def _str_or_none(value: object) -> str | None:
-    return str(value)[:_MAX_DETAIL] if value is not None else None
-
-
-def _describe(status: int, code: str | None, message: str | None) -> str:
-    parts = [f"HTTP {status}"]
-    if code:
-        parts.append(code)
-    if message:
-        parts.append(f"({message})")
-    return " ".join(parts)
 
 
 def rate_limit_wait(headers: httpx.Headers, now: float) -> float:

@@ -4,7 +4,8 @@ Criteria go to Recruit's search endpoint when it selects exactly what the local 
 (``recruit_sync.criteria.plan_fetch``); otherwise every record is listed and filtered here. Search
 results are filtered here too: search narrows, the local evaluator decides, so a search that answers
 more loosely than documented cannot add records the user excluded (it is logged when it happens).
-Records arrive with all their fields in every mode: no ``fields`` parameter is sent.
+Records arrive with all their fields in every mode (no ``fields`` parameter is sent): the filter reads
+any field the criteria name, and ``fetch`` slims the records only after it.
 """
 
 from __future__ import annotations

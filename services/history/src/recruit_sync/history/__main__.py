@@ -1,4 +1,4 @@
-from recruit_sync.history.app import MIGRATIONS_DIR, build_app
+from recruit_sync.history.app import SERVICE
 from recruit_sync.runtime.service import main
 
-main("history", build_app, MIGRATIONS_DIR)
+main(SERVICE)

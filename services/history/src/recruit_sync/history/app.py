@@ -1,143 +1,82 @@
-"""The history service: one subscriber for every run event, one for RPC, and the outbox relay.
+"""The history service: every run event in on one queue, ``RunCompleted`` out through the outbox, and
+the runs and explain RPC operations (docs/adr/0014).
 
-All five event types share one queue (topology.HISTORY_EVENTS), so a delivery is dispatched on its
-AMQP routing key, or on the body's ``type`` when it comes back by another route (e.g. a DLQ shovel).
+All five event types history consumes share one queue (``topology.HISTORY_EVENTS``): ``any_event``
+reads each delivery as its contract (by the body's ``type`` and ``version``, so an event put back from
+a DLQ is read too, and a ``BatchImported`` version 1 is upgraded) and ``handle`` passes it to its
+handler. A body no event can be read from is dead-lettered by the decoder's ``BadInput``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import asyncpg
-import orjson
 import structlog
-from faststream import FastStream
 from faststream.rabbit import RabbitBroker
-from faststream.rabbit.annotations import RabbitMessage
 
 from recruit_sync.contracts import topology
 from recruit_sync.contracts.envelope import Envelope
-from recruit_sync.contracts.events import MessageRejected, RunCompleted
-from recruit_sync.history import queries
-from recruit_sync.history.handlers import EVENT_HANDLERS, Handler
-from recruit_sync.runtime import rpc
-from recruit_sync.runtime.broker import (
-    EVENTS,
-    TRANSIENT_ERRORS,
-    consume,
-    declare_topology,
-    make_broker,
-    publish_event,
-    reject,
-    rpc_queue,
-    work_queue,
+from recruit_sync.contracts.events import (
+    BatchImported,
+    FetchCompleted,
+    FetchFailed,
+    MessageRejected,
+    RunCompleted,
+    SyncDue,
 )
-from recruit_sync.runtime.db import create_pool
-from recruit_sync.runtime.outbox import OutboxRelay
-from recruit_sync.runtime.settings import Settings
+from recruit_sync.history import handlers
+from recruit_sync.history.queries import Queries
+from recruit_sync.runtime.broker import EVENTS, TRANSIENT_ERRORS, BadInput, any_event, work_queue
+from recruit_sync.runtime.service import Resources, Service
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-CONSUMER = "history"
 
 log = structlog.get_logger()
 
 
-@dataclass
-class _Running:
-    """What exists only between startup and shutdown."""
-
-    pool: asyncpg.Pool | None = None
-    relay: OutboxRelay | None = None
-    operations: dict[str, rpc.Operation] = field(default_factory=dict)
-
-
-def build_app(settings: Settings) -> FastStream:
-    broker = make_broker(settings.amqp_url, prefetch=settings.prefetch)
-    running = _Running()
-    app = FastStream(broker)
-
-    @broker.subscriber(work_queue(topology.HISTORY_EVENTS), EVENTS)
-    async def on_event(message: RabbitMessage) -> None:
-        assert running.pool is not None and running.relay is not None
-        await handle_delivery(broker, message, pool=running.pool, relay=running.relay)
-
-    @broker.subscriber(rpc_queue(topology.HISTORY_RPC))
-    async def on_rpc(message: RabbitMessage) -> bytes:
-        return await rpc.dispatch(running.operations, message.body)
-
-    @app.on_startup
-    async def open_resources() -> None:
-        await declare_topology(settings.amqp_url)
-        # events up to the prefetch, RPC calls and the relay each hold a connection at once
-        running.pool = await create_pool(settings.database_url, "history", max_size=settings.prefetch + 4)
-        running.operations = queries.operations(running.pool)
-        # ready before the broker starts: queued events are delivered as soon as it does
-        running.relay = OutboxRelay(running.pool, partial(publish_event, broker))
-
-    @app.after_startup
-    async def start_relay() -> None:
-        assert running.relay is not None
-        running.relay.start()  # publishing needs the broker; its first pass sends what was left unsent
-
-    @app.on_shutdown
-    async def stop_relay() -> None:
-        if running.relay is not None:
-            await running.relay.stop()
-
-    @app.after_shutdown
-    async def close_pool() -> None:
-        if running.pool is not None:
-            await running.pool.close()
-
-    return app
+async def handle(event: Envelope, pool: asyncpg.Pool) -> RunCompleted | None:
+    """History's whole inbound flow: each event type to its handler (handlers.py)."""
+    match event:
+        case SyncDue():
+            return await handlers.start_run(event, pool=pool)
+        case FetchCompleted():
+            return await handlers.complete_fetch(event, pool=pool)
+        case FetchFailed():
+            return await handlers.fail_fetch(event, pool=pool)
+        case BatchImported():
+            return await handlers.record_batch(event, pool=pool)
+        case MessageRejected():
+            return await _record_rejection(event, pool)
+        case _:  # an event of the pipeline, but not one history keeps
+            raise BadInput(f"history does not consume {type(event).__name__} ({event.ROUTING_KEY})")
 
 
-async def handle_delivery(
-    broker: RabbitBroker, message: RabbitMessage, *, pool: asyncpg.Pool, relay: OutboxRelay
-) -> None:
-    key = event_type_of(message)
-    if key is None:
-        await _reject_unknown(broker, message)
-        return
-    event_cls, handler = EVENT_HANDLERS[key]
-
-    async def run_handler(event: Envelope) -> None:
-        completed = await _call(handler, event, pool=pool)
-        if completed is not None:
-            relay.wake()
-
-    await consume(
-        broker, message, event_cls, consumer=CONSUMER, queue=topology.HISTORY_EVENTS, handler=run_handler
-    )
-
-
-async def _call(handler: Handler, event: Envelope, *, pool: asyncpg.Pool) -> RunCompleted | None:
+async def _record_rejection(event: MessageRejected, pool: asyncpg.Pool) -> RunCompleted | None:
     try:
-        return await handler(event, pool=pool)
+        return await handlers.fail_rejected_run(event, pool=pool)
     except TRANSIENT_ERRORS:
-        raise
+        raise  # requeued with a back-off, as any delivery
     except Exception:
-        if not isinstance(event, MessageRejected):
-            raise  # consume() dead-letters it and announces that with MessageRejected
-        # Announcing this failure would be yet another MessageRejected, which this very handler
-        # could fail on again, forever: log it and drop it instead.
+        # Dead-lettering it would announce yet another MessageRejected, which this very handler could
+        # fail on again, forever: log it and drop it instead.
         log.exception("could not record a rejected message", rejected_by=event.consumer, reason=event.reason)
         return None
 
 
-def event_type_of(message: RabbitMessage) -> str | None:
-    key = message.raw_message.routing_key
-    if key in EVENT_HANDLERS:
-        return key
-    try:
-        body_type = orjson.loads(message.body).get("type")
-    except (orjson.JSONDecodeError, AttributeError):
-        return None
-    return body_type if body_type in EVENT_HANDLERS else None
+def subscribe(broker: RabbitBroker, resources: Resources) -> None:
+    @broker.subscriber(work_queue(topology.HISTORY_EVENTS), EVENTS, decoder=any_event)
+    async def on_event(event: Envelope) -> None:
+        if await handle(event, resources.pool) is not None:
+            resources.relay.wake()  # publish the RunCompleted just committed
 
 
-async def _reject_unknown(broker: RabbitBroker, message: RabbitMessage) -> None:
-    reason = f"unknown event type (routing key {message.raw_message.routing_key!r})"
-    await reject(broker, message, CONSUMER, topology.HISTORY_EVENTS, message.correlation_id, reason)
+SERVICE = Service(
+    name="history",
+    migrations=MIGRATIONS_DIR,
+    subscribe=subscribe,
+    rpc_queue=topology.HISTORY_RPC,
+    operations=lambda resources: Queries(resources.pool).served(),
+    outbox=True,
+    extra_connections=4,  # beside one per delivery in flight: RPC calls and the outbox relay
+)

@@ -1,82 +1,88 @@
-"""History's RPC operations (contracts.rpc.HISTORY_OPS): runs, per-record outcomes, explain."""
+"""History's RPC operations (``contracts.rpc``): runs, per-record outcomes, explain.
+
+Requests arrive validated as their ``contracts.resources`` models; answers are the contract's models,
+with a record's ``reason`` rendered as INTERFACE.md shows it (``RecordOutcome.reason_text``).
+"""
 
 from __future__ import annotations
 
-from functools import partial
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
-from recruit_sync.contracts.events import Outcome, RecordOutcome
-from recruit_sync.history import store
-from recruit_sync.runtime.rpc import Operation, RpcError
+from recruit_sync.contracts import rpc
+from recruit_sync.contracts.events import RecordOutcome, RunSummary
+from recruit_sync.contracts.resources import (
+    EmailQuery,
+    ExplainRow,
+    RecordRow,
+    RecordsQuery,
+    RunRef,
+    RunsOfSync,
+)
+from recruit_sync.history.store import Conn
+from recruit_sync.history.store.outcomes import outcome_of, outcomes_for_email, run_records
+from recruit_sync.history.store.runs import get_run, list_runs, summary_of
+from recruit_sync.runtime.rpc import RpcError, Served, serve
 
 
-async def list_runs(args: dict[str, Any], *, pool: asyncpg.Pool) -> list[dict[str, Any]]:
-    sync_id = _text(args, "sync_id", "runs.list")
-    async with pool.acquire() as conn:
-        rows = await store.list_runs(conn, sync_id)
-    return [store.summary_of(row).model_dump(mode="json") for row in rows]
+@dataclass(frozen=True)
+class Queries:
+    """The four operations on one pool; ``served`` pairs each with its contract for the RPC queue."""
+
+    pool: asyncpg.Pool
+
+    def served(self) -> Sequence[Served[Any, Any]]:
+        return (
+            serve(rpc.RUNS_LIST, self.runs_of_sync),
+            serve(rpc.RUNS_GET, self.run),
+            serve(rpc.RUNS_RECORDS, self.records),
+            serve(rpc.EXPLAIN, self.explain),
+        )
+
+    async def runs_of_sync(self, request: RunsOfSync) -> list[RunSummary]:
+        async with self.pool.acquire() as conn:
+            rows = await list_runs(conn, request.sync_id)
+        return [summary_of(row) for row in rows]
+
+    async def run(self, request: RunRef) -> RunSummary:
+        async with self.pool.acquire() as conn:
+            return summary_of(await _existing_run(conn, request.run_id))
+
+    async def records(self, request: RecordsQuery) -> list[RecordRow]:
+        async with self.pool.acquire() as conn:
+            await _existing_run(conn, request.run_id)
+            rows = await run_records(conn, request.run_id, request.outcome, request.limit, request.offset)
+        return [_record_row(outcome_of(row)) for row in rows]
+
+    async def explain(self, request: EmailQuery) -> list[ExplainRow]:
+        async with self.pool.acquire() as conn:
+            rows = await outcomes_for_email(conn, request.email)
+        return [_explain_row(row) for row in rows]
 
 
-async def get_run(args: dict[str, Any], *, pool: asyncpg.Pool) -> dict[str, Any]:
-    run_id = _text(args, "run_id", "runs.get")
-    async with pool.acquire() as conn:
-        row = await store.get_run(conn, run_id)
+async def _existing_run(conn: Conn, run_id: str) -> asyncpg.Record:
+    row = await get_run(conn, run_id)
     if row is None:
         raise RpcError(f"no run {run_id!r}", 404)
-    return store.summary_of(row).model_dump(mode="json")
+    return row
 
 
-async def list_records(args: dict[str, Any], *, pool: asyncpg.Pool) -> list[dict[str, Any]]:
-    run_id = _text(args, "run_id", "runs.records")
-    outcome = _outcome(args.get("outcome"))
-    limit = _count(args, "limit", None)
-    offset = _count(args, "offset", 0) or 0
-    async with pool.acquire() as conn:
-        if await store.get_run(conn, run_id) is None:
-            raise RpcError(f"no run {run_id!r}", 404)
-        rows = await store.run_records(conn, run_id, outcome, limit, offset)
-    return [RecordOutcome(**dict(row)).model_dump(mode="json") for row in rows]
+def _record_row(item: RecordOutcome) -> RecordRow:
+    return RecordRow(
+        record_id=item.record_id, email=item.email, outcome=item.outcome, reason=item.reason_text
+    )
 
 
-async def explain(args: dict[str, Any], *, pool: asyncpg.Pool) -> list[dict[str, Any]]:
-    email = _text(args, "email", "explain")
-    async with pool.acquire() as conn:
-        rows = await store.outcomes_for_email(conn, email)
-    return [{**dict(row), "at": row["at"].isoformat()} for row in rows]
-
-
-def operations(pool: asyncpg.Pool) -> dict[str, Operation]:
-    return {
-        "runs.list": partial(list_runs, pool=pool),
-        "runs.get": partial(get_run, pool=pool),
-        "runs.records": partial(list_records, pool=pool),
-        "explain": partial(explain, pool=pool),
-    }
-
-
-def _text(args: dict[str, Any], key: str, op: str) -> str:
-    value = args.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise RpcError(f"{op} needs {key!r} (a non-empty string)", 400)
-    return value
-
-
-def _outcome(value: Any) -> Outcome | None:
-    if value is None:
-        return None
-    try:
-        return Outcome(value)
-    except ValueError:
-        names = ", ".join(outcome.value for outcome in Outcome)
-        raise RpcError(f"unknown outcome {value!r} (expected one of {names})", 400) from None
-
-
-def _count(args: dict[str, Any], key: str, default: int | None) -> int | None:
-    value = args.get(key, default)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise RpcError(f"{key} must be a whole number >= 0, got {value!r}", 400)
-    return value
+def _explain_row(row: asyncpg.Record) -> ExplainRow:
+    item = outcome_of(row)
+    return ExplainRow(
+        run_id=row["run_id"],
+        sync_id=row["sync_id"],
+        record_id=item.record_id,
+        outcome=item.outcome,
+        reason=item.reason_text,
+        at=row["at"],
+    )

@@ -9,54 +9,40 @@ and republishes the same event (same id), so no outbox is needed.
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
-import asyncpg
-from faststream import FastStream
-from faststream.rabbit.annotations import RabbitMessage
+from faststream.rabbit import RabbitBroker
 
-from recruit_sync.contracts import topology
+from recruit_sync.contracts import rpc, topology
 from recruit_sync.contracts.events import RecordBatch
 from recruit_sync.importer import handlers
-from recruit_sync.runtime import rpc
-from recruit_sync.runtime.broker import (
-    EVENTS,
-    consume,
-    declare_topology,
-    make_broker,
-    publish_event,
-    rpc_queue,
-    work_queue,
-)
-from recruit_sync.runtime.db import create_pool
-from recruit_sync.runtime.settings import Settings
+from recruit_sync.runtime.broker import EVENTS, decoder, work_queue
+from recruit_sync.runtime.rpc import Served, serve
+from recruit_sync.runtime.service import Resources, Service
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-SCHEMA = "importer"
-CONSUMER = "importer"
 # CPython's cycle collector runs every 700 net allocations by default; see tune_garbage_collector
 GC_THRESHOLDS = (50_000, 20, 100)
 
 
-@dataclass
-class _Running:
-    """What exists only between startup and shutdown."""
-
-    pool: asyncpg.Pool | None = None
-    operations: dict[str, rpc.Operation] = field(default_factory=dict)
+def subscribe(broker: RabbitBroker, resources: Resources) -> None:
+    @broker.subscriber(work_queue(topology.IMPORTER_RECORD_BATCH), EVENTS, decoder=decoder(RecordBatch))
+    async def on_record_batch(batch: RecordBatch) -> None:
+        await resources.publish(await handlers.import_batch(resources.pool, batch))
 
 
-def operations(pool: asyncpg.Pool) -> dict[str, rpc.Operation]:
-    """contracts.rpc.IMPORTER_OPS, bound to the pool."""
-    return {
-        "list.members": partial(handlers.list_members, pool),
-        "list.all": partial(handlers.list_all, pool),
-        "suppress.add": partial(handlers.suppress_add, pool),
-        "suppress.remove": partial(handlers.suppress_remove, pool),
-        "suppress.list": partial(handlers.suppress_list, pool),
-    }
+def operations(resources: Resources) -> Iterable[Served[Any, Any]]:
+    """Every importer operation of ``contracts.rpc``."""
+    pool = resources.pool
+    return (
+        serve(rpc.LIST_MEMBERS, partial(handlers.list_members, pool)),
+        serve(rpc.LIST_ALL, partial(handlers.list_all, pool)),
+        serve(rpc.SUPPRESS_ADD, partial(handlers.suppress_add, pool)),
+        serve(rpc.SUPPRESS_REMOVE, partial(handlers.suppress_remove, pool)),
+        serve(rpc.SUPPRESS_LIST, partial(handlers.suppress_list, pool)),
+    )
 
 
 def tune_garbage_collector() -> None:
@@ -68,42 +54,11 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def build_app(settings: Settings) -> FastStream:
-    broker = make_broker(settings.amqp_url, prefetch=settings.prefetch)
-    running = _Running()
-    app = FastStream(broker)
-
-    async def import_and_publish(batch: RecordBatch) -> None:
-        assert running.pool is not None
-        event = await handlers.import_batch(running.pool, batch)
-        await publish_event(broker, event)
-
-    @broker.subscriber(work_queue(topology.IMPORTER_RECORD_BATCH), EVENTS)
-    async def on_record_batch(message: RabbitMessage) -> None:
-        await consume(
-            broker,
-            message,
-            RecordBatch,
-            consumer=CONSUMER,
-            queue=topology.IMPORTER_RECORD_BATCH,
-            handler=import_and_publish,
-        )
-
-    @broker.subscriber(rpc_queue(topology.IMPORTER_RPC))
-    async def on_rpc(message: RabbitMessage) -> bytes:
-        return await rpc.dispatch(running.operations, message.body)
-
-    @app.on_startup
-    async def open_resources() -> None:
-        await declare_topology(settings.amqp_url)
-        # one connection per batch in flight, plus RPC calls
-        running.pool = await create_pool(settings.database_url, SCHEMA, max_size=settings.prefetch + 2)
-        running.operations = operations(running.pool)
-        tune_garbage_collector()
-
-    @app.after_shutdown
-    async def close_pool() -> None:
-        if running.pool is not None:
-            await running.pool.close()
-
-    return app
+SERVICE = Service(
+    name="importer",
+    migrations=Path(__file__).parent / "migrations",
+    subscribe=subscribe,
+    rpc_queue=topology.IMPORTER_RPC,
+    operations=operations,
+    on_start=lambda _resources: tune_garbage_collector(),
+)

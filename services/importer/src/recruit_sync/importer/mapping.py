@@ -11,12 +11,11 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
+from recruit_sync.contracts.records import EMAIL_FIELD, ID_FIELD
 from recruit_sync.contracts.sync_spec import FieldMapping
 
-EMAIL_FIELD: Final = "Email"  # SPEC section 4: email is always mapped and cannot be unmapped
 # Contact columns; every other mapped target lives in the contact's `fields` (jsonb).
 NAME_COLUMNS: Final = frozenset({"first_name", "last_name"})
-_MODIFIED_FIELDS: Final = ("Updated_On", "Modified_Time")
 
 # Recruit sends dates as yyyy-MM-dd and date-times as yyyy-MM-ddTHH:mm:ss+HH:MM (already ISO 8601), but
 # some accounts and exports use a space or milliseconds; those are rewritten to the canonical form.
@@ -34,7 +33,7 @@ def mapped_fields(mapping: Iterable[FieldMapping]) -> tuple[tuple[str, str], ...
 
 
 def record_id_of(record: Mapping[str, Any]) -> str:
-    value = record.get("id")
+    value = record.get(ID_FIELD)
     if value is None or value == "":
         raise Unreadable("id missing")
     if isinstance(value, bool) or not isinstance(value, str | int):
@@ -42,10 +41,11 @@ def record_id_of(record: Mapping[str, Any]) -> str:
     return str(value)
 
 
-def email_of(record: Mapping[str, Any], source: str) -> str | None:
-    value = record.get(source)
+def email_of(record: Mapping[str, Any]) -> str | None:
+    """The record's ``Email``: always the contact's address, whatever the mapping says (SPEC section 4)."""
+    value = record.get(EMAIL_FIELD)
     if value is not None and not isinstance(value, str):
-        raise Unreadable(f"{source} is not a string")
+        raise Unreadable(f"{EMAIL_FIELD} is not a string")
     return value
 
 
@@ -59,13 +59,14 @@ def flag_of(record: Mapping[str, Any], field: str) -> bool:
     return value
 
 
-def modified_time_of(record: Mapping[str, Any], module: str) -> datetime | None:
-    """When Recruit last changed the record: ``Updated_On`` for Candidates, ``Modified_Time`` for the
-    other modules (each falls back on the other). A time without an offset is taken as UTC.
+def modified_time_of(record: Mapping[str, Any], fields: tuple[str, str]) -> datetime | None:
+    """When Recruit last changed the record, from ``fields`` (``contracts.records.modified_fields``:
+    ``Updated_On`` for Candidates, ``Modified_Time`` for the other modules, each falling back on the
+    other). A time without an offset is taken as UTC.
 
     Only used to choose among file duplicates, so an unreadable value is treated as unknown (oldest).
     """
-    first, second = _MODIFIED_FIELDS if module.lower() == "candidates" else _MODIFIED_FIELDS[::-1]
+    first, second = fields
     value = record.get(first) or record.get(second)
     if isinstance(value, str):
         try:

@@ -29,7 +29,7 @@ from recruit_sync.importer.shipped_data import data_lines
 
 # RFC 2606 reserves .example for documentation; email_validator accepts it and so do we (fixtures use it).
 _RESERVED_FOR_DOCUMENTATION: Final = frozenset({"example"})
-# Endings suggested when a TLD does not exist or is glued to the name ("zylkercom").
+# Endings suggested when a TLD does not exist.
 _COMMON_ENDINGS: Final = ("com", "net", "org", "edu", "gov", "info")
 _GENERIC_ENDINGS: Final = frozenset({"com", "net", "org"})
 _MIN_COMPARED_LENGTH: Final = 5
@@ -145,15 +145,6 @@ def provider_typo(name: str, suffix: str) -> str | None:
         if distance <= limit and (best is None or distance < best[0]):
             best = (distance, target.name)
     return None if best is None else f"{best[1]}.{suffix}"
-
-
-def missing_dot(single_label: str) -> str | None:
-    """``zylkercom`` -> ``zylker.com``: a one-label domain that ends with a common ending glued on."""
-    for ending in _COMMON_ENDINGS:
-        name = single_label.removesuffix(ending)
-        if name != single_label and len(name) >= 2 and not name.endswith("-"):
-            return f"{name}.{ending}"
-    return None
 
 
 def osa_distance(a: str, b: str) -> int:

@@ -1,4 +1,4 @@
 from recruit_sync.runtime.service import main
-from recruit_sync.scheduler.app import MIGRATIONS_DIR, build_app
+from recruit_sync.scheduler.app import SERVICE
 
-main("scheduler", build_app, MIGRATIONS_DIR)
+main(SERVICE)

@@ -1,107 +1,80 @@
-"""The scheduler's FastStream app: RPC for the API, RunCompleted from history, the tick and the relay."""
+"""The scheduler service: RPC for the API, RunCompleted from history, the tick, and its outbox."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from functools import partial
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import structlog
-from faststream import FastStream
 from faststream.rabbit import RabbitBroker
-from faststream.rabbit.annotations import RabbitMessage
 
-from recruit_sync.contracts import topology
+from recruit_sync.contracts import rpc, topology
 from recruit_sync.contracts.events import RunCompleted
-from recruit_sync.runtime import rpc
-from recruit_sync.runtime.broker import (
-    EVENTS,
-    consume,
-    declare_topology,
-    make_broker,
-    publish_event,
-    rpc_queue,
-    work_queue,
-)
-from recruit_sync.runtime.db import create_pool
-from recruit_sync.runtime.outbox import OutboxRelay
-from recruit_sync.runtime.settings import Settings
-from recruit_sync.scheduler import handlers
+from recruit_sync.runtime.broker import EVENTS, decoder, work_queue
+from recruit_sync.runtime.rpc import Served, serve
+from recruit_sync.runtime.service import Resources, Service
+from recruit_sync.scheduler import connections, runs, syncs
+from recruit_sync.scheduler.deps import Deps
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-CONSUMER = "scheduler"
 
 log = structlog.get_logger()
 
 
-async def scheduler_loop(deps: handlers.Deps) -> None:
+def subscribe(broker: RabbitBroker, resources: Resources) -> None:
+    @broker.subscriber(work_queue(topology.SCHEDULER_RUN_COMPLETED), EVENTS, decoder=decoder(RunCompleted))
+    async def on_run_completed(event: RunCompleted) -> None:
+        await runs.record_run_completed(Deps.of(resources), event)
+
+
+def operations(deps: Deps) -> Iterable[Served[Any, Any]]:
+    """Every door into the scheduler (contracts.rpc), bound to its dependencies.
+
+    Built without a declared element type, so that mypy checks each handler against its operation's
+    request and answer (an ``Any`` context would let any handler through).
+    """
+    served = (
+        serve(rpc.CONNECTION_ADD, _bound(connections.add_connection, deps)),
+        serve(rpc.CONNECTION_REKEY, _bound(connections.rekey_connection, deps)),
+        serve(rpc.CONNECTION_LIST, _bound(connections.list_connections, deps)),
+        serve(rpc.SYNC_CREATE, _bound(syncs.create_sync, deps)),
+        serve(rpc.SYNC_GET, _bound(syncs.get_sync, deps)),
+        serve(rpc.SYNC_LIST, _bound(syncs.list_syncs, deps)),
+        serve(rpc.SYNC_EDIT, _bound(syncs.edit_sync, deps)),
+        serve(rpc.SYNC_ACTIVATE, _bound(syncs.activate_sync, deps)),
+        serve(rpc.SYNC_PAUSE, _bound(syncs.pause_sync, deps)),
+        serve(rpc.SYNC_RUN, _bound(syncs.run_sync, deps)),
+        serve(rpc.FAVOURITE_SAVE, _bound(syncs.save_favourite, deps)),
+        serve(rpc.FAVOURITE_LIST, _bound(syncs.list_favourites, deps)),
+    )
+    return served
+
+
+def _bound(
+    handler: Callable[[Deps, rpc.Req], Awaitable[rpc.Res]], deps: Deps
+) -> Callable[[rpc.Req], Awaitable[rpc.Res]]:
+    return lambda request: handler(deps, request)
+
+
+async def tick(resources: Resources) -> None:
     """Emit due runs every ``scheduler_tick_seconds`` until cancelled; a failed tick is retried next time."""
+    deps = Deps.of(resources)
     while True:
         try:
-            await handlers.emit_due_runs(deps)
+            await runs.emit_due_runs(deps)
         except Exception:
             log.exception("scheduler tick failed")
         await asyncio.sleep(deps.settings.scheduler_tick_seconds)
 
 
-class _Running:
-    """What startup builds (the pool needs the event loop). Subscribers start after it, so never see None."""
-
-    def __init__(self, settings: Settings, broker: RabbitBroker) -> None:
-        self.settings = settings
-        self.broker = broker
-        self.deps: handlers.Deps | None = None
-        self.operations: dict[str, rpc.Operation] = {}
-        self.tasks: list[asyncio.Task[None]] = []
-
-    async def start(self) -> None:
-        await declare_topology(self.settings.amqp_url)
-        pool = await create_pool(self.settings.database_url, "scheduler")
-        self.relay = OutboxRelay(pool, partial(publish_event, self.broker))
-        self.deps = handlers.Deps(pool=pool, relay=self.relay, settings=self.settings)
-        self.operations.update(handlers.operations(self.deps))
-
-    async def start_loops(self) -> None:
-        assert self.deps is not None
-        self.relay.start()
-        self.tasks = [asyncio.create_task(scheduler_loop(self.deps), name="scheduler-tick")]
-
-    async def stop(self) -> None:
-        await self.relay.stop()
-        for task in self.tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if self.deps is not None:
-            await self.deps.pool.close()
-
-    async def record_run_completed(self, event: RunCompleted) -> None:
-        assert self.deps is not None
-        await handlers.record_run_completed(self.deps, event)
-
-
-def build_app(settings: Settings) -> FastStream:
-    broker = make_broker(settings.amqp_url, settings.prefetch)
-    app = FastStream(broker)
-    running = _Running(settings, broker)
-
-    @broker.subscriber(rpc_queue(topology.SCHEDULER_RPC))
-    async def on_rpc(message: RabbitMessage) -> bytes:
-        return await rpc.dispatch(running.operations, message.body)
-
-    @broker.subscriber(work_queue(topology.SCHEDULER_RUN_COMPLETED), EVENTS)
-    async def on_run_completed(message: RabbitMessage) -> None:
-        await consume(
-            broker,
-            message,
-            RunCompleted,
-            consumer=CONSUMER,
-            queue=topology.SCHEDULER_RUN_COMPLETED,
-            handler=running.record_run_completed,
-        )
-
-    app.on_startup(running.start)
-    app.after_startup(running.start_loops)
-    app.on_shutdown(running.stop)
-    return app
+SERVICE = Service(
+    name="scheduler",
+    migrations=MIGRATIONS_DIR,
+    subscribe=subscribe,
+    rpc_queue=topology.SCHEDULER_RPC,
+    operations=lambda resources: operations(Deps.of(resources)),
+    outbox=True,
+    loops=(tick,),
+)

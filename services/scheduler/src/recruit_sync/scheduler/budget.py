@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from recruit_sync.scheduler.due import WindowKind
+from recruit_sync.contracts.resources import WindowKind
 
 WINDOW = timedelta(hours=24)
 

@@ -1,50 +1,63 @@
-"""What ``connection.add`` and ``connection.rekey`` accept (pure validation; secrets stay plain here)."""
+"""Connection operations: add a Recruit account, change its credentials, list them (never the secrets).
+
+Secrets are encrypted before they are stored (runtime.crypto) and only ever leave the scheduler
+encrypted, inside a run's SyncDue.
+"""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+import asyncpg
+import structlog
 
+from recruit_sync.contracts.resources import Connection, Created, NewConnection, NoArguments, Rekey, Rekeyed
+from recruit_sync.runtime import crypto
+from recruit_sync.runtime.rpc import RpcError
+from recruit_sync.scheduler import budget, store
+from recruit_sync.scheduler.deps import Deps, transaction
 
-def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{value!r} is not an http(s) URL")
-    return value.rstrip("/")
-
-
-class NewConnection(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-    name: str = Field(min_length=1, max_length=200)
-    base_url: str
-    accounts_url: str
-    client_id: str = Field(min_length=1)
-    client_secret: str = Field(min_length=1)
-    refresh_token: str = Field(min_length=1)
-    primary_email: str | None = None
-    daily_credit_budget: int | None = Field(default=None, ge=1)
-
-    @field_validator("base_url", "accounts_url")
-    @classmethod
-    def _is_http_url(cls, value: str) -> str:
-        return _http_url(value)
+log = structlog.get_logger()
 
 
-class Rekey(BaseModel):
-    """New credentials for a connection; any change deactivates its syncs (SPEC section 7)."""
+async def add_connection(deps: Deps, new: NewConnection) -> Created:
+    fields = new.model_dump(exclude={"client_secret", "refresh_token"})
+    fields["client_secret_enc"] = crypto.encrypt(new.client_secret)
+    fields["refresh_token_enc"] = crypto.encrypt(new.refresh_token)
+    fields["created_at"] = deps.clock()
+    try:
+        async with transaction(deps) as conn:
+            connection_id = await store.insert_connection(conn, fields)
+    except asyncpg.UniqueViolationError:
+        raise RpcError(f"name: a connection named {new.name!r} already exists", 409) from None
+    log.info("connection added", connection=new.name, connection_id=str(connection_id))
+    return Created(id=str(connection_id))
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
-    name: str = Field(min_length=1)
-    refresh_token: str | None = Field(default=None, min_length=1)
-    client_id: str | None = Field(default=None, min_length=1)
-    client_secret: str | None = Field(default=None, min_length=1)
-    primary_email: str | None = Field(default=None, min_length=1)
+async def rekey_connection(deps: Deps, rekey: Rekey) -> Rekeyed:
+    """New credentials or primary email: every sync of the connection waits for a manual re-activation
+    (SPEC section 7), and a run still in flight with the old ones cannot deactivate them again."""
+    changes: dict[str, Any] = {}
+    if rekey.refresh_token is not None:
+        changes["refresh_token_enc"] = crypto.encrypt(rekey.refresh_token)
+    if rekey.client_secret is not None:
+        changes["client_secret_enc"] = crypto.encrypt(rekey.client_secret)
+    if rekey.client_id is not None:
+        changes["client_id"] = rekey.client_id
+    if rekey.primary_email is not None:
+        changes["primary_email"] = rekey.primary_email
+    async with transaction(deps) as conn:
+        connection = await store.connection_by_name(conn, rekey.name, for_update=True)
+        if connection is None:
+            raise RpcError(f"no connection named {rekey.name!r}", 404)
+        await store.update_credentials(conn, connection["id"], changes)
+        deactivated = await store.deactivate_syncs(conn, connection["id"], "credentials_changed")
+    log.info("connection rekeyed", connection=rekey.name, deactivated=len(deactivated))
+    return Rekeyed(id=str(connection["id"]), deactivated=[str(sync_id) for sync_id in deactivated])
 
-    @model_validator(mode="after")
-    def _changes_something(self) -> Rekey:
-        if not self.model_fields_set - {"name"}:
-            raise ValueError("give at least one of refresh_token, client_id, client_secret, primary_email")
-        return self
+
+async def list_connections(deps: Deps, _: NoArguments) -> list[Connection]:
+    """Each connection (no secrets) with ``credits_spent``: its runs' credits in the last 24 hours."""
+    async with deps.pool.acquire() as conn:
+        rows = await store.list_connections(conn, deps.clock() - budget.WINDOW)
+    return [Connection.model_validate({**dict(row), "id": str(row["id"])}) for row in rows]

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
-from recruit_sync.contracts.envelope import deterministic_id
 from recruit_sync.contracts.events import ConnectionSnapshot, ImportSettings, SyncDue, Trigger
+from recruit_sync.contracts.ids import sync_due_id
+from recruit_sync.contracts.resources import WindowKind
 from recruit_sync.contracts.sync_spec import SyncSpec
 
 # Records modified while the previous run was reading may carry a timestamp a little before its start.
 OVERLAP = timedelta(minutes=5)
-
-WindowKind = Literal["full", "incremental"]
 
 
 @dataclass(frozen=True)
@@ -38,14 +35,9 @@ def retrieval_window(spec: SyncSpec, last_success_started_at: datetime | None, *
     return Window(since, since, "incremental")
 
 
-def sync_due_event_id(run_id: str) -> uuid.UUID:
-    """One SyncDue per run: a replica or a redelivery emitting the same run produces the same event."""
-    return deterministic_id("sync-due", run_id)
-
-
 @dataclass(frozen=True)
 class SyncSnapshot:
-    """The sync as stored, plus the window of this run."""
+    """What a run's SyncDue carries of its sync, as stored when the run starts."""
 
     sync_id: str
     spec: SyncSpec
@@ -63,9 +55,11 @@ def build_sync_due(
     window: Window,
     batch_size: int,
 ) -> SyncDue:
+    """The run's SyncDue; its id derives from the run, so a replica emitting the same run emits the
+    same event."""
     spec = snapshot.spec
     return SyncDue(
-        event_id=sync_due_event_id(run_id),
+        event_id=sync_due_id(run_id),
         correlation_id=run_id,
         run_id=run_id,
         sync_id=snapshot.sync_id,

@@ -6,10 +6,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from recruit_sync.contracts.sync_spec import (
-    FieldMapping,
     OnRecruitDelete,
     Options,
     SyncSpec,
@@ -29,27 +28,17 @@ def validate_spec(data: Any) -> SyncSpec:
         spec = SyncSpec.model_validate(data)
     except ValidationError as exc:
         raise SpecError(describe_validation_error(exc)) from None
+    check_criteria(spec)
+    return spec
+
+
+def check_criteria(spec: SyncSpec) -> None:
+    """SpecError naming the key when the selection's criteria cannot be used (a pattern that leaves a
+    condition out, a value the operator cannot take): the model checks shapes, not these."""
     try:
         check_selection(spec.selection)
     except CriteriaError as exc:
         raise SpecError(str(exc)) from None
-    return spec
-
-
-class Favourite(BaseModel):
-    """A named, saved mapping any sync can load (``mapping.favourite.save``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(min_length=1, max_length=200)
-    mapping: list[FieldMapping]
-
-
-def validate_favourite(data: Any) -> Favourite:
-    try:
-        return Favourite.model_validate(data)
-    except ValidationError as exc:
-        raise SpecError(describe_validation_error(exc)) from None
 
 
 def check_retrieval_age(spec: SyncSpec, created_at: datetime, max_age_days: int) -> None:

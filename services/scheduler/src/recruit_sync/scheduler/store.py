@@ -1,24 +1,102 @@
-"""All of the scheduler's SQL (asyncpg; the pool's search_path is the ``scheduler`` schema)."""
+"""All of the scheduler's SQL (asyncpg; the pool's search_path is the ``scheduler`` schema).
+
+A sync is read as a typed ``StoredSync``, its spec parsed once, here; a spec stored under an older
+contract that this one refuses reads as an ``UnreadableSync`` naming the problem, so one such sync never
+breaks a listing or the tick (which pauses it).
+"""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
+from pydantic import ValidationError
+
+from recruit_sync.contracts.events import Trigger
+from recruit_sync.contracts.resources import SyncState, WindowKind
+from recruit_sync.contracts.sync_spec import FieldMapping, SyncSpec, describe_validation_error
+from recruit_sync.scheduler.budget import Spend
+from recruit_sync.scheduler.specs import dump_spec
 
 Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
-# One sync with what a snapshot and the detail view need: its connection, and the run in flight.
+DeactivationReason = Literal["auth_failed", "credentials_changed"]
+
+
+@dataclass(frozen=True)
+class SyncRow:
+    """A sync as every read gives it: its columns, its connection's, and its run in flight."""
+
+    id: uuid.UUID
+    name: str
+    state: SyncState
+    state_reason: str | None
+    settings_version: int
+    created_at: datetime
+    next_due_at: datetime | None
+    credit_wait_until: datetime | None  # set while its due run waits for the credit budget
+    last_retrieval_at: datetime | None
+    last_retrieval_kind: WindowKind | None
+    last_success_started_at: datetime | None  # the watermark incremental runs read from
+    last_full_credits: int | None  # what its last successful run of each kind cost
+    last_incremental_credits: int | None
+    options_enabled_at: dict[str, datetime]
+    run_in_flight: str | None
+    connection_id: uuid.UUID
+    connection_name: str
+    base_url: str
+    accounts_url: str
+    client_id: str
+    client_secret_enc: str
+    refresh_token_enc: str
+    credentials_version: int
+    daily_credit_budget: int | None
+
+
+@dataclass(frozen=True)
+class StoredSync(SyncRow):
+    spec: SyncSpec
+
+
+@dataclass(frozen=True)
+class UnreadableSync(SyncRow):
+    """A sync whose stored spec this version refuses; ``problem`` names the key, as a refused spec does."""
+
+    problem: str
+
+
+# One sync with its connection and its run in flight: the columns of SyncRow, plus the spec.
 _SYNC_SELECT = """
-    SELECT s.*, c.name AS connection_name, c.base_url, c.accounts_url, c.client_id,
+    SELECT s.id, s.name, s.state, s.state_reason, s.settings_version, s.created_at, s.next_due_at,
+           s.credit_wait_until, s.last_retrieval_at, s.last_retrieval_kind, s.last_success_started_at,
+           s.last_full_credits, s.last_incremental_credits, s.options_enabled_at, s.spec,
+           s.connection_id, c.name AS connection_name, c.base_url, c.accounts_url, c.client_id,
            c.client_secret_enc, c.refresh_token_enc, c.credentials_version, c.daily_credit_budget,
            f.run_id AS run_in_flight
     FROM syncs s
     JOIN connections c ON c.id = s.connection_id
     LEFT JOIN runs_in_flight f ON f.sync_id = s.id
 """
+
+
+def _read_sync(row: asyncpg.Record) -> StoredSync | UnreadableSync:
+    columns = dict(row)
+    data = columns.pop("spec")
+    columns["options_enabled_at"] = {
+        option: datetime.fromisoformat(at) for option, at in columns["options_enabled_at"].items()
+    }
+    try:
+        spec = SyncSpec.model_validate(data)
+    except ValidationError as exc:
+        return UnreadableSync(**columns, problem=describe_validation_error(exc))
+    return StoredSync(**columns, spec=spec)
+
+
+def _iso_map(values: dict[str, datetime]) -> dict[str, str]:
+    return {key: value.isoformat() for key, value in values.items()}
 
 
 def _as_uuid(value: str) -> uuid.UUID | None:
@@ -68,7 +146,9 @@ async def update_credentials(conn: Conn, connection_id: uuid.UUID, fields: dict[
     )
 
 
-async def deactivate_syncs(conn: Conn, connection_id: uuid.UUID, reason: str) -> list[uuid.UUID]:
+async def deactivate_syncs(
+    conn: Conn, connection_id: uuid.UUID, reason: DeactivationReason
+) -> list[uuid.UUID]:
     """Every sync of the connection becomes inactive; returns those that changed."""
     rows = await conn.fetch(
         "UPDATE syncs SET state = 'inactive', state_reason = $2, next_due_at = NULL, "
@@ -87,31 +167,32 @@ async def deactivate_syncs(conn: Conn, connection_id: uuid.UUID, reason: str) ->
 async def insert_sync(
     conn: Conn,
     *,
-    name: str,
+    spec: SyncSpec,
     connection_id: uuid.UUID,
-    spec: dict[str, Any],
     created_at: datetime,
     next_due_at: datetime | None,
-    options_enabled_at: dict[str, str],
+    options_enabled_at: dict[str, datetime],
 ) -> uuid.UUID:
     """Insert an active sync and its settings version 1; raises UniqueViolationError on a taken name."""
+    data = dump_spec(spec)
     sync_id: uuid.UUID = await conn.fetchval(
         "INSERT INTO syncs (name, connection_id, spec, state, created_at, next_due_at, options_enabled_at) "
         "VALUES ($1, $2, $3, 'active', $4, $5, $6) RETURNING id",
-        name,
+        spec.name,
         connection_id,
-        spec,
+        data,
         created_at,
         next_due_at,
-        options_enabled_at,
+        _iso_map(options_enabled_at),
     )
-    await insert_version(conn, sync_id, 1, spec, created_at)
+    await _insert_version(conn, sync_id, 1, data, created_at)
     return sync_id
 
 
-async def insert_version(
+async def _insert_version(
     conn: Conn, sync_id: uuid.UUID, version: int, spec: dict[str, Any], at: datetime
 ) -> None:
+    """The settings history (``sync_versions``): every version of every sync, as it was saved."""
     await conn.execute(
         "INSERT INTO sync_versions (sync_id, version, spec, changed_at) VALUES ($1, $2, $3, $4)",
         sync_id,
@@ -121,7 +202,7 @@ async def insert_version(
     )
 
 
-async def get_sync(conn: Conn, key: str, *, for_update: bool = False) -> asyncpg.Record | None:
+async def get_sync(conn: Conn, key: str, *, for_update: bool = False) -> StoredSync | UnreadableSync | None:
     """A sync by id or, failing that, by name; ``for_update`` locks its row first.
 
     The lock is taken by its own statement so that the read after it sees whatever the previous
@@ -134,29 +215,24 @@ async def get_sync(conn: Conn, key: str, *, for_update: bool = False) -> asyncpg
         )
         if sync_id is None:
             return None
-        return await conn.fetchrow(f"{_SYNC_SELECT} WHERE s.id = $1", sync_id)
-    return await conn.fetchrow(f"{_SYNC_SELECT} WHERE {match}", _as_uuid(key), key)
+        row = await conn.fetchrow(f"{_SYNC_SELECT} WHERE s.id = $1", sync_id)
+    else:
+        row = await conn.fetchrow(f"{_SYNC_SELECT} WHERE {match}", _as_uuid(key), key)
+    return None if row is None else _read_sync(row)
 
 
-async def list_syncs(conn: Conn) -> list[asyncpg.Record]:
-    return await conn.fetch(f"{_SYNC_SELECT} ORDER BY s.name")
-
-
-async def versions(conn: Conn, sync_id: uuid.UUID) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT version, spec, changed_at FROM sync_versions WHERE sync_id = $1 ORDER BY version", sync_id
-    )
+async def list_syncs(conn: Conn) -> list[StoredSync | UnreadableSync]:
+    return [_read_sync(row) for row in await conn.fetch(f"{_SYNC_SELECT} ORDER BY s.name")]
 
 
 async def update_settings(
     conn: Conn,
     sync_id: uuid.UUID,
     *,
-    name: str,
-    spec: dict[str, Any],
+    spec: SyncSpec,
     version: int,
     next_due_at: datetime | None,
-    options_enabled_at: dict[str, str],
+    options_enabled_at: dict[str, datetime],
     reset_watermark: bool,
     at: datetime,
 ) -> None:
@@ -164,6 +240,7 @@ async def update_settings(
 
     A new due time ends a wait for credits: the next tick checks the budget afresh.
     """
+    data = dump_spec(spec)
     await conn.execute(
         "UPDATE syncs SET name = $2, spec = $3, settings_version = $4, "
         "credit_wait_until = CASE WHEN next_due_at IS DISTINCT FROM $5 THEN NULL ELSE credit_wait_until END, "
@@ -171,18 +248,18 @@ async def update_settings(
         "last_success_started_at = CASE WHEN $7 THEN NULL ELSE last_success_started_at END "
         "WHERE id = $1",
         sync_id,
-        name,
-        spec,
+        spec.name,
+        data,
         version,
         next_due_at,
-        options_enabled_at,
+        _iso_map(options_enabled_at),
         reset_watermark,
     )
-    await insert_version(conn, sync_id, version, spec, at)
+    await _insert_version(conn, sync_id, version, data, at)
 
 
 async def set_state(
-    conn: Conn, sync_id: uuid.UUID, state: str, reason: str | None, next_due_at: datetime | None
+    conn: Conn, sync_id: uuid.UUID, state: SyncState, reason: str | None, next_due_at: datetime | None
 ) -> None:
     await conn.execute(
         "UPDATE syncs SET state = $2, state_reason = $3, next_due_at = $4, credit_wait_until = NULL "
@@ -224,7 +301,7 @@ async def wake_credit_waiters(conn: Conn, connection_id: uuid.UUID, now: datetim
     return int(result.split()[-1])
 
 
-async def record_success(conn: Conn, sync_id: uuid.UUID, started_at: datetime, kind: str) -> None:
+async def record_success(conn: Conn, sync_id: uuid.UUID, started_at: datetime, kind: WindowKind) -> None:
     """Move the watermark forward (never back: an older run's late report leaves it alone)."""
     await conn.execute(
         "UPDATE syncs SET last_success_started_at = $2, last_retrieval_at = $2, last_retrieval_kind = $3 "
@@ -235,20 +312,21 @@ async def record_success(conn: Conn, sync_id: uuid.UUID, started_at: datetime, k
     )
 
 
-async def record_run_cost(conn: Conn, sync_id: uuid.UUID, kind: str, credits: int) -> None:
+async def record_run_cost(conn: Conn, sync_id: uuid.UUID, kind: WindowKind, credits: int) -> None:
     """What the sync's last successful run of this window kind cost: the estimate of the next one."""
     column = {"full": "last_full_credits", "incremental": "last_incremental_credits"}[kind]
     await conn.execute(f"UPDATE syncs SET {column} = $2 WHERE id = $1", sync_id, credits)
 
 
-async def claim_due_syncs(conn: Conn, now: datetime, limit: int) -> list[asyncpg.Record]:
+async def claim_due_syncs(conn: Conn, now: datetime, limit: int) -> list[StoredSync | UnreadableSync]:
     """Lock the active syncs due by ``now`` with no run in flight; replicas skip each other's rows."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         f"{_SYNC_SELECT} WHERE s.state = 'active' AND s.next_due_at <= $1 AND f.sync_id IS NULL "
         "ORDER BY s.next_due_at LIMIT $2 FOR UPDATE OF s SKIP LOCKED",
         now,
         limit,
     )
+    return [_read_sync(row) for row in rows]
 
 
 # runs in flight -----------------------------------------------------------------------------------------
@@ -259,8 +337,8 @@ async def insert_run_in_flight(
     *,
     sync_id: uuid.UUID,
     run_id: str,
-    trigger: str,
-    window_kind: str,
+    trigger: Trigger,
+    window_kind: WindowKind,
     credentials_version: int,
     started_at: datetime,
     estimated_credits: int,
@@ -272,7 +350,7 @@ async def insert_run_in_flight(
         "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING true",
         sync_id,
         run_id,
-        trigger,
+        trigger.value,
         window_kind,
         credentials_version,
         started_at,
@@ -281,11 +359,23 @@ async def insert_run_in_flight(
     return bool(inserted)
 
 
-async def finish_run_in_flight(conn: Conn, sync_id: uuid.UUID, run_id: str) -> asyncpg.Record | None:
-    """Clear the sync's run in flight if it is ``run_id``; returns the cleared row."""
-    return await conn.fetchrow(
-        "DELETE FROM runs_in_flight WHERE sync_id = $1 AND run_id = $2 RETURNING *", sync_id, run_id
+@dataclass(frozen=True)
+class FinishedRun:
+    """What the scheduler recorded when it started a run, read back when the run reports."""
+
+    window_kind: WindowKind
+    credentials_version: int  # an auth failure with credentials replaced since is stale
+
+
+async def finish_run_in_flight(conn: Conn, sync_id: uuid.UUID, run_id: str) -> FinishedRun | None:
+    """Clear the sync's run in flight if it is ``run_id``; None when that was not the run in flight."""
+    row = await conn.fetchrow(
+        "DELETE FROM runs_in_flight WHERE sync_id = $1 AND run_id = $2 "
+        "RETURNING window_kind, credentials_version",
+        sync_id,
+        run_id,
     )
+    return None if row is None else FinishedRun(row["window_kind"], row["credentials_version"])
 
 
 # credit budgets ---------------------------------------------------------------------------------------
@@ -298,13 +388,14 @@ async def lock_budget(conn: Conn, connection_id: uuid.UUID) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 11))", connection_id)
 
 
-async def credit_spends(conn: Conn, connection_id: uuid.UUID, since: datetime) -> list[asyncpg.Record]:
-    """The connection's finished runs since ``since``: ``spent_at`` and ``credits``."""
-    return await conn.fetch(
+async def credit_spends(conn: Conn, connection_id: uuid.UUID, since: datetime) -> list[Spend]:
+    """What the connection's runs that finished since ``since`` spent, and when."""
+    rows = await conn.fetch(
         "SELECT spent_at, credits FROM credit_spend WHERE connection_id = $1 AND spent_at > $2",
         connection_id,
         since,
     )
+    return [Spend(row["spent_at"], row["credits"]) for row in rows]
 
 
 async def reserved_credits(conn: Conn, connection_id: uuid.UUID) -> int:
@@ -337,26 +428,16 @@ async def record_spend(
 # favourites -------------------------------------------------------------------------------------------
 
 
-async def save_favourite(conn: Conn, name: str, mapping: list[dict[str, str]]) -> None:
+async def save_favourite(conn: Conn, name: str, mapping: list[FieldMapping]) -> None:
+    """Save or replace the named mapping, its entries keyed ``from``/``to`` as in a spec file."""
     await conn.execute(
         "INSERT INTO favourites (name, mapping) VALUES ($1, $2) "
         "ON CONFLICT (name) DO UPDATE SET mapping = EXCLUDED.mapping, saved_at = now()",
         name,
-        mapping,
+        [entry.model_dump(by_alias=True) for entry in mapping],
     )
 
 
 async def favourites(conn: Conn) -> dict[str, list[dict[str, str]]]:
     rows = await conn.fetch("SELECT name, mapping FROM favourites ORDER BY name")
     return {row["name"]: row["mapping"] for row in rows}
-
-
-# inbox ---------------------------------------------------------------------------------------
-
-
-async def mark_processed(conn: Conn, event_id: uuid.UUID) -> bool:
-    """Record an incoming event; False when it was handled before (a redelivery)."""
-    inserted = await conn.fetchval(
-        "INSERT INTO inbox (event_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING true", event_id
-    )
-    return bool(inserted)

@@ -1,0 +1,195 @@
+"""Applying a ``Decision``: a handful of set-based statements, each skipped when it has nothing to write."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from operator import itemgetter
+from typing import Any
+
+from recruit_sync.importer.claims import CREATED, Prior
+from recruit_sync.importer.decide import ClaimRow, Decision
+from recruit_sync.importer.store import Connection
+from recruit_sync.importer.store.priors import prior_to_json
+
+_first = itemgetter(0)
+
+
+async def apply(
+    conn: Connection,
+    decision: Decision,
+    *,
+    list_id: int,
+    sync_id: str,
+    run_id: str,
+    seq: int,
+    module: str,
+    settings_version: int,
+) -> set[str]:
+    """Write the decision. Returns the keys decided ``new`` that another transaction created first.
+
+    Memberships of the target list are only ever written under the list's lock (a run has one list),
+    so they are plain inserts: a conflict there would be a bug, not a race. Contacts and record links
+    are shared with other lists' batches, hence their ON CONFLICT clauses. A run's claims are replaced
+    when a more recent record takes an email over (``claims.py``).
+    """
+    if decision.restore:
+        await _restore(conn, list_id, decision.restore)
+    if decision.soft_delete:
+        await conn.execute(
+            "UPDATE contacts SET deleted_at = now(), updated_at = now() "
+            "WHERE email_key IN (SELECT jsonb_array_elements_text($1::jsonb))",
+            decision.soft_delete,
+        )
+    if decision.leave_all_lists:
+        await conn.execute(
+            "DELETE FROM memberships WHERE email_key IN (SELECT jsonb_array_elements_text($1::jsonb))",
+            decision.leave_all_lists,
+        )
+    if decision.leave_list:
+        await conn.execute(
+            "DELETE FROM memberships "
+            "WHERE email_key IN (SELECT jsonb_array_elements_text($2::jsonb)) AND list_id = $1",
+            list_id,
+            decision.leave_list,
+        )
+    if decision.unlink:
+        await conn.execute(
+            "DELETE FROM record_links "
+            "WHERE record_id IN (SELECT jsonb_array_elements_text($2::jsonb)) AND module = $1",
+            module,
+            decision.unlink,
+        )
+    lost = await _write_contacts(conn, decision) if decision.contacts else set()
+    if decision.join_list:
+        await conn.execute(
+            """
+            INSERT INTO memberships (list_id, email_key, sync_id, record_id, settings_version)
+            SELECT $1, r->>0, $2, r->>1, $3 FROM jsonb_array_elements($4::jsonb) AS r
+            """,
+            list_id,
+            sync_id,
+            settings_version,
+            decision.join_list,
+        )
+    if decision.link:
+        await conn.execute(
+            """
+            INSERT INTO record_links (record_id, module, email_key)
+            SELECT r->>0, $1, r->>1 FROM jsonb_array_elements($2::jsonb) AS r
+            ON CONFLICT (record_id, module) DO UPDATE SET email_key = EXCLUDED.email_key
+            """,
+            module,
+            sorted(decision.link.items()),
+        )
+    if decision.claims:
+        await conn.execute(
+            """
+            INSERT INTO run_emails
+                   (email_key, run_id, record_id, modified_at, seq, position, deletion, created, prior)
+            SELECT r->>0, $1, r->>1, (r->>2)::timestamptz, $2, (r->>3)::integer, (r->>4)::boolean,
+                   (r->>5)::boolean, nullif(r->6, 'null')
+              FROM jsonb_array_elements($3::jsonb) AS r
+            """,
+            run_id,
+            seq,
+            _claim_rows(decision.claims),
+        )
+    if decision.reclaims:
+        await conn.execute(
+            """
+            UPDATE run_emails AS e
+               SET record_id = r->>1, modified_at = (r->>2)::timestamptz, seq = $2,
+                   position = (r->>3)::integer, deletion = (r->>4)::boolean, created = (r->>5)::boolean,
+                   prior = nullif(r->6, 'null')
+              FROM jsonb_array_elements($3::jsonb) AS r
+             WHERE e.email_key = r->>0 AND e.run_id = $1
+            """,
+            run_id,
+            seq,
+            _claim_rows(decision.reclaims),
+        )
+    return lost
+
+
+def _claim_rows(claims: Sequence[ClaimRow]) -> list[tuple[Any, ...]]:
+    """Claims as stored: a contact the run created is a flag (the common case, kept cheap), any other
+    prior a JSON document."""
+    rows = []
+    for key, record_id, modified_at, position, deletion, prior in claims:
+        created = prior is CREATED or prior == CREATED  # (identity: the common case, quickly)
+        document = prior_to_json(prior) if prior is not None and not created else None
+        rows.append((key, record_id, modified_at, position, deletion, created, document))
+    return rows
+
+
+async def _restore(conn: Connection, list_id: int, restore: Sequence[tuple[str, Prior]]) -> None:
+    """Put contacts back as the run found them, before a more recent record is applied (rare: only
+    when a later batch brings a more recent record of an email an earlier batch placed). The priors
+    given carry the target list's membership (``decide`` fills it in)."""
+    rows = [
+        (key, prior_to_json(prior)) for key, prior in sorted(restore, key=_first)
+    ]  # key order, like every other write to contacts
+    await conn.execute(
+        "DELETE FROM memberships "
+        "WHERE email_key IN (SELECT r->>0 FROM jsonb_array_elements($2::jsonb) AS r) AND list_id = $1",
+        list_id,
+        rows,
+    )
+    await conn.execute(
+        """
+        UPDATE contacts AS c
+           SET first_name = p->>'first_name', last_name = p->>'last_name', fields = p->'fields',
+               deleted_at = CASE WHEN (p->>'deleted')::boolean THEN coalesce(c.deleted_at, now()) END,
+               updated_at = now()
+          FROM (SELECT r->>0 AS key, r->1->'contact' AS p FROM jsonb_array_elements($1::jsonb) AS r) AS t
+         WHERE c.email_key = t.key AND jsonb_typeof(t.p) = 'object'
+        """,
+        rows,
+    )
+    # a contact the run created goes again, unless another list took it meanwhile
+    await conn.execute(
+        """
+        DELETE FROM contacts AS c
+         USING (SELECT r->>0 AS key FROM jsonb_array_elements($1::jsonb) AS r
+                 WHERE jsonb_typeof(r->1->'contact') = 'null') AS t
+         WHERE c.email_key = t.key AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.email_key = t.key)
+        """,
+        rows,
+    )
+    await conn.execute(
+        """
+        INSERT INTO memberships (list_id, email_key, sync_id, record_id, added_at, settings_version)
+        SELECT m.list_id, t.key, m.item->>'sync_id', m.item->>'record_id', (m.item->>'added_at')::timestamptz,
+               (m.item->>'settings_version')::integer
+          FROM (SELECT r->>0 AS key, r->1 AS p FROM jsonb_array_elements($2::jsonb) AS r) AS t
+         CROSS JOIN LATERAL (
+               SELECT $1::bigint AS list_id, t.p->'membership' AS item
+               UNION ALL
+               SELECT (e->>0)::bigint, e->1 FROM jsonb_array_elements(t.p->'elsewhere') AS e
+               ) AS m
+         WHERE jsonb_typeof(m.item) = 'object'
+        ON CONFLICT (email_key, list_id) DO NOTHING
+        """,
+        list_id,
+        rows,
+    )
+
+
+async def _write_contacts(conn: Connection, decision: Decision) -> set[str]:
+    rows = await conn.fetch(
+        """
+        WITH written AS (
+            INSERT INTO contacts AS c (email_key, email, first_name, last_name, fields)
+            SELECT r->>0, r->>1, r->>2, r->>3, r->4 FROM jsonb_array_elements($1::jsonb) AS r
+            ON CONFLICT (email_key) DO UPDATE
+               SET first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
+                   fields = c.fields || EXCLUDED.fields, deleted_at = NULL, updated_at = now()
+            RETURNING email_key, xmax = 0 AS inserted
+        )
+        SELECT email_key FROM written
+         WHERE NOT inserted AND email_key IN (SELECT jsonb_array_elements_text($2::jsonb))
+        """,
+        sorted(decision.contacts, key=_first),
+        list(decision.created),
+    )
+    return {r["email_key"] for r in rows}
