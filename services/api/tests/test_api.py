@@ -108,9 +108,9 @@ def _subscribe(broker: RabbitBroker, queue: str, replier: Replier) -> None:
         return await replier(message.body)
 
 
-def services(amqp_url: str, *served: Served[Any, Any]) -> Any:
+def services(amqp_url: str, *served: Served) -> Any:
     """Fake services answering ``served`` operations, each on its operation's queue."""
-    by_queue: dict[str, list[Served[Any, Any]]] = defaultdict(list)
+    by_queue: dict[str, list[Served]] = defaultdict(list)
     for item in served:
         by_queue[item.operation.queue].append(item)
     return answering(
@@ -118,7 +118,7 @@ def services(amqp_url: str, *served: Served[Any, Any]) -> Any:
     )
 
 
-def recording(operation: Operation[Req, Res], answer: Res, calls: list[Any]) -> Served[Req, Res]:
+def recording(operation: Operation[Req, Res], answer: Res, calls: list[Any]) -> Served:
     async def handler(request: Req) -> Res:
         calls.append(request)
         return answer
@@ -126,7 +126,7 @@ def recording(operation: Operation[Req, Res], answer: Res, calls: list[Any]) -> 
     return serve(operation, handler)
 
 
-def failing(operation: Operation[Req, Res], message: str, status: int) -> Served[Req, Res]:
+def failing(operation: Operation[Req, Res], message: str, status: int) -> Served:
     async def handler(request: Req) -> Res:
         raise RpcError(message, status)
 

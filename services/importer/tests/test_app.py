@@ -12,7 +12,7 @@ import pytest
 from faststream import TestApp
 from faststream.rabbit import RabbitBroker
 
-from recruit_sync.contracts import rpc as operations_of, topology
+from recruit_sync.contracts import rpc, topology
 from recruit_sync.contracts.events import BatchImported, IgnoreReason, MessageRejected
 from recruit_sync.contracts.resources import (
     ListRef,
@@ -24,8 +24,8 @@ from recruit_sync.contracts.resources import (
     SuppressionsQuery,
 )
 from recruit_sync.importer.app import SERVICE, operations
-from recruit_sync.runtime import rpc
 from recruit_sync.runtime.broker import EVENTS, publish_event
+from recruit_sync.runtime.rpc import RpcClient, RpcError
 from recruit_sync.runtime.service import Resources, build_app
 from recruit_sync.runtime.settings import Settings
 
@@ -49,7 +49,7 @@ async def _next(queue: aio_pika.abc.AbstractQueue, timeout: float = 10) -> bytes
 def test_every_importer_rpc_operation_is_served(pool: asyncpg.Pool) -> None:
     resources = Resources(Settings.from_env(), broker=None, _pool=pool)  # type: ignore[arg-type]
     served = {item.operation for item in operations(resources)}
-    assert served == {op for op in operations_of.OPERATIONS if op.queue == topology.IMPORTER_RPC}
+    assert served == {op for op in rpc.OPERATIONS if op.queue == topology.IMPORTER_RPC}
 
 
 async def test_batches_through_the_broker(
@@ -95,19 +95,19 @@ async def test_batches_through_the_broker(
         )
         assert refusal.reason.startswith("cannot read RecordBatch: ")
 
-        api = rpc.RpcClient(amqp_url)  # as the HTTP API calls the importer
+        api = RpcClient(amqp_url)  # as the HTTP API calls the importer
         await api.connect()
         try:
-            members = await api.call(operations_of.LIST_MEMBERS, ListRef(list="IT talent"), timeout=10)
+            members = await api.call(rpc.LIST_MEMBERS, ListRef(list="IT talent"), timeout=10)
             assert members == [Member(email="jane@example.com", first_name="Jane", last_name="Doe")]
-            lists = await api.call(operations_of.LIST_ALL, NoArguments(), timeout=10)
+            lists = await api.call(rpc.LIST_ALL, NoArguments(), timeout=10)
             assert [(info.name, info.members) for info in lists] == [("IT talent", 1)]
-            with pytest.raises(rpc.RpcError) as missing:
-                await api.call(operations_of.LIST_MEMBERS, ListRef(list="Nope"), timeout=10)
+            with pytest.raises(RpcError) as missing:
+                await api.call(rpc.LIST_MEMBERS, ListRef(list="Nope"), timeout=10)
             assert (str(missing.value), missing.value.status) == ("no mailing list named 'Nope'", 404)
 
             added = await api.call(
-                operations_of.SUPPRESS_ADD,
+                rpc.SUPPRESS_ADD,
                 Suppress(reason=SuppressionReason.BOUNCED, emails=["x@example.com", "x@"]),
                 timeout=10,
             )
@@ -125,7 +125,7 @@ async def test_batches_through_the_broker(
             not_a_list = await api.call_raw(topology.IMPORTER_RPC, "suppress.remove", {"emails": "a@x.com"})
             assert (not_a_list.ok, not_a_list.status) == (False, 400) and "emails" in (not_a_list.error or "")
             filtered = await api.call(
-                operations_of.SUPPRESS_LIST, SuppressionsQuery(reason=SuppressionReason.DO_NOT_MAIL)
+                rpc.SUPPRESS_LIST, SuppressionsQuery(reason=SuppressionReason.DO_NOT_MAIL)
             )
             assert filtered == []
         finally:

@@ -1,5 +1,6 @@
 """SPEC section 5 on in-memory facts: every outcome, every ignore reason, the order of the checks,
-field mapping (SPEC section 4), malformed records and deletions per option."""
+file duplicates across batches and the earlier outcomes a takeover names, field mapping (SPEC
+section 4), malformed records and deletions per option."""
 
 from __future__ import annotations
 
@@ -333,7 +334,8 @@ def test_a_claimant_that_changed_nothing_is_displaced_without_a_restore() -> Non
     ]
 
 
-# what a takeover names: the earlier outcome it displaces, as (batch seq, position in its outcomes)
+# ------------------------------------------------------------------------------------ what a takeover names
+# (the earlier outcome it displaces, as its batch's seq and its position in that batch's outcomes)
 
 NEWER = "2026-10-02T00:00:00+00:00"
 

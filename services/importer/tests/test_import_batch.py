@@ -256,11 +256,11 @@ async def test_a_chain_of_takeovers_names_the_then_current_holder(
     c = record("3", "jane@example.com", "C", Updated_On="2026-10-03T10:00:00+00:00")
     filler = [record(f"9{i}", f"other{i}@example.com") for i in range(3)]
     await handlers.import_batch(pool, sync.batch(0, [*filler, a]))
-    by_b = await handlers.import_batch(pool, sync.batch(2, [b]))
-    by_c = await handlers.import_batch(pool, sync.batch(1, [*filler[:1], c]))
-    assert by_b.superseded == [Superseded(seq=0, position=3, by=0, becomes=Displacement.FILE_DUPLICATE)]
-    assert by_c.superseded == [Superseded(seq=2, position=0, by=1, becomes=Displacement.FILE_DUPLICATE)]
-    assert summary(by_c)[1] == ("3", "new", None)  # as if C had come first: the run created the contact
+    by_b = await handlers.import_batch(pool, sync.batch(2, [filler[1], b]))
+    by_c = await handlers.import_batch(pool, sync.batch(1, [c]))
+    assert by_b.superseded == [Superseded(seq=0, position=3, by=1, becomes=Displacement.FILE_DUPLICATE)]
+    assert by_c.superseded == [Superseded(seq=2, position=1, by=0, becomes=Displacement.FILE_DUPLICATE)]
+    assert summary(by_c) == [("3", "new", None)]  # as if C had come first: the run created the contact
     assert [m["first_name"] for m in await members(pool, "IT talent")] == ["C", "Jane", "Jane", "Jane"]
 
 

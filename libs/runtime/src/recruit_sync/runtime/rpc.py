@@ -11,7 +11,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Generic
+from typing import Any
 
 import aio_pika
 import orjson
@@ -34,9 +34,11 @@ class RpcError(Exception):
 
 
 @dataclass(frozen=True)
-class Served(Generic[Req, Res]):
-    operation: Operation[Req, Res]
-    handler: Callable[[Req], Awaitable[Res]]
+class Served:
+    """An operation and the handler that answers it (made by ``serve``, which checks that they fit)."""
+
+    operation: Operation[Any, Any]
+    handler: Callable[[Any], Awaitable[Any]]
 
     async def __call__(self, args: dict[str, Any]) -> Any:
         try:
@@ -47,15 +49,17 @@ class Served(Generic[Req, Res]):
         return self.operation.answers.dump_python(answer, mode="json", by_alias=True)
 
 
-def serve(operation: Operation[Req, Res], handler: Callable[[Req], Awaitable[Res]]) -> Served[Req, Res]:
-    """``handler`` answers ``operation`` (type-checked: it takes the request model, returns the answer)."""
+def serve(operation: Operation[Req, Res], handler: Callable[[Req], Awaitable[Res]]) -> Served:
+    """``handler`` answers ``operation``: mypy checks that it takes the request model and returns the
+    answer type. (The result is not generic on purpose: a generic one would let the caller's expected
+    type, e.g. a list of ``Served[Any, Any]``, decide the types instead of the operation.)"""
     return Served(operation, handler)
 
 
-Operations = dict[str, Served[Any, Any]]
+Operations = dict[str, Served]
 
 
-def operations(served: Iterable[Served[Any, Any]]) -> Operations:
+def operations(served: Iterable[Served]) -> Operations:
     return {item.operation.name: item for item in served}
 
 

@@ -71,7 +71,7 @@ class Service:
     migrations: Path | None = None  # None: the service keeps no database
     subscribe: Callable[[RabbitBroker, Resources], None] = _no_subscribers
     rpc_queue: str | None = None
-    operations: Callable[[Resources], Iterable[rpc.Served[Any, Any]]] | None = None
+    operations: Callable[[Resources], Iterable[rpc.Served]] | None = None
     outbox: bool = False
     # database connections: one per delivery in flight (the prefetch), plus RPC calls and loops
     extra_connections: int = 2

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 
@@ -34,7 +33,7 @@ class Queries:
 
     pool: asyncpg.Pool
 
-    def served(self) -> Sequence[Served[Any, Any]]:
+    def served(self) -> Sequence[Served]:
         return (
             serve(rpc.RUNS_LIST, self.runs_of_sync),
             serve(rpc.RUNS_GET, self.run),

@@ -12,7 +12,6 @@ import gc
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from faststream.rabbit import RabbitBroker
 
@@ -33,7 +32,7 @@ def subscribe(broker: RabbitBroker, resources: Resources) -> None:
         await resources.publish(await handlers.import_batch(resources.pool, batch))
 
 
-def operations(resources: Resources) -> Iterable[Served[Any, Any]]:
+def operations(resources: Resources) -> Iterable[Served]:
     """Every importer operation of ``contracts.rpc``."""
     pool = resources.pool
     return (

@@ -84,9 +84,9 @@ def decide(
     walk = _Walk(sync_id, settings, facts)
     winners = most_recent_per_email(parsed)
     for record in parsed:
-        walk.record(record, winners)
+        walk.place(record, winners)
     for item in deleted:
-        walk.deletion(item.id)
+        walk.delete(item.id)
     return walk.decision
 
 
@@ -104,7 +104,7 @@ class _Walk:
 
     # records: SPEC section 5's checks, in order
 
-    def record(self, record: ParsedRecord | MalformedRecord, winners: Mapping[str, ParsedRecord]) -> None:
+    def place(self, record: ParsedRecord | MalformedRecord, winners: Mapping[str, ParsedRecord]) -> None:
         outcomes = self.decision.outcomes
         if isinstance(record, MalformedRecord):
             outcomes.append(_ignored(record.record_id, record.email, IgnoreReason.MALFORMED, record.problem))
@@ -128,7 +128,7 @@ class _Walk:
         reason = refusal(record, contact, self.facts.suppressed.get(key, NO_SUPPRESSION), self.settings)
         if reason is None:  # checks 9-12
             placed = placement(record, contact)
-            self._place(key, email, record, contact, placed)
+            self._import(key, email, record, contact, placed)
             changed = placed is not Outcome.UNCHANGED
             outcomes.append(RecordOutcome(record_id=record.record_id, email=email, outcome=placed))
         else:  # checks 5-8
@@ -177,7 +177,7 @@ class _Walk:
         left_or_joined = (found.membership is not None) != self.contacts[key].on_list
         return Prior(found, membership_changed=left_or_joined)
 
-    def _place(
+    def _import(
         self, key: str, email: str, record: ParsedRecord, contact: Contact | None, placed: Outcome
     ) -> None:
         """What checks 9-12's outcome writes: the contact, its membership of the list, the record's link."""
@@ -225,7 +225,7 @@ class _Walk:
 
     # deletions (SPEC section 2.5, on_recruit_delete)
 
-    def deletion(self, record_id: str) -> None:
+    def delete(self, record_id: str) -> None:
         option = self.settings.options.on_recruit_delete
         if option is OnRecruitDelete.KEEP:
             return

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 import structlog
 from faststream.rabbit import RabbitBroker
@@ -29,7 +28,7 @@ def subscribe(broker: RabbitBroker, resources: Resources) -> None:
         await runs.record_run_completed(Deps.of(resources), event)
 
 
-def operations(deps: Deps) -> Iterable[Served[Any, Any]]:
+def operations(deps: Deps) -> Iterable[Served]:
     """Every door into the scheduler (contracts.rpc), bound to its dependencies.
 
     Built without a declared element type, so that mypy checks each handler against its operation's
