@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -128,6 +128,25 @@ class RecordBatch(Envelope):
     # Any, not dict: a record that is not an object is reported `malformed`, not the whole batch lost
     records: list[Any] = Field(default_factory=lambda: [])
     deleted: list[DeletedRecord] = Field(default_factory=lambda: [])
+
+
+class RunFields(TypedDict):
+    """The envelope of an event that another event of a run leads to (``caused_by``)."""
+
+    correlation_id: str
+    causation_id: str
+    run_id: str
+    sync_id: str
+
+
+def caused_by(cause: SyncDue | RecordBatch) -> RunFields:
+    """Same run and sync as ``cause``, correlated by the run and caused by ``cause``."""
+    return RunFields(
+        correlation_id=cause.run_id,
+        causation_id=str(cause.event_id),
+        run_id=cause.run_id,
+        sync_id=cause.sync_id,
+    )
 
 
 class FetchCompleted(Envelope):

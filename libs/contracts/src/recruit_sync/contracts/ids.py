@@ -8,6 +8,7 @@ from (sync, due time), a batch from (run, seq), a run's one-off events from the 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 _NAMESPACE = uuid.UUID("6f1c4f52-2c1e-4f57-9d3b-6a1f0a7d2b10")
@@ -23,26 +24,24 @@ def run_id_for_schedule(sync_id: str, due_at: datetime) -> str:
     return str(deterministic_id("run", sync_id, due_at.isoformat()))
 
 
-def sync_due_id(run_id: str) -> uuid.UUID:
-    return deterministic_id("sync-due", run_id)
+def _once_per_run(kind: str) -> Callable[[str], uuid.UUID]:
+    def event_id(run_id: str) -> uuid.UUID:
+        return deterministic_id(kind, run_id)
+
+    return event_id
 
 
+# A run's one-off events: the same id whoever emits them, however often.
+sync_due_id = _once_per_run("sync-due")
+fetch_completed_id = _once_per_run("fetch-completed")
+fetch_failed_id = _once_per_run("fetch-failed")
+run_completed_id = _once_per_run("run-completed")
+
+
+# A batch's events: identity (run, seq); a re-import of a batch republishes the same event.
 def record_batch_id(run_id: str, seq: int) -> uuid.UUID:
     return deterministic_id("record-batch", run_id, seq)
 
 
-def fetch_completed_id(run_id: str) -> uuid.UUID:
-    return deterministic_id("fetch-completed", run_id)
-
-
-def fetch_failed_id(run_id: str) -> uuid.UUID:
-    return deterministic_id("fetch-failed", run_id)
-
-
 def batch_imported_id(run_id: str, seq: int) -> uuid.UUID:
-    """A re-import of a batch republishes the same event."""
     return deterministic_id("batch-imported", run_id, seq)
-
-
-def run_completed_id(run_id: str) -> uuid.UUID:
-    return deterministic_id("run-completed", run_id)

@@ -12,39 +12,9 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from recruit_sync.contracts import resources as r
 from recruit_sync.contracts import topology
 from recruit_sync.contracts.events import RunSummary
-from recruit_sync.contracts.resources import (
-    Connection,
-    Created,
-    CreateSync,
-    EditSync,
-    EmailQuery,
-    ExplainRow,
-    Favourite,
-    FavouriteSaved,
-    ListInfo,
-    ListRef,
-    Member,
-    NewConnection,
-    NoArguments,
-    RecordRow,
-    RecordsQuery,
-    Rekey,
-    Rekeyed,
-    RunRef,
-    RunsOfSync,
-    RunStarted,
-    RunSync,
-    Suppress,
-    Suppressed,
-    Suppression,
-    SuppressionsQuery,
-    SyncDetail,
-    SyncRef,
-    Unsuppress,
-    Unsuppressed,
-)
 
 
 class RpcRequest(BaseModel):
@@ -96,41 +66,45 @@ def _op(name: str, queue: str, request: type[Req], answer: Any) -> Operation[Req
 _S, _I, _H = topology.SCHEDULER_RPC, topology.IMPORTER_RPC, topology.HISTORY_RPC
 
 # scheduler: connections, syncs, favourites
-CONNECTION_ADD: Operation[NewConnection, Created] = _op("connection.add", _S, NewConnection, Created)
-CONNECTION_REKEY: Operation[Rekey, Rekeyed] = _op("connection.rekey", _S, Rekey, Rekeyed)
-CONNECTION_LIST: Operation[NoArguments, list[Connection]] = _op(
-    "connection.list", _S, NoArguments, list[Connection]
+CONNECTION_ADD: Operation[r.NewConnection, r.Created] = _op("connection.add", _S, r.NewConnection, r.Created)
+CONNECTION_REKEY: Operation[r.Rekey, r.Rekeyed] = _op("connection.rekey", _S, r.Rekey, r.Rekeyed)
+CONNECTION_LIST: Operation[r.NoArguments, list[r.Connection]] = _op(
+    "connection.list", _S, r.NoArguments, list[r.Connection]
 )
-SYNC_CREATE: Operation[CreateSync, Created] = _op("sync.create", _S, CreateSync, Created)
-SYNC_GET: Operation[SyncRef, SyncDetail] = _op("sync.get", _S, SyncRef, SyncDetail)
-SYNC_LIST: Operation[NoArguments, list[SyncDetail]] = _op("sync.list", _S, NoArguments, list[SyncDetail])
-SYNC_EDIT: Operation[EditSync, SyncDetail] = _op("sync.edit", _S, EditSync, SyncDetail)
-SYNC_ACTIVATE: Operation[SyncRef, SyncDetail] = _op("sync.activate", _S, SyncRef, SyncDetail)
-SYNC_PAUSE: Operation[SyncRef, SyncDetail] = _op("sync.pause", _S, SyncRef, SyncDetail)
-SYNC_RUN: Operation[RunSync, RunStarted] = _op("sync.run", _S, RunSync, RunStarted)
-FAVOURITE_SAVE: Operation[Favourite, FavouriteSaved] = _op(
-    "mapping.favourite.save", _S, Favourite, FavouriteSaved
+SYNC_CREATE: Operation[r.CreateSync, r.Created] = _op("sync.create", _S, r.CreateSync, r.Created)
+SYNC_GET: Operation[r.SyncRef, r.SyncDetail] = _op("sync.get", _S, r.SyncRef, r.SyncDetail)
+SYNC_LIST: Operation[r.NoArguments, list[r.SyncDetail]] = _op(
+    "sync.list", _S, r.NoArguments, list[r.SyncDetail]
 )
-FAVOURITE_LIST: Operation[NoArguments, list[Favourite]] = _op(
-    "mapping.favourite.list", _S, NoArguments, list[Favourite]
+SYNC_EDIT: Operation[r.EditSync, r.SyncDetail] = _op("sync.edit", _S, r.EditSync, r.SyncDetail)
+SYNC_ACTIVATE: Operation[r.SyncRef, r.SyncDetail] = _op("sync.activate", _S, r.SyncRef, r.SyncDetail)
+SYNC_PAUSE: Operation[r.SyncRef, r.SyncDetail] = _op("sync.pause", _S, r.SyncRef, r.SyncDetail)
+SYNC_RUN: Operation[r.RunSync, r.RunStarted] = _op("sync.run", _S, r.RunSync, r.RunStarted)
+FAVOURITE_SAVE: Operation[r.Favourite, r.FavouriteSaved] = _op(
+    "mapping.favourite.save", _S, r.Favourite, r.FavouriteSaved
+)
+FAVOURITE_LIST: Operation[r.NoArguments, list[r.Favourite]] = _op(
+    "mapping.favourite.list", _S, r.NoArguments, list[r.Favourite]
 )
 
 # importer: lists and suppressions
-LIST_MEMBERS: Operation[ListRef, list[Member]] = _op("list.members", _I, ListRef, list[Member])
-LIST_ALL: Operation[NoArguments, list[ListInfo]] = _op("list.all", _I, NoArguments, list[ListInfo])
-SUPPRESS_ADD: Operation[Suppress, Suppressed] = _op("suppress.add", _I, Suppress, Suppressed)
-SUPPRESS_REMOVE: Operation[Unsuppress, Unsuppressed] = _op("suppress.remove", _I, Unsuppress, Unsuppressed)
-SUPPRESS_LIST: Operation[SuppressionsQuery, list[Suppression]] = _op(
-    "suppress.list", _I, SuppressionsQuery, list[Suppression]
+LIST_MEMBERS: Operation[r.ListRef, list[r.Member]] = _op("list.members", _I, r.ListRef, list[r.Member])
+LIST_ALL: Operation[r.NoArguments, list[r.ListInfo]] = _op("list.all", _I, r.NoArguments, list[r.ListInfo])
+SUPPRESS_ADD: Operation[r.Suppress, r.Suppressed] = _op("suppress.add", _I, r.Suppress, r.Suppressed)
+SUPPRESS_REMOVE: Operation[r.Unsuppress, r.Unsuppressed] = _op(
+    "suppress.remove", _I, r.Unsuppress, r.Unsuppressed
+)
+SUPPRESS_LIST: Operation[r.SuppressionsQuery, list[r.Suppression]] = _op(
+    "suppress.list", _I, r.SuppressionsQuery, list[r.Suppression]
 )
 
 # history: runs, per-record outcomes, explain
-RUNS_LIST: Operation[RunsOfSync, list[RunSummary]] = _op("runs.list", _H, RunsOfSync, list[RunSummary])
-RUNS_GET: Operation[RunRef, RunSummary] = _op("runs.get", _H, RunRef, RunSummary)
-RUNS_RECORDS: Operation[RecordsQuery, list[RecordRow]] = _op(
-    "runs.records", _H, RecordsQuery, list[RecordRow]
+RUNS_LIST: Operation[r.RunsOfSync, list[RunSummary]] = _op("runs.list", _H, r.RunsOfSync, list[RunSummary])
+RUNS_GET: Operation[r.RunRef, RunSummary] = _op("runs.get", _H, r.RunRef, RunSummary)
+RUNS_RECORDS: Operation[r.RecordsQuery, list[r.RecordRow]] = _op(
+    "runs.records", _H, r.RecordsQuery, list[r.RecordRow]
 )
-EXPLAIN: Operation[EmailQuery, list[ExplainRow]] = _op("explain", _H, EmailQuery, list[ExplainRow])
+EXPLAIN: Operation[r.EmailQuery, list[r.ExplainRow]] = _op("explain", _H, r.EmailQuery, list[r.ExplainRow])
 
 OPERATIONS: tuple[Operation[Any, Any], ...] = (
     CONNECTION_ADD,

@@ -22,7 +22,7 @@ import structlog
 from pydantic import TypeAdapter, ValidationError
 
 from recruit_sync.contracts.envelope import Envelope, utc_now
-from recruit_sync.contracts.events import DeletedRecord, FetchCompleted, RecordBatch, SyncDue
+from recruit_sync.contracts.events import DeletedRecord, FetchCompleted, RecordBatch, SyncDue, caused_by
 from recruit_sync.contracts.ids import fetch_completed_id, record_batch_id
 from recruit_sync.fetcher.modules import UnknownModule, resolve_module
 from recruit_sync.fetcher.recruit_client import RecruitClient
@@ -72,21 +72,9 @@ async def fetch_run(due: SyncDue, client: RecruitClient, publish: Publish) -> Fe
         await batches.add_deleted(deleted)
     await batches.flush()
 
-    log.info(
-        "fetch finished",
-        module=module,
-        batches=batches.seq,
-        records=batches.record_count,
-        deleted=batches.deleted_count,
-        api_calls=client.api_calls,
-        credits=client.credits,
-    )
-    return FetchCompleted(
+    completed = FetchCompleted(
         event_id=fetch_completed_id(due.run_id),
-        correlation_id=due.run_id,
-        causation_id=str(due.event_id),
-        run_id=due.run_id,
-        sync_id=due.sync_id,
+        **caused_by(due),
         batch_count=batches.seq,
         record_count=batches.record_count,
         deleted_count=batches.deleted_count,
@@ -94,6 +82,11 @@ async def fetch_run(due: SyncDue, client: RecruitClient, publish: Publish) -> Fe
         credits=client.credits,
         started_at=started_at,
     )
+    log.info("fetch finished", module=module, **completed.model_dump(include=_FINISHED))
+    return completed
+
+
+_FINISHED = {"batch_count", "record_count", "deleted_count", "api_calls", "credits"}
 
 
 def to_deleted_record(item: dict[str, Any]) -> DeletedRecord | None:
@@ -147,10 +140,7 @@ class _Batches:
         due = self.due
         batch = RecordBatch(
             event_id=record_batch_id(due.run_id, self.seq),
-            correlation_id=due.run_id,
-            causation_id=str(due.event_id),
-            run_id=due.run_id,
-            sync_id=due.sync_id,
+            **caused_by(due),
             seq=self.seq,
             module=self.module,
             settings=due.settings,

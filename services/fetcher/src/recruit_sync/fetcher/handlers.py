@@ -13,7 +13,7 @@ from collections.abc import Callable
 import httpx
 import structlog
 
-from recruit_sync.contracts.events import ConnectionSnapshot, FetchFailed, SyncDue
+from recruit_sync.contracts.events import ConnectionSnapshot, FetchFailed, SyncDue, caused_by
 from recruit_sync.contracts.ids import fetch_failed_id
 from recruit_sync.criteria import CriteriaError
 from recruit_sync.fetcher.fetch import Publish, fetch_run
@@ -87,10 +87,7 @@ def _failed(
 ) -> FetchFailed:
     return FetchFailed(
         event_id=fetch_failed_id(due.run_id),
-        correlation_id=due.run_id,
-        causation_id=str(due.event_id),
-        run_id=due.run_id,
-        sync_id=due.sync_id,
+        **caused_by(due),
         error=error,
         auth_failed=auth_failed,
         api_calls=client.api_calls if client else 0,

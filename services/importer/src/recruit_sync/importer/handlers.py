@@ -12,7 +12,7 @@ import asyncpg
 import structlog
 
 from recruit_sync.addresses import key_of_normalised
-from recruit_sync.contracts.events import BatchImported, IgnoreReason, RecordBatch
+from recruit_sync.contracts.events import BatchImported, IgnoreReason, RecordBatch, caused_by
 from recruit_sync.contracts.ids import batch_imported_id
 from recruit_sync.contracts.resources import (
     ListInfo,
@@ -66,22 +66,10 @@ async def import_batch(pool: asyncpg.Pool, batch: RecordBatch) -> BatchImported:
             other_lists=settings.options.on_recruit_delete is OnRecruitDelete.REMOVE_FROM_ORG,
         )
         decision = decide(parsed, batch.deleted, sync_id=batch.sync_id, settings=settings, facts=facts)
-        created_elsewhere = await apply(
-            conn,
-            decision,
-            list_id=list_id,
-            sync_id=batch.sync_id,
-            run_id=batch.run_id,
-            seq=batch.seq,
-            module=batch.module,
-            settings_version=settings.settings_version,
-        )
+        created_elsewhere = await apply(conn, decision, list_id=list_id, batch=batch)
         event = BatchImported(
             event_id=batch_imported_id(batch.run_id, batch.seq),
-            correlation_id=batch.run_id,
-            causation_id=str(batch.event_id),
-            run_id=batch.run_id,
-            sync_id=batch.sync_id,
+            **caused_by(batch),
             seq=batch.seq,
             outcomes=decision.counted_as_existing(created_elsewhere),
             superseded=decision.superseded,

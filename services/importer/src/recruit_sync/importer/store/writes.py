@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
 
+from recruit_sync.contracts.events import RecordBatch
 from recruit_sync.importer.claims import CREATED, Prior
 from recruit_sync.importer.decide import ClaimRow, Decision
 from recruit_sync.importer.store import Connection
@@ -19,19 +20,17 @@ async def apply(
     decision: Decision,
     *,
     list_id: int,
-    sync_id: str,
-    run_id: str,
-    seq: int,
-    module: str,
-    settings_version: int,
+    batch: RecordBatch,
 ) -> set[str]:
-    """Write the decision. Returns the keys decided ``new`` that another transaction created first.
+    """Write ``batch``'s decision. Returns the keys decided ``new`` that another transaction created first.
 
     Memberships of the target list are only ever written under the list's lock (a run has one list),
     so they are plain inserts: a conflict there would be a bug, not a race. Contacts and record links
     are shared with other lists' batches, hence their ON CONFLICT clauses. A run's claims are replaced
     when a more recent record takes an email over (``claims.py``).
     """
+    sync_id, run_id, seq, module = batch.sync_id, batch.run_id, batch.seq, batch.module
+    settings_version = batch.settings.settings_version
     if decision.restore:
         await _restore(conn, list_id, decision.restore)
     if decision.soft_delete:
