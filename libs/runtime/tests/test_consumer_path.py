@@ -92,3 +92,27 @@ async def test_any_event_reads_each_type_by_its_body() -> None:
             routing_key = "somewhere.else"
 
     assert await any_event(Message()) == COMPLETED  # type: ignore[arg-type]
+
+
+async def test_a_handled_event_is_not_kept_alive_by_a_timer_set_while_handling_it() -> None:
+    """asyncpg's pool schedules a 5-minute timer whenever a connection is released; the timer keeps a
+    copy of the context, which holds the message; the message must not hold the decoded event."""
+    import asyncio
+    import gc
+
+    broker = make_broker("amqp://guest:guest@localhost:5672/", consumer="tester")
+    timers: list[asyncio.TimerHandle] = []
+
+    @broker.subscriber("work", decoder=decoder(FetchCompleted))
+    async def handle(event: FetchCompleted) -> None:
+        timers.append(asyncio.get_running_loop().call_later(300, lambda: None))
+
+    async with TestRabbitBroker(broker):
+        for _ in range(3):
+            await broker.publish(encode_event(COMPLETED), "work")
+    gc.collect()
+    alive = [o for o in gc.get_objects() if isinstance(o, FetchCompleted) and o is not COMPLETED]
+    for timer in timers:
+        timer.cancel()
+    assert len(timers) == 3
+    assert alive == []

@@ -234,6 +234,13 @@ class DeadLetters(BaseMiddleware):
             except Exception as exc:
                 log.exception("handler failed")
                 await self._reject(msg, f"{type(exc).__name__}: {exc}")
+            finally:
+                # The message outlives its handling: a timer scheduled meanwhile (asyncpg's pool
+                # schedules one, 5 minutes long, whenever a connection is released) keeps a copy of
+                # the context, and FastStream's context holds the message, whose cache holds the
+                # decoded event: a 1,000-record batch per delivery, for minutes (measured: history's
+                # peak RSS 136 MB instead of 67 MB in a 200,000-record run). Drop the decoded event.
+                msg.clear_cache()
 
     async def _reject(self, msg: StreamMessage[Any], reason: str) -> None:
         queue = self._queue()
