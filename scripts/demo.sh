@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make demo: on a fresh machine, migrate, start the Recruit simulator with the bundled demo data and the
-# services, create a connection and a sync, run it, print its summary, and stop everything it started.
-# The demo uses its own database (recruit_sync_demo) and RabbitMQ vhost, recreated on each run.
+# services, create a connection and a sync, run it, print its summary and the console's address with a
+# user to sign in as. Run from a terminal, it keeps everything running until Ctrl-C (DEMO_STAY=0: stop
+# at once); otherwise it stops what it started. The demo uses its own database (recruit_sync_demo) and
+# RabbitMQ vhost, recreated on each run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -40,6 +42,14 @@ rabbitmqctl -q set_permissions -p "$VHOST" guest ".*" ".*" ".*" >/dev/null
 echo "==> recruit-sync migrate"
 $BIN/recruit-sync migrate
 
+DEMO_EMAIL=${DEMO_EMAIL:-admin@demo.example}
+DEMO_PASSWORD=$($BIN/python -c "import secrets; print(secrets.token_urlsafe(12))")
+echo "==> recruit-sync user add $DEMO_EMAIL --role admin --password-stdin"
+echo "$DEMO_PASSWORD" | $BIN/recruit-sync user add "$DEMO_EMAIL" --role admin --password-stdin
+echo "==> recruit-sync token create --name demo-cli --role admin   (the CLI's RECRUIT_SYNC_TOKEN)"
+RECRUIT_SYNC_TOKEN=$($BIN/recruit-sync token create --name demo-cli --role admin 2>/dev/null)
+export RECRUIT_SYNC_TOKEN
+
 DATA=$($BIN/python -c "import recruit_sync.sim as s; print(s.demo_data_path())")
 echo "==> recruit-sync sim --data $(basename "$DATA") --port $SIM_PORT   (logs: $LOGS)"
 $BIN/recruit-sync sim --data "$DATA" --port "$SIM_PORT" >"$LOGS/sim.log" 2>&1 &
@@ -73,4 +83,13 @@ $BIN/recruit-sync sync run "$SYNC_ID" --wait
 echo "==> recruit-sync list members 'Candidate newsletter' (first 5)"
 $BIN/recruit-sync list members "Candidate newsletter" --json | $BIN/python -c \
   "import json,sys; m=json.load(sys.stdin); print(f'{len(m)} members'); [print(' ', x['email'], x.get('first_name'), x.get('last_name'), x.get('company')) for x in m[:5]]"
+cat <<TEXT
+
+==> the console: $RECRUIT_SYNC_API/
+    sign in as $DEMO_EMAIL with the password $DEMO_PASSWORD
+TEXT
+if [ -t 0 ] && [ "${DEMO_STAY:-1}" != 0 ]; then
+  echo "==> the services keep running; press Ctrl-C to stop them"
+  wait "${PIDS[@]}" || true
+fi
 echo "==> done; stopping the services"

@@ -59,3 +59,14 @@ def test_dockerfile_copies_every_workspace_member() -> None:
     for member in members:
         top = member.split("/")[0]
         assert re.search(rf"^COPY {top} ", dockerfile, re.M), member
+
+
+def test_only_the_api_is_published_and_no_password_has_a_default() -> None:
+    services = compose()["services"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"api"}
+    text = (ROOT / "docker-compose.yml").read_text()
+    for variable in ("POSTGRES_PASSWORD", "RABBITMQ_USER", "RABBITMQ_PASSWORD", "RECRUIT_SYNC_SECRET_KEY"):
+        uses = re.findall(rf"\$\{{{variable}(:\?|:-|-|\}})", text)
+        assert uses and set(uses) == {":?"}, (variable, uses)  # required, never defaulted
+    assert "guest:guest" not in text and "postgres:postgres@" not in text

@@ -32,7 +32,9 @@ async def test_migrate_creates_every_schema_and_is_safe_twice(database_url: str,
     try:
         schemas = {r["nspname"] for r in await conn.fetch("SELECT nspname FROM pg_namespace")}
         versions = await conn.fetchval("SELECT count(*) FROM scheduler.schema_migrations")
+        accounts_versions = await conn.fetchval("SELECT array_agg(version) FROM accounts.schema_migrations")
     finally:
         await conn.close()
-    assert {"scheduler", "fetcher", "importer", "history"} <= schemas
+    assert {"scheduler", "fetcher", "importer", "history", "accounts"} <= schemas
     assert versions >= 1
+    assert accounts_versions == ["0001_init"]

@@ -118,12 +118,16 @@ class Stack:
             **self.extra_env,
         }
         self.env.pop("RECRUIT_SYNC_SECRET_KEY", None)
+        self.env.pop("RECRUIT_SYNC_TOKEN", None)
 
     # lifecycle -------------------------------------------------------------------------------------
     def start(self) -> Stack:
         self._rabbitmqctl("add_vhost", self.name)
         self._rabbitmqctl("set_permissions", "-p", self.name, "guest", ".*", ".*", ".*")
         self.run("migrate")
+        # every route but /health needs credentials: the CLI of this stack acts with an admin token
+        self.token = str(self.json("token", "create", "--name", "e2e", "--role", "admin")["token"])
+        self.env["RECRUIT_SYNC_TOKEN"] = self.token
         sim_args = ["sim", "--port", str(self.sim_port)]
         if self.sim_data:
             sim_args += ["--data", self.sim_data]

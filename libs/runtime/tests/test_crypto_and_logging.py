@@ -15,8 +15,10 @@ from recruit_sync.runtime.logging import configure_logging
 def fresh_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.delenv("RECRUIT_SYNC_SECRET_KEY", raising=False)
     monkeypatch.setenv("RECRUIT_SYNC_KEY_FILE", str(tmp_path / "k" / "secret.key"))
+    crypto._key.cache_clear()
     crypto._fernet.cache_clear()
     yield tmp_path / "k" / "secret.key"
+    crypto._key.cache_clear()
     crypto._fernet.cache_clear()
 
 
@@ -30,6 +32,7 @@ def test_secrets_round_trip_and_the_key_file_is_private(fresh_key: Path) -> None
 def test_a_foreign_key_cannot_decrypt(monkeypatch: pytest.MonkeyPatch) -> None:
     token = crypto.encrypt("s3cret")
     monkeypatch.setenv("RECRUIT_SYNC_SECRET_KEY", Fernet.generate_key().decode())
+    crypto._key.cache_clear()
     crypto._fernet.cache_clear()
     with pytest.raises(ValueError, match="cannot decrypt"):
         crypto.decrypt(token)

@@ -1,6 +1,7 @@
 """The HTTP client for the recruit-sync API: the one place where a failure becomes a one-line message.
 
-The transport is a seam: tests pass an ``httpx.MockTransport``; production uses httpx's own.
+The transport is a seam: tests pass an ``httpx.MockTransport``; production uses httpx's own. The API
+token (``RECRUIT_SYNC_TOKEN``) travels only in the ``Authorization`` header: no message names it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 import httpx
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
+CREATE_TOKEN = "create one with 'recruit-sync token create --name NAME --role ROLE' on the server"
 
 
 class CliError(Exception):
@@ -25,10 +27,18 @@ class ApiClient:
     detail), so the API's 503 naming the silent service arrives instead of a bare client timeout."""
 
     def __init__(
-        self, base_url: str, transport: httpx.BaseTransport | None = None, timeout: float = 60.0
+        self,
+        base_url: str,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 60.0,
+        token: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.base_url, transport=transport, timeout=timeout)
+        self._sends_token = token is not None
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else None
+        self._http = httpx.Client(
+            base_url=self.base_url, transport=transport, timeout=timeout, headers=headers
+        )
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params)
@@ -50,13 +60,26 @@ class ApiClient:
                 "(is 'recruit-sync services up' running?)"
             ) from None
         if response.is_error:
-            raise CliError(error_message(response), status=response.status_code)
+            raise CliError(self._refusal(response), status=response.status_code)
         if not response.content:
             return None
         try:
             return response.json()
         except ValueError:
             raise CliError(f"{method} {path}: the API answered something that is not JSON") from None
+
+    def _refusal(self, response: httpx.Response) -> str:
+        """The error line; a 401 or 403 also says what to do about the token."""
+        if response.status_code == httpx.codes.UNAUTHORIZED:
+            problem = (
+                "the API refused RECRUIT_SYNC_TOKEN (unknown or revoked): set it to a valid token"
+                if self._sends_token
+                else "the API needs a token: set RECRUIT_SYNC_TOKEN"
+            )
+            return f"{problem} ({CREATE_TOKEN})"
+        if response.status_code == httpx.codes.FORBIDDEN:
+            return f"{error_message(response)} (the role of the token in RECRUIT_SYNC_TOKEN may not do this)"
+        return error_message(response)
 
     def close(self) -> None:
         self._http.close()

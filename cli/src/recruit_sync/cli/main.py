@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -30,10 +30,12 @@ from recruit_sync.cli import render
 from recruit_sync.cli.client import DEFAULT_API_URL, ApiClient, CliError
 from recruit_sync.cli.inputs import parse_addresses, read_json, read_json_object, read_text
 from recruit_sync.cli.processes import Supervisor
+from recruit_sync.contracts.access import NewToken, NewUser, Role
 from recruit_sync.contracts.events import Outcome
 from recruit_sync.contracts.resources import MAX_INT32, RecordRow, SuppressionReason
 
 WORKER_SERVICES = ("scheduler", "fetcher", "importer", "history")
+SCHEMAS = (*WORKER_SERVICES, "accounts")  # each service's own, and the users and tokens the scheduler serves
 SUPPRESS_CHUNK = 1000  # addresses per request, so a big import never becomes one huge RPC message
 
 
@@ -71,12 +73,14 @@ class CliState:
     transport: httpx.BaseTransport | None = None
     json: bool = False
     poll_seconds: float = 0.5
+    token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.api_url = self.api_url or os.environ.get("RECRUIT_SYNC_API", DEFAULT_API_URL)
+        self.token = self.token or os.environ.get("RECRUIT_SYNC_TOKEN") or None
 
     def api(self) -> ApiClient:
-        return ApiClient(self.api_url, transport=self.transport)
+        return ApiClient(self.api_url, transport=self.transport, token=self.token)
 
 
 def _typer(help: str) -> typer.Typer:
@@ -98,6 +102,8 @@ list_app = _typer("Mailing lists.")
 suppress_app = _typer("The suppression registry (bounced, do not mail).")
 mapping_app = _typer("Field mappings.")
 favourite_app = _typer("Saved mappings any sync can load.")
+user_app = _typer("Console users (on the database directly, like migrate: no token needed).")
+token_app = _typer("API tokens (on the database directly, like migrate: no token needed).")
 app.add_typer(services_app, name="services")
 app.add_typer(connection_app, name="connection")
 app.add_typer(sync_app, name="sync")
@@ -106,6 +112,8 @@ app.add_typer(list_app, name="list")
 app.add_typer(suppress_app, name="suppress")
 app.add_typer(mapping_app, name="mapping")
 mapping_app.add_typer(favourite_app, name="favourite")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
 
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 SpecFile = Annotated[Path, typer.Option("--file", help="JSON file.", dir_okay=False)]
@@ -141,9 +149,9 @@ def migrate(ctx: typer.Context, as_json: Json = False) -> None:
     """Create or upgrade every service's schema (and the broker topology); safe to run twice."""
     from recruit_sync.cli.migrations import migrate_all  # imports asyncpg/aio-pika: only when needed
 
-    for service, applied in migrate_all(WORKER_SERVICES).items():
-        render.note(f"{service}: migrated" + (f" ({', '.join(applied)})" if applied else ", up to date"))
-    _show(ctx, as_json, {"migrated": list(WORKER_SERVICES)}, lambda _: None)
+    for schema, applied in migrate_all(SCHEMAS).items():
+        render.note(f"{schema}: migrated" + (f" ({', '.join(applied)})" if applied else ", up to date"))
+    _show(ctx, as_json, {"migrated": list(SCHEMAS)}, lambda _: None)
 
 
 @services_app.command("up")
@@ -574,3 +582,83 @@ def favourite_list(ctx: typer.Context, as_json: Json = False) -> None:
     """Saved mappings."""
     favourites = _state(ctx).api().get("/mapping/favourites")
     _show(ctx, as_json, favourites, lambda rows: render.table(rows, ["name", "mapping"], "favourites"))
+
+
+# --- users and tokens: operator commands on the database ---------------------------------------------
+# recruit_sync.cli.accounts imports asyncpg and argon2: imported by these commands only, like migrate's.
+
+RoleOpt = Annotated[Role, typer.Option(help="admin: everything; editor: syncs, runs, lists; viewer: reads.")]
+Email = Annotated[str, typer.Argument(metavar="EMAIL")]
+
+
+@user_app.command("add")
+def user_add(
+    ctx: typer.Context,
+    email: Email,
+    role: RoleOpt,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password (one line) from stdin.")
+    ] = False,
+    as_json: Json = False,
+) -> None:
+    """Add a console user; the password comes on stdin, never on the command line."""
+    from recruit_sync.cli import accounts
+
+    if not password_stdin:
+        raise CliError("give the password on stdin with --password-stdin (never as an argument)")
+    password = sys.stdin.readline().rstrip("\r\n")
+    user = accounts.add_user(accounts.valid(NewUser, email=email, role=role, password=password))
+    _show(ctx, as_json, user.model_dump(mode="json"), _say(f"user {user.email} added ({user.role})"))
+
+
+@user_app.command("list")
+def user_list(ctx: typer.Context, as_json: Json = False) -> None:
+    """Console users and their roles (never their passwords)."""
+    from recruit_sync.cli import accounts
+
+    users = [user.model_dump(mode="json") for user in accounts.list_users()]
+    _show(ctx, as_json, users, render.show_users)
+
+
+@user_app.command("remove")
+def user_remove(ctx: typer.Context, email: Email, as_json: Json = False) -> None:
+    """Remove a console user (not the last admin); their sessions end at their next request."""
+    from recruit_sync.cli import accounts
+
+    accounts.remove_user(email)
+    _show(ctx, as_json, {"removed": True}, _say(f"user {email} removed"))
+
+
+@token_app.command("create")
+def token_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option(help="Unique name, to list and revoke it by.")],
+    role: RoleOpt,
+    as_json: Json = False,
+) -> None:
+    """Create an API token and print it: the only time it is shown (only its hash is kept)."""
+    from recruit_sync.cli import accounts
+
+    created = accounts.create_token(accounts.valid(NewToken, name=name, role=role))
+    _show(ctx, as_json, created.model_dump(mode="json"), lambda token: print(token["token"]))
+    render.note(f"token {created.name!r} ({created.role}) is shown this once: keep it now")
+
+
+@token_app.command("list")
+def token_list(ctx: typer.Context, as_json: Json = False) -> None:
+    """API tokens: name, role, when made and last used (never the token)."""
+    from recruit_sync.cli import accounts
+
+    tokens = [token.model_dump(mode="json") for token in accounts.list_tokens()]
+    _show(ctx, as_json, tokens, render.show_tokens)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(metavar="NAME")], as_json: Json = False
+) -> None:
+    """Revoke an API token: its next request is refused."""
+    from recruit_sync.cli import accounts
+
+    accounts.revoke_token(name)
+    _show(ctx, as_json, {"removed": True}, _say(f"token {name} revoked"))

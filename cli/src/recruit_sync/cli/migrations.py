@@ -1,7 +1,8 @@
-"""``recruit-sync migrate`` in one process: every service's SQL files, then the broker topology.
+"""``recruit-sync migrate`` in one process: every schema's SQL files, then the broker topology.
 
-Each service ships its migrations as package data (``recruit_sync.<service>/migrations/*.sql``); reading
-them through importlib.resources runs none of the service's code, so no service is imported here.
+Each schema's package ships its migrations as package data (``recruit_sync.<schema>/migrations/*.sql``:
+each service's, and ``recruit_sync.accounts``'s); reading them through importlib.resources runs none of
+the service's code, so no service is imported here.
 """
 
 from __future__ import annotations
@@ -20,21 +21,21 @@ from recruit_sync.runtime.db import migrate
 from recruit_sync.runtime.settings import Settings
 
 
-def migrate_all(services: Sequence[str]) -> dict[str, list[str]]:
-    """{service: migrations applied now}; a failure names the service and the problem."""
+def migrate_all(schemas: Sequence[str]) -> dict[str, list[str]]:
+    """{schema: migrations applied now}; a failure names the schema and the problem."""
     try:
-        return asyncio.run(_migrate_all(services, Settings.from_env()))
+        return asyncio.run(_migrate_all(schemas, Settings.from_env()))
     except (OSError, asyncpg.PostgresError, aio_pika.exceptions.AMQPError) as exc:
         raise CliError(f"migrate failed: {exc!s}") from exc
 
 
-async def _migrate_all(services: Sequence[str], settings: Settings) -> dict[str, list[str]]:
+async def _migrate_all(schemas: Sequence[str], settings: Settings) -> dict[str, list[str]]:
     applied: dict[str, list[str]] = {}
-    for service in services:
-        directory = Path(str(files(f"recruit_sync.{service}") / "migrations"))
+    for schema in schemas:
+        directory = Path(str(files(f"recruit_sync.{schema}") / "migrations"))
         try:
-            applied[service] = await migrate(settings.database_url, service, directory)
+            applied[schema] = await migrate(settings.database_url, schema, directory)
         except asyncpg.PostgresError as exc:
-            raise CliError(f"migrate failed for {service}: {exc}") from exc
+            raise CliError(f"migrate failed for {schema}: {exc}") from exc
     await declare_topology(settings.amqp_url)
     return applied

@@ -72,6 +72,22 @@ def pairs(title: str, items: Sequence[tuple[str, Any]]) -> None:
     out.print(grid)
 
 
+# --- users and tokens --------------------------------------------------------------------------------
+
+
+def show_users(users: Sequence[dict[str, Any]]) -> None:
+    rows = [{**user, "created_at": when(user["created_at"])} for user in users]
+    table(rows, ["email", "role", "created_at"], "users")
+
+
+def show_tokens(tokens: Sequence[dict[str, Any]]) -> None:
+    rows = [
+        {**token, "created_at": when(token["created_at"]), "last_used_at": when(token["last_used_at"])}
+        for token in tokens
+    ]
+    table(rows, ["name", "role", "created_at", "last_used_at"], "tokens")
+
+
 # --- syncs -------------------------------------------------------------------------------------------
 
 

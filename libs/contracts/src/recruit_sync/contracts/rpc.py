@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from recruit_sync.contracts import access as a
 from recruit_sync.contracts import resources as r
 from recruit_sync.contracts import topology
 from recruit_sync.contracts.events import RunSummary
@@ -87,6 +88,17 @@ FAVOURITE_LIST: Operation[r.NoArguments, list[r.Favourite]] = _op(
     "mapping.favourite.list", _S, r.NoArguments, list[r.Favourite]
 )
 
+# scheduler: access (docs/adr/0018): who a token or a console user is, and their management
+AUTH_TOKEN: Operation[a.TokenCheck, a.Principal] = _op("auth.token", _S, a.TokenCheck, a.Principal)
+AUTH_SIGN_IN: Operation[a.SignIn, a.Principal] = _op("auth.sign_in", _S, a.SignIn, a.Principal)
+AUTH_USER: Operation[a.UserRef, a.Principal] = _op("auth.user", _S, a.UserRef, a.Principal)
+USER_LIST: Operation[r.NoArguments, list[a.User]] = _op("user.list", _S, r.NoArguments, list[a.User])
+USER_ADD: Operation[a.NewUser, a.User] = _op("user.add", _S, a.NewUser, a.User)
+USER_REMOVE: Operation[a.UserRef, a.Removed] = _op("user.remove", _S, a.UserRef, a.Removed)
+TOKEN_LIST: Operation[r.NoArguments, list[a.Token]] = _op("token.list", _S, r.NoArguments, list[a.Token])
+TOKEN_CREATE: Operation[a.NewToken, a.TokenCreated] = _op("token.create", _S, a.NewToken, a.TokenCreated)
+TOKEN_REVOKE: Operation[a.TokenRef, a.Removed] = _op("token.revoke", _S, a.TokenRef, a.Removed)
+
 # importer: lists and suppressions
 LIST_MEMBERS: Operation[r.ListRef, list[r.Member]] = _op("list.members", _I, r.ListRef, list[r.Member])
 LIST_ALL: Operation[r.NoArguments, list[r.ListInfo]] = _op("list.all", _I, r.NoArguments, list[r.ListInfo])
@@ -119,6 +131,15 @@ OPERATIONS: tuple[Operation[Any, Any], ...] = (
     SYNC_RUN,
     FAVOURITE_SAVE,
     FAVOURITE_LIST,
+    AUTH_TOKEN,
+    AUTH_SIGN_IN,
+    AUTH_USER,
+    USER_LIST,
+    USER_ADD,
+    USER_REMOVE,
+    TOKEN_LIST,
+    TOKEN_CREATE,
+    TOKEN_REVOKE,
     LIST_MEMBERS,
     LIST_ALL,
     SUPPRESS_ADD,

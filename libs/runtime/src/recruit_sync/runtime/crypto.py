@@ -6,6 +6,8 @@ at ``$RECRUIT_SYNC_KEY_FILE`` (default ``~/.local/share/recruit-sync/secret.key`
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -19,7 +21,7 @@ def _key_file() -> Path:
 
 
 @lru_cache(maxsize=1)
-def _fernet() -> Fernet:
+def _key() -> str:
     key = os.environ.get("RECRUIT_SYNC_SECRET_KEY")
     if not key:
         path = _key_file()
@@ -29,7 +31,18 @@ def _fernet() -> Fernet:
             with os.fdopen(fd, "wb") as f:
                 f.write(Fernet.generate_key())
         key = path.read_text().strip()
-    return Fernet(key.encode())
+    return key
+
+
+@lru_cache(maxsize=1)
+def _fernet() -> Fernet:
+    return Fernet(_key().encode())
+
+
+def derive_key(purpose: str) -> str:
+    """A key for ``purpose`` (e.g. signing console sessions), derived from the deployment's secret key,
+    so every process of one deployment agrees on it and no second secret has to be configured."""
+    return hmac.new(_key().encode(), f"recruit-sync/{purpose}".encode(), hashlib.sha256).hexdigest()
 
 
 def encrypt(plain: str) -> str:

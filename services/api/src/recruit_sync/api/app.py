@@ -1,7 +1,7 @@
 """The HTTP API: a FastAPI app holding one RPC client, used only to ask the services over RabbitMQ.
 
 It never touches the database. OpenAPI docs at ``/docs``; the events' AsyncAPI document at
-``/asyncapi.json`` (rendered at ``/asyncapi``).
+``/asyncapi.json`` (rendered at ``/asyncapi``); the web console at ``/`` (``console.pages``).
 """
 
 from __future__ import annotations
@@ -12,10 +12,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from recruit_sync.api.asyncapi import events_document
-from recruit_sync.api.errors import invalid_operation_request, invalid_request
+from recruit_sync.api.auth import SignInNeeded, install
+from recruit_sync.api.console import errors as console_errors
+from recruit_sync.api.console import pages as console_pages
+from recruit_sync.api.errors import invalid_operation_request
 from recruit_sync.api.gateway import Services
 from recruit_sync.api.routes import router
 from recruit_sync.runtime.broker import declare_topology
@@ -50,10 +55,20 @@ def create_app(settings: Settings, rpc_timeout: float | None = None) -> FastAPI:
         summary="Keep mailing lists in step with Zoho Recruit",
         version="0.1.0",
         lifespan=lifespan,
+        # served by routes.py behind the access checks: the documents describe every route
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
+    install(app, services, https=settings.api_url.startswith("https://"))
     app.state.services = services
     app.state.events_document = events_document(settings.amqp_url, app.version)
     app.include_router(router)
-    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.include_router(console_pages.router)
+    app.mount("/static", StaticFiles(directory=console_pages.STATIC), name="static")
+    # the console's pages answer errors as pages; every other route's are passed on as JSON
+    app.add_exception_handler(RequestValidationError, console_errors.invalid_request_error)
+    app.add_exception_handler(StarletteHTTPException, console_errors.http_error)
+    app.add_exception_handler(SignInNeeded, console_errors.sign_in_first)
     app.add_exception_handler(ValidationError, invalid_operation_request)
     return app

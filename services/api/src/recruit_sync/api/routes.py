@@ -7,15 +7,28 @@ does not name: a connection's secrets cannot leave the API (SPEC section 7).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from faststream.specification.asyncapi import get_asyncapi_html
 
-from recruit_sync.api.gateway import Services
+from recruit_sync.api.auth import Svc, Viewer, require
 from recruit_sync.api.views import SyncWithRuns
 from recruit_sync.contracts import rpc
+from recruit_sync.contracts.access import (
+    NewToken,
+    NewUser,
+    Principal,
+    Removed,
+    Role,
+    Token,
+    TokenCreated,
+    TokenRef,
+    User,
+    UserRef,
+)
 from recruit_sync.contracts.events import Outcome, RunSummary
 from recruit_sync.contracts.resources import (
     Connection,
@@ -54,32 +67,30 @@ from recruit_sync.contracts.sync_spec import SyncSpec, SyncSpecPatch
 
 router = APIRouter()
 
+# Who may call what (INTERFACE.md "Access"): reads are for every role, changes for editors, connections
+# (credentials) for admins; /health for anyone.
+VIEWER = Depends(require(Role.VIEWER))
+EDITOR = Depends(require(Role.EDITOR))
+ADMIN = Depends(require(Role.ADMIN))
+
 NOTHING = NoArguments()
-
-
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
-Svc = Annotated[Services, Depends(_services)]
 
 
 # --- connections -------------------------------------------------------------------------------------
 
 
-@router.post("/connections", status_code=201, tags=["connections"])
+@router.post("/connections", status_code=201, tags=["connections"], dependencies=[ADMIN])
 async def add_connection(body: NewConnection, services: Svc) -> Created:
     """Register a Recruit account; answers ``{"id"}``. Secrets are stored encrypted, never returned."""
     return await services.call(rpc.CONNECTION_ADD, body)
 
 
-@router.get("/connections", tags=["connections"])
+@router.get("/connections", tags=["connections"], dependencies=[VIEWER])
 async def list_connections(services: Svc) -> list[Connection]:
     return await services.call(rpc.CONNECTION_LIST, NOTHING)
 
 
-@router.post("/connections/{name}/rekey", tags=["connections"])
+@router.post("/connections/{name}/rekey", tags=["connections"], dependencies=[ADMIN])
 async def rekey_connection(name: str, body: CredentialChanges, services: Svc) -> Rekeyed:
     """Change credentials or primary email; every sync of the connection becomes inactive."""
     rekey = Rekey.model_validate({**body.model_dump(exclude_unset=True), "name": name})
@@ -89,18 +100,18 @@ async def rekey_connection(name: str, body: CredentialChanges, services: Svc) ->
 # --- syncs -------------------------------------------------------------------------------------------
 
 
-@router.post("/syncs", status_code=201, tags=["syncs"])
+@router.post("/syncs", status_code=201, tags=["syncs"], dependencies=[EDITOR])
 async def create_sync(spec: SyncSpec, services: Svc) -> Created:
     """Create a sync from a spec (INTERFACE.md "Sync spec file"); answers ``{"id"}``."""
     return await services.call(rpc.SYNC_CREATE, CreateSync(spec=spec))
 
 
-@router.get("/syncs", tags=["syncs"])
+@router.get("/syncs", tags=["syncs"], dependencies=[VIEWER])
 async def list_syncs(services: Svc) -> list[SyncDetail]:
     return await services.call(rpc.SYNC_LIST, NOTHING)
 
 
-@router.get("/syncs/{sync_id}", tags=["syncs"])
+@router.get("/syncs/{sync_id}", tags=["syncs"], dependencies=[VIEWER])
 async def get_sync(sync_id: str, services: Svc) -> SyncWithRuns:
     """The sync (by id or name) with its runs, newest first, and ``last_run`` (null before the first)."""
     sync = await services.call(rpc.SYNC_GET, SyncRef(id=sync_id))
@@ -108,23 +119,23 @@ async def get_sync(sync_id: str, services: Svc) -> SyncWithRuns:
     return SyncWithRuns.of(sync, runs)
 
 
-@router.patch("/syncs/{sync_id}", tags=["syncs"])
+@router.patch("/syncs/{sync_id}", tags=["syncs"], dependencies=[EDITOR])
 async def edit_sync(sync_id: str, patch: SyncSpecPatch, services: Svc) -> SyncDetail:
     """Change mapping, options, schedule, retrieval, selection, list or name (keys given only)."""
     return await services.call(rpc.SYNC_EDIT, EditSync(id=sync_id, patch=patch))
 
 
-@router.post("/syncs/{sync_id}/activate", tags=["syncs"])
+@router.post("/syncs/{sync_id}/activate", tags=["syncs"], dependencies=[EDITOR])
 async def activate_sync(sync_id: str, services: Svc) -> SyncDetail:
     return await services.call(rpc.SYNC_ACTIVATE, SyncRef(id=sync_id))
 
 
-@router.post("/syncs/{sync_id}/pause", tags=["syncs"])
+@router.post("/syncs/{sync_id}/pause", tags=["syncs"], dependencies=[EDITOR])
 async def pause_sync(sync_id: str, services: Svc) -> SyncDetail:
     return await services.call(rpc.SYNC_PAUSE, SyncRef(id=sync_id))
 
 
-@router.post("/syncs/{sync_id}/runs", status_code=202, tags=["runs"])
+@router.post("/syncs/{sync_id}/runs", status_code=202, tags=["runs"], dependencies=[EDITOR])
 async def run_sync(sync_id: str, services: Svc, full: bool = False) -> RunStarted:
     """Start a run now (``full``: re-import all data). ``started`` is false when one is in progress,
     and ``run_id`` then names that run."""
@@ -134,24 +145,24 @@ async def run_sync(sync_id: str, services: Svc, full: bool = False) -> RunStarte
 # --- history -----------------------------------------------------------------------------------------
 
 
-@router.get("/syncs/{sync_id}/runs", tags=["runs"])
+@router.get("/syncs/{sync_id}/runs", tags=["runs"], dependencies=[VIEWER])
 async def list_runs(sync_id: str, services: Svc) -> list[RunSummary]:
     return await services.call(rpc.RUNS_LIST, RunsOfSync(sync_id=sync_id))
 
 
-@router.get("/runs/{run_id}", tags=["runs"])
+@router.get("/runs/{run_id}", tags=["runs"], dependencies=[VIEWER])
 async def get_run(run_id: str, services: Svc) -> RunSummary:
     """The run summary of INTERFACE.md; 404 until history has heard of the run."""
     return await services.call(rpc.RUNS_GET, RunRef(run_id=run_id))
 
 
-@router.get("/runs/{run_id}/records", tags=["runs"])
+@router.get("/runs/{run_id}/records", tags=["runs"], dependencies=[VIEWER])
 async def run_records(run_id: str, services: Svc, outcome: Outcome | None = None) -> list[RecordRow]:
     """Per-record outcomes of the run, optionally only one outcome."""
     return await services.call(rpc.RUNS_RECORDS, RecordsQuery(run_id=run_id, outcome=outcome))
 
 
-@router.get("/explain/{email}", tags=["runs"])
+@router.get("/explain/{email}", tags=["runs"], dependencies=[VIEWER])
 async def explain(email: str, services: Svc) -> list[ExplainRow]:
     """Every outcome recorded for the address, newest first."""
     return await services.call(rpc.EXPLAIN, EmailQuery(email=email))
@@ -160,33 +171,33 @@ async def explain(email: str, services: Svc) -> list[ExplainRow]:
 # --- lists and suppressions --------------------------------------------------------------------------
 
 
-@router.get("/lists", tags=["lists"])
+@router.get("/lists", tags=["lists"], dependencies=[VIEWER])
 async def all_lists(services: Svc) -> list[ListInfo]:
     return await services.call(rpc.LIST_ALL, NOTHING)
 
 
-@router.get("/lists/{name}/members", tags=["lists"])
+@router.get("/lists/{name}/members", tags=["lists"], dependencies=[VIEWER])
 async def list_members(name: str, services: Svc) -> list[Member]:
     return await services.call(rpc.LIST_MEMBERS, ListRef(list=name))
 
 
-@router.post("/suppressions", tags=["suppressions"])
+@router.post("/suppressions", tags=["suppressions"], dependencies=[EDITOR])
 async def suppress(body: Suppress, services: Svc) -> Suppressed:
     return await services.call(rpc.SUPPRESS_ADD, body)
 
 
-@router.delete("/suppressions", tags=["suppressions"])
+@router.delete("/suppressions", tags=["suppressions"], dependencies=[EDITOR])
 async def unsuppress(body: Unsuppress, services: Svc) -> Unsuppressed:
     return await services.call(rpc.SUPPRESS_REMOVE, body)
 
 
-@router.post("/suppressions/remove", tags=["suppressions"])
+@router.post("/suppressions/remove", tags=["suppressions"], dependencies=[EDITOR])
 async def unsuppress_by_post(body: Unsuppress, services: Svc) -> Unsuppressed:
     """The same as ``DELETE /suppressions``, for clients that cannot send a body with DELETE."""
     return await services.call(rpc.SUPPRESS_REMOVE, body)
 
 
-@router.get("/suppressions", tags=["suppressions"])
+@router.get("/suppressions", tags=["suppressions"], dependencies=[VIEWER])
 async def list_suppressions(services: Svc, reason: SuppressionReason | None = None) -> list[Suppression]:
     return await services.call(rpc.SUPPRESS_LIST, SuppressionsQuery(reason=reason))
 
@@ -194,27 +205,79 @@ async def list_suppressions(services: Svc, reason: SuppressionReason | None = No
 # --- mapping favourites ------------------------------------------------------------------------------
 
 
-@router.post("/mapping/favourites", tags=["mapping"])
+@router.post("/mapping/favourites", tags=["mapping"], dependencies=[EDITOR])
 async def save_favourite(body: Favourite, services: Svc) -> FavouriteSaved:
     return await services.call(rpc.FAVOURITE_SAVE, body)
 
 
-@router.get("/mapping/favourites", tags=["mapping"])
+@router.get("/mapping/favourites", tags=["mapping"], dependencies=[VIEWER])
 async def list_favourites(services: Svc) -> list[Favourite]:
     return await services.call(rpc.FAVOURITE_LIST, NOTHING)
 
 
-# --- documentation of the events ---------------------------------------------------------------------
+# --- access: who am I, users and tokens (docs/adr/0018) -----------------------------------------------
 
 
-@router.get("/asyncapi.json", tags=["docs"])
+@router.get("/auth/whoami", tags=["access"])
+async def whoami(principal: Viewer) -> Principal:
+    """Whom the request acts for: the token's name or the signed-in user, and the role."""
+    return principal
+
+
+@router.get("/users", tags=["access"], dependencies=[ADMIN])
+async def list_users(services: Svc) -> list[User]:
+    return await services.call(rpc.USER_LIST, NOTHING)
+
+
+@router.post("/users", status_code=201, tags=["access"], dependencies=[ADMIN])
+async def add_user(body: NewUser, services: Svc) -> User:
+    return await services.call(rpc.USER_ADD, body)
+
+
+@router.delete("/users/{email}", tags=["access"], dependencies=[ADMIN])
+async def remove_user(email: str, services: Svc) -> Removed:
+    return await services.call(rpc.USER_REMOVE, UserRef(email=email))
+
+
+@router.get("/tokens", tags=["access"], dependencies=[ADMIN])
+async def list_tokens(services: Svc) -> list[Token]:
+    """The tokens, never the tokens themselves (only their hashes are kept)."""
+    return await services.call(rpc.TOKEN_LIST, NOTHING)
+
+
+@router.post("/tokens", status_code=201, tags=["access"], dependencies=[ADMIN])
+async def create_token(body: NewToken, services: Svc) -> TokenCreated:
+    """A new API token: the answer is the only time it is shown."""
+    return await services.call(rpc.TOKEN_CREATE, body)
+
+
+@router.delete("/tokens/{name}", tags=["access"], dependencies=[ADMIN])
+async def revoke_token(name: str, services: Svc) -> Removed:
+    return await services.call(rpc.TOKEN_REVOKE, TokenRef(name=name))
+
+
+# --- documentation of the API and of the events ------------------------------------------------------
+
+
+@router.get("/openapi.json", tags=["docs"], dependencies=[VIEWER])
+async def openapi_document(request: Request) -> dict[str, Any]:
+    document: dict[str, Any] = request.app.openapi()
+    return document
+
+
+@router.get("/docs", tags=["docs"], response_class=HTMLResponse, dependencies=[VIEWER])
+async def openapi_page() -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="recruit-sync API")
+
+
+@router.get("/asyncapi.json", tags=["docs"], dependencies=[VIEWER])
 async def asyncapi_document(request: Request) -> dict[str, Any]:
     """AsyncAPI 3.0 document of every event on the bus and the RPC queues."""
     document: dict[str, Any] = request.app.state.events_document.to_jsonable()
     return document
 
 
-@router.get("/asyncapi", tags=["docs"], response_class=HTMLResponse)
+@router.get("/asyncapi", tags=["docs"], response_class=HTMLResponse, dependencies=[VIEWER])
 async def asyncapi_page(request: Request) -> str:
     return get_asyncapi_html(request.app.state.events_document, try_it_out_path=None)
 

@@ -1,4 +1,5 @@
-"""The scheduler service: RPC for the API, RunCompleted from history, the tick, and its outbox."""
+"""The scheduler service: RPC for the API (its own data and the accounts), RunCompleted from history,
+the tick, and its outbox."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from recruit_sync.contracts.events import RunCompleted
 from recruit_sync.runtime.broker import EVENTS, decoder, work_queue
 from recruit_sync.runtime.rpc import Served, serve
 from recruit_sync.runtime.service import Resources, Service
-from recruit_sync.scheduler import connections, runs, syncs
+from recruit_sync.scheduler import access, connections, runs, syncs
 from recruit_sync.scheduler.deps import Deps
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -47,6 +48,15 @@ def operations(deps: Deps) -> Iterable[Served]:
         serve(rpc.SYNC_RUN, _bound(syncs.run_sync, deps)),
         serve(rpc.FAVOURITE_SAVE, _bound(syncs.save_favourite, deps)),
         serve(rpc.FAVOURITE_LIST, _bound(syncs.list_favourites, deps)),
+        serve(rpc.AUTH_TOKEN, _bound(access.principal_of_token, deps)),
+        serve(rpc.AUTH_SIGN_IN, _bound(access.sign_in, deps)),
+        serve(rpc.AUTH_USER, _bound(access.principal_of_user, deps)),
+        serve(rpc.USER_LIST, _bound(access.list_users, deps)),
+        serve(rpc.USER_ADD, _bound(access.add_user, deps)),
+        serve(rpc.USER_REMOVE, _bound(access.remove_user, deps)),
+        serve(rpc.TOKEN_LIST, _bound(access.list_tokens, deps)),
+        serve(rpc.TOKEN_CREATE, _bound(access.create_token, deps)),
+        serve(rpc.TOKEN_REVOKE, _bound(access.revoke_token, deps)),
     )
     return served
 
