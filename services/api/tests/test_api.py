@@ -78,11 +78,13 @@ def run(run_id: str, state: RunState) -> RunSummary:
 
 
 @pytest.fixture
-async def api(amqp_url: str) -> AsyncIterator[httpx.AsyncClient]:
+async def api(amqp_url: str, admit: Any) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(dataclasses.replace(Settings.from_env(), amqp_url=amqp_url), rpc_timeout=0.5)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://api", headers=admit(app)
+        ) as client:
             yield client
 
 

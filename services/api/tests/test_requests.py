@@ -15,9 +15,10 @@ SPEC = {"name": "IT grads", "connection": "acme", "list": "IT talent"}
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(Settings.from_env()))
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+async def api(admit: Any) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(Settings.from_env())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api", headers=admit(app)) as client:
         yield client
 
 
@@ -118,12 +119,14 @@ async def test_openapi_names_the_answer_of_every_route(api: httpx.AsyncClient) -
 
 
 async def test_no_answer_has_room_for_a_secret(api: httpx.AsyncClient) -> None:
-    """Answers are their models: a key the model does not name cannot reach a client (SPEC section 7)."""
+    """Answers are their models: a key the model does not name cannot reach a client (SPEC section 7).
+    The one exception is a new API token, shown once in the answer that creates it."""
     document = (await api.get("/openapi.json")).json()
     answers = [
         media["schema"]
-        for methods in document["paths"].values()
-        for operation in methods.values()
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+        if (method, path) != ("post", "/tokens")
         for status, response in operation["responses"].items()
         if status.startswith("2")
         for media in response.get("content", {}).values()
@@ -158,3 +161,33 @@ def _property_names(document: dict[str, Any], schemas: list[Any]) -> set[str]:
             names.update(schema.get("properties", {}))
             pending.extend(schema.values())
     return names
+
+
+async def test_without_credentials_a_route_answers_401_naming_what_to_send() -> None:
+    transport = httpx.ASGITransport(app=create_app(Settings.from_env()))
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        refused = await client.get("/openapi.json")
+        assert refused.status_code == 401
+        assert "RECRUIT_SYNC_TOKEN" in refused.json()["detail"]
+        assert refused.headers["www-authenticate"] == "Bearer"
+        malformed = await client.get("/syncs", headers={"Authorization": "Token abc"})
+        assert malformed.status_code == 401
+        assert malformed.json()["detail"] == "the Authorization header must be 'Bearer <token>'"
+
+
+async def test_a_viewer_may_read_but_not_change(admit: Any) -> None:
+    from recruit_sync.contracts.access import Role
+
+    app = create_app(Settings.from_env())
+    headers = admit(app, Role.VIEWER, token="rs_viewer-token")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api", headers=headers) as client:
+        assert (await client.get("/openapi.json")).status_code == 200
+        assert (await client.get("/auth/whoami")).json() == {
+            "kind": "token",
+            "name": "test-viewer",
+            "role": "viewer",
+        }
+        refused = await client.post("/syncs", json=SPEC)
+        assert refused.status_code == 403
+        assert refused.json()["detail"] == "test-viewer has the viewer role; this needs editor or above"
