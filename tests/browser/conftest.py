@@ -3,14 +3,13 @@ fresh headless Chromium per test."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.browser.person import Person, chromium
-from tests.e2e.stack import CLI, Stack
+from tests.e2e.stack import Stack
 
 DATA = Path(__file__).parent / "data"
 PASSWORD = "a long enough password"
@@ -23,10 +22,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with Stack(tmp_path_factory.mktemp("stack"), sim_data=str(DATA / "candidates.json")) as running:
         running.add_connection("acme-recruit")
         for role, email in USERS.items():
-            subprocess.run(
-                [CLI, "user", "add", email, "--role", role, "--password-stdin"],
-                env=running.env, input=f"{PASSWORD}\n", capture_output=True, text=True, timeout=60, check=True,
-            )  # fmt: skip
+            running.add_user(email, role, PASSWORD)
         yield running
 
 

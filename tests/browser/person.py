@@ -13,10 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -56,7 +61,7 @@ def _literal(text: str) -> str:
     """``text`` as an XPath string literal (it may hold either kind of quote)."""
     if "'" not in text:
         return f"'{text}'"
-    return "concat(" + ", \"'\", ".join(f"'{part}'" for part in text.split("'")) + ")"
+    return "concat(" + ', "\'", '.join(f"'{part}'" for part in text.split("'")) + ")"
 
 
 class Person:
@@ -79,9 +84,12 @@ class Person:
         return text in self.driver.find_element(By.TAG_NAME, "body").text
 
     def wait_until_sees(self, text: str, timeout: float = 60) -> None:
-        WebDriverWait(self.driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
-            lambda _: self.sees(text), f"the page never said {text!r}:\n{self._body()}"
-        )
+        try:
+            WebDriverWait(self.driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+                lambda _: self.sees(text)
+            )
+        except TimeoutException:
+            raise AssertionError(f"{self.path} never said {text!r}; it says:\n{self._body()}") from None
 
     def field(self, label: str, within: str | None = None) -> WebElement:
         """The control labelled ``label`` (inside the fieldset whose legend is ``within``)."""
@@ -135,14 +143,19 @@ class Person:
         element.send_keys(f"{(hours % 12) or 12:02d}{minutes:02d}{'AM' if hours < 12 else 'PM'}")
 
     def click(self, text: str) -> None:
-        """Press the button, or follow the link, whose text is ``text``."""
+        """Press the button, or follow the link, whose text is ``text``, and wait for the page it opens."""
         try:
             element = self.driver.find_element(
                 By.XPATH, f"//button[normalize-space()={_literal(text)}][not(@aria-hidden='true')]"
             )
         except NoSuchElementException:
             element = self.link(text)
+        page = self.driver.find_element(By.TAG_NAME, "html")
         element.click()
+        WebDriverWait(self.driver, 30).until(staleness_of(page), f"{text!r} opened no page")
+        WebDriverWait(self.driver, 30).until(
+            lambda driver: driver.execute_script("return document.readyState") == "complete"
+        )
 
     def sign_in(self, email: str, password: str) -> None:
         self.visit("/login")
@@ -172,7 +185,8 @@ class Person:
             """
             const [href, done] = arguments;
             fetch(href, {credentials: "same-origin"})
-              .then(async r => done({status: r.status, type: r.headers.get("content-type"), text: await r.text()}))
+              .then(async r => done({status: r.status, type: r.headers.get("content-type"),
+                                     text: await r.text()}))
               .catch(e => done({status: 0, type: "", text: String(e)}));
             """,
             href,

@@ -176,8 +176,12 @@ class Stack:
         return "\n".join(out)
 
     # driving -----------------------------------------------------------------------------------------
-    def run(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([CLI, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 300, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [CLI, *args], env=self.env, capture_output=True, text=True, timeout=timeout, input=stdin
+        )
         if check and result.returncode != 0:
             raise CliError(
                 f"recruit-sync {' '.join(args)} exited {result.returncode}\n"
@@ -193,6 +197,9 @@ class Stack:
         response = httpx.request(method, f"{self.sim_url}{path}", json=body, timeout=30)
         response.raise_for_status()
         return response.json() if response.content else None
+
+    def add_user(self, email: str, role: str, password: str) -> None:
+        self.run("user", "add", email, "--role", role, "--password-stdin", stdin=f"{password}\n")
 
     def add_connection(self, name: str = "acme-recruit") -> str:
         out = self.json(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from recruit_sync.addresses import files
 from recruit_sync.cli.client import CliError
 
 
@@ -54,25 +54,11 @@ def parse_addresses(text: str, source: str) -> AddressFile:
 
     A line that is not an address is reported in ``skipped`` and does not stop the others.
     """
-    lines = [
-        (number, line.strip())
-        for number, line in enumerate(text.splitlines(), start=1)
-        if line.strip() and not line.strip().startswith("#")
-    ]
     result = AddressFile()
-    if not lines:
-        return result
-    header = [cell.strip().lower() for cell in next(csv.reader([lines[0][1]]))]
-    if "email" in header:
-        column = header.index("email")
-        values = [
-            (number, row[column].strip() if column < len(row) else "")
-            for (number, _), row in zip(lines[1:], csv.reader(line for _, line in lines[1:]), strict=True)
-        ]
-    elif len(header) > 1:
-        raise CliError(f"{source}: line {lines[0][0]}: a CSV file needs an 'email' column in its header")
-    else:
-        values = lines
+    try:
+        values = files.entries(text)
+    except files.NoEmailColumn as exc:
+        raise CliError(f"{source}: {exc}") from None
     for number, value in values:
         if _looks_like_address(value):
             result.emails.append(value)

@@ -20,7 +20,7 @@ from faststream.rabbit.annotations import RabbitMessage
 
 from recruit_sync.api.app import create_app
 from recruit_sync.contracts import rpc
-from recruit_sync.contracts.access import NewToken, Principal, Role, TokenCreated, User
+from recruit_sync.contracts.access import NewToken, Principal, Removed, Role, TokenCreated, User, UserRef
 from recruit_sync.contracts.events import Outcome, RunState, RunSummary, Trigger
 from recruit_sync.contracts.resources import (
     Connection,
@@ -30,6 +30,7 @@ from recruit_sync.contracts.resources import (
     NewConnection,
     RecordRow,
     RecordsQuery,
+    Rekeyed,
     RunStarted,
     Suppress,
     Suppressed,
@@ -173,9 +174,15 @@ async def browser(amqp_url: str, fakes: Fakes) -> AsyncIterator[httpx.AsyncClien
 
 async def signed_in(browser: httpx.AsyncClient, role: str) -> str:
     """Sign in as a user with ``role``; the session's CSRF token, as the pages carry it."""
-    answer = await browser.post("/login", data={"email": f"{role}@example.com", "password": PASSWORD})
+    answer = await browser.post("/login", data=await sign_in_form(browser, f"{role}@example.com", PASSWORD))
     assert answer.status_code == 303, answer.text
     return csrf_of((await browser.get("/")).text)
+
+
+async def sign_in_form(browser: httpx.AsyncClient, email: str, password: str) -> dict[str, str]:
+    """The sign-in form as a browser posts it, with the token the form page carries."""
+    token = csrf_of((await browser.get("/login")).text)
+    return {"email": email, "password": password, "csrf_token": token}
 
 
 def csrf_of(html: str) -> str:
@@ -200,6 +207,10 @@ async def test_a_page_without_a_session_sends_the_browser_to_sign_in(browser: ht
     answer = await browser.get("/console/runs/r1?outcome=new")
     assert answer.status_code == 303
     assert answer.headers["location"] == "/login?next=%2Fconsole%2Fruns%2Fr1%3Foutcome%3Dnew"
+    htmx = {"HX-Request": "true", "HX-Current-URL": "http://console/console/runs/r1?outcome=new"}
+    polled = await browser.get("/console/runs/r1/progress", headers=htmx)  # the session ended meanwhile
+    assert polled.status_code == 401
+    assert polled.headers["HX-Redirect"] == "/login?next=%2Fconsole%2Fruns%2Fr1%3Foutcome%3Dnew"
     assert (await browser.get("/syncs")).status_code == 401  # the JSON API still answers JSON
     assert (await browser.get("/syncs")).json()["detail"].startswith("no credentials")
 
@@ -223,9 +234,8 @@ async def test_the_sign_in_page_and_static_files_need_no_session(browser: httpx.
 async def test_signing_in_goes_on_to_a_path_on_this_site_only(
     browser: httpx.AsyncClient, next_page: str, goes_to: str
 ) -> None:
-    answer = await browser.post(
-        "/login", data={"email": "viewer@example.com", "password": PASSWORD, "next": next_page}
-    )
+    form = await sign_in_form(browser, "viewer@example.com", PASSWORD)
+    answer = await browser.post("/login", data={**form, "next": next_page})
     assert (answer.status_code, answer.headers["location"]) == (303, goes_to)
     cookie = answer.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
@@ -233,12 +243,21 @@ async def test_signing_in_goes_on_to_a_path_on_this_site_only(
 
 async def test_a_wrong_password_shows_the_form_again_without_it(browser: httpx.AsyncClient) -> None:
     answer = await browser.post(
-        "/login", data={"email": "admin@example.com", "password": "guess-guess-guess"}
+        "/login", data=await sign_in_form(browser, "admin@example.com", "guess-guess-guess")
     )
     assert answer.status_code == 401
     assert "the email or password is wrong" in answer.text
     assert 'value="admin@example.com"' in answer.text and "guess-guess-guess" not in answer.text
     assert (await browser.get("/")).status_code == 303  # still not signed in
+
+
+async def test_a_sign_in_posted_without_the_forms_token_is_refused(browser: httpx.AsyncClient) -> None:
+    """No other site can sign a browser in to an account of its choosing (login CSRF)."""
+    await browser.get("/login")
+    answer = await browser.post("/login", data={"email": "admin@example.com", "password": PASSWORD})
+    assert answer.status_code == 403
+    assert "CSRF token missing or wrong" in answer.text
+    assert (await browser.get("/")).status_code == 303  # not signed in
 
 
 async def test_signing_out_ends_the_session(browser: httpx.AsyncClient) -> None:
@@ -552,3 +571,74 @@ async def test_a_refused_token_name_is_shown_beside_its_field(
     assert answer.status_code == 422
     assert "name: String should match pattern" in field_html(answer.text, "name")
     assert fakes.calls[rpc.TOKEN_CREATE.name] == []
+
+
+async def test_a_filters_any_choice_is_no_filter(browser: httpx.AsyncClient, fakes: Fakes) -> None:
+    fakes.answers[rpc.RUNS_RECORDS.name] = records(1)
+    await signed_in(browser, "viewer")
+    for path in ("/?state=", "/console/runs/r1?outcome=&email=", "/console/suppressions?reason="):
+        assert (await browser.get(path)).status_code == 200, path
+    assert fakes.calls[rpc.RUNS_RECORDS.name][0].outcome is None
+    assert (await browser.get("/?state=asleep")).status_code == 422
+
+
+async def test_each_part_of_the_edit_page_saves_only_itself(browser: httpx.AsyncClient, fakes: Fakes) -> None:
+    fakes.answers[rpc.SYNC_EDIT.name] = SYNC
+    csrf = await signed_in(browser, "editor")
+    page = await browser.get("/console/syncs/s1/edit")
+    assert page.status_code == 200
+    assert re.findall(r'name="part" value="(\w+)"', page.text) == [
+        "mapping",
+        "options",
+        "schedule",
+        "retrieval",
+    ]
+    schedule = {
+        "part": "schedule",
+        "schedule.kind": "weekly",
+        "schedule.weekday": "friday",
+        "schedule.at": "07:15",
+    }
+    refused = await browser.post(
+        "/console/syncs/s1/edit", data={**schedule, "schedule.at": "7", "csrf_token": csrf}
+    )
+    assert refused.status_code == 422
+    assert "schedule.at: &#39;7&#39; is not a local time HH:MM" in field_html(refused.text, "schedule.at")
+    saved = await browser.post("/console/syncs/s1/edit", data={**schedule, "csrf_token": csrf})
+    assert (saved.status_code, saved.headers["location"]) == (303, "/console/syncs/s1?notice=saved")
+    [edit] = fakes.calls[rpc.SYNC_EDIT.name]
+    assert edit.patch.model_dump(exclude_unset=True) == {
+        "schedule": {"kind": "weekly", "weekday": "friday", "at": "07:15", "timezone": "UTC"}
+    }
+
+
+async def test_new_credentials_name_the_syncs_that_became_inactive(
+    browser: httpx.AsyncClient, fakes: Fakes
+) -> None:
+    fakes.answers[rpc.CONNECTION_REKEY.name] = Rekeyed(id="c1", deactivated=["IT grads"])
+    csrf = await signed_in(browser, "admin")
+    form = {"name": "acme", "refresh_token": "new-rt-value", "client_id": "", "csrf_token": csrf}
+    answer = await browser.post("/console/connections/rekey", data=form)
+    assert answer.status_code == 200
+    assert "These syncs became inactive and must be activated again by hand: IT grads." in answer.text
+    assert "new-rt-value" not in answer.text
+    [rekey] = fakes.calls[rpc.CONNECTION_REKEY.name]
+    assert rekey.model_dump(exclude_unset=True) == {"name": "acme", "refresh_token": "new-rt-value"}
+
+
+async def test_a_user_with_a_short_password_is_refused_and_the_password_not_shown_again(
+    browser: httpx.AsyncClient, fakes: Fakes
+) -> None:
+    csrf = await signed_in(browser, "admin")
+    form = {"email": "new@example.com", "role": "editor", "password": "short-one", "csrf_token": csrf}
+    answer = await browser.post("/console/users", data=form)
+    assert answer.status_code == 422
+    assert "password: String should have at least 12 characters" in field_html(answer.text, "password")
+    assert "short-one" not in answer.text and 'value="new@example.com"' in answer.text
+    assert fakes.calls[rpc.USER_ADD.name] == []
+    fakes.answers[rpc.USER_REMOVE.name] = Removed(removed=True)
+    removed = await browser.post(
+        "/console/users/remove", data={"email": "old@example.com", "csrf_token": csrf}
+    )
+    assert removed.headers["location"] == "/console/users?notice=removed"
+    assert fakes.calls[rpc.USER_REMOVE.name] == [UserRef(email="old@example.com")]

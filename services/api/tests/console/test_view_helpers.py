@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from recruit_sync.addresses.files import NoEmailColumn
 from recruit_sync.api.console import charts, describe
-from recruit_sync.api.console.address_file import NoEmailColumn, addresses_in
+from recruit_sync.api.console.address_file import addresses_in, addresses_in_file
 from recruit_sync.api.console.paging import Page
 from recruit_sync.contracts.events import RunState, RunSummary, Trigger
 from recruit_sync.contracts.sync_spec import Schedule
@@ -16,7 +17,7 @@ from recruit_sync.contracts.sync_spec import Schedule
 def test_a_page_of_rows_at_hand_knows_its_neighbours() -> None:
     page, rows = Page.asked(2, size=3).of(list(range(8)))
     assert rows == [3, 4, 5]
-    assert (page.has_previous, page.has_next, page.pages, page.first_row) == (True, True, 3, 4)
+    assert (page.has_previous, page.has_next, page.pages) == (True, True, 3)
     last, rows = Page.asked(3, size=3).of(list(range(8)))
     assert rows == [6, 7] and not last.has_next
 
@@ -110,7 +111,7 @@ def test_sign_in_sends_the_browser_only_to_a_path_on_this_site(target: str | Non
 
 
 def test_an_address_file_is_one_address_a_line_without_blanks_and_comments() -> None:
-    assert addresses_in("\ufeffa@example.com\n\n# bounced in March\n b@example.com \nnot an address\n") == [
+    assert addresses_in("a@example.com\n\n# bounced in March\n b@example.com \nnot an address\n") == [
         "a@example.com",
         "b@example.com",
         "not an address",  # the importer answers it as invalid
@@ -125,6 +126,14 @@ def test_a_csv_file_gives_its_email_column() -> None:
 def test_a_csv_file_without_an_email_column_is_refused() -> None:
     with pytest.raises(NoEmailColumn, match="'email' column"):
         addresses_in("name,address\nPat,pat@example.com\n")
+
+
+def test_an_uploaded_file_is_read_as_utf8_with_or_without_a_bom_and_within_its_size() -> None:
+    assert addresses_in_file("\ufeffemail\nzoë@example.com\n".encode(), 100) == ["zoë@example.com"]
+    with pytest.raises(ValueError, match="not UTF-8 text"):
+        addresses_in_file("zoë@example.com".encode("latin-1"), 100)
+    with pytest.raises(ValueError, match="larger than 1,024 bytes"):
+        addresses_in_file(b"a@example.com\n" * 100, 1024)
 
 
 def test_an_empty_file_has_no_address() -> None:

@@ -214,7 +214,7 @@ def require(needed: Role, *, page: bool = False) -> Callable[..., Awaitable[Prin
                 raise SignInNeeded(request.url.path + query)
             raise HTTPException(401, NOT_SIGNED_IN, _CHALLENGE)
         if request.method not in SAFE_METHODS and request.state.by_session:
-            await _check_csrf(request)
+            await check_csrf(request)
         if not principal.role.may(needed):
             raise HTTPException(
                 403, f"{principal.name} has the {principal.role} role; this needs {needed} or above"
@@ -241,7 +241,10 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-async def _check_csrf(request: Request) -> None:
+async def check_csrf(request: Request) -> None:
+    """403 unless the request carries the session's CSRF token (form field or header). The sign-in
+    form checks it too (a token made for the anonymous session), so no other site can sign a browser
+    in to an account of its choosing."""
     expected = request.session.get("csrf")
     given = request.headers.get("x-csrf-token")
     if given is None and request.headers.get("content-type", "").startswith(

@@ -3,25 +3,21 @@ per line. Which entries are really addresses is the importer's call (it answers 
 
 from __future__ import annotations
 
-import csv
+from recruit_sync.addresses import files
 
 
-class NoEmailColumn(ValueError):
-    """A CSV file (more than one column) without an ``email`` column in its header."""
+def addresses_in_file(content: bytes, largest: int) -> list[str]:
+    """The entries of an uploaded file of at most ``largest`` bytes; ValueError names what is wrong
+    with it (too large, not UTF-8 text, a CSV without an email column)."""
+    if len(content) > largest:
+        raise ValueError(f"larger than {largest:,} bytes; split it")
+    try:
+        text = content.decode("utf-8-sig")  # -sig: spreadsheet exports often start with a BOM
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    return addresses_in(text)
 
 
 def addresses_in(text: str) -> list[str]:
-    """Every entry of the file, blank lines and ``#`` comments left out."""
-    lines = [line.strip() for line in text.lstrip("\ufeff").splitlines()]
-    lines = [line for line in lines if line and not line.startswith("#")]
-    if not lines:
-        return []
-    header = [cell.strip().lower() for cell in next(csv.reader([lines[0]]))]
-    if "email" in header:
-        column = header.index("email")
-        return [
-            row[column].strip() for row in csv.reader(lines[1:]) if column < len(row) and row[column].strip()
-        ]
-    if len(header) > 1:
-        raise NoEmailColumn("a CSV file needs an 'email' column in its header")
-    return lines
+    """Every entry of the file, blank cells left out (``recruit_sync.addresses.files``)."""
+    return [entry for _, entry in files.entries(text) if entry]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from http import HTTPStatus
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Request
 from fastapi.exception_handlers import http_exception_handler
@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from recruit_sync.api.auth import SignInNeeded
+from recruit_sync.api.console.describe import local_path
 from recruit_sync.api.console.render import page
 from recruit_sync.api.errors import describe_request_errors, invalid_request
 
@@ -24,8 +25,14 @@ def is_console(path: str) -> bool:
 
 
 async def sign_in_first(request: Request, exc: Exception) -> Response:
-    """303 to the sign-in page, which comes back here afterwards."""
+    """303 to the sign-in page, which comes back here afterwards. For htmx (a run's progress polled
+    after the session ended) a 401 that tells it to go there, rather than a sign-in form swapped into
+    the page."""
     assert isinstance(exc, SignInNeeded)
+    if request.headers.get("HX-Request"):
+        page_url = urlsplit(request.headers.get("HX-Current-URL", ""))  # the page, not the fragment
+        back = local_path(page_url.path + (f"?{page_url.query}" if page_url.query else ""))
+        return Response(status_code=401, headers={"HX-Redirect": f"/login?{urlencode({'next': back})}"})
     return RedirectResponse(f"/login?{urlencode({'next': exc.next_path})}", 303)
 
 

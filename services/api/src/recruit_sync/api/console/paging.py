@@ -37,10 +37,6 @@ class Page:
     def pages(self) -> int | None:
         return None if self.total is None else max(1, -(-self.total // self.size))
 
-    @property
-    def first_row(self) -> int:
-        return self.offset + 1
-
     def of(self, rows: Sequence[T]) -> tuple[Page, list[T]]:
         """This page of ``rows`` (every row at hand), and the page knowing the total."""
         total = len(rows)

@@ -10,9 +10,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from recruit_sync.api.auth import PageEditor, PageViewer, Svc
-from recruit_sync.api.console.address_file import addresses_in
+from recruit_sync.api.console.address_file import addresses_in_file
 from recruit_sync.api.console.paging import Page
-from recruit_sync.api.console.render import NOTHING, PageNumber, link, page, partly
+from recruit_sync.api.console.render import NOTHING, AnyChoice, PageNumber, link, page, partly
 from recruit_sync.api.gateway import Services
 from recruit_sync.contracts import rpc
 from recruit_sync.contracts.access import Principal
@@ -87,7 +87,7 @@ async def suppressions(
     request: Request,
     who: PageViewer,
     services: Svc,
-    reason: SuppressionReason | None = None,
+    reason: Annotated[SuppressionReason | None, AnyChoice] = None,
     page_number: PageNumber = 1,
 ) -> HTMLResponse:
     return await _suppressions_page(request, who, services, reason, page_number)
@@ -115,14 +115,9 @@ async def suppress_file(
     file: UploadFile,
 ) -> HTMLResponse:
     """A CSV with an ``email`` column, or one address a line (as ``suppress import``)."""
-    content = await file.read(LARGEST_UPLOAD + 1)
     try:
-        if len(content) > LARGEST_UPLOAD:
-            raise ValueError(f"the file is larger than {LARGEST_UPLOAD // (1024 * 1024)} MiB")
-        entries = addresses_in(content.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        return await _suppressions_page(request, who, services, problem=f"{file.filename}: not UTF-8 text")
-    except ValueError as exc:  # NoEmailColumn, or too large
+        entries = addresses_in_file(await file.read(LARGEST_UPLOAD + 1), LARGEST_UPLOAD)
+    except ValueError as exc:
         return await _suppressions_page(request, who, services, problem=f"{file.filename}: {exc}")
     return await _suppress(request, who, services, reason, entries)
 

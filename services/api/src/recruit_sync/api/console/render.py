@@ -12,14 +12,14 @@ from zoneinfo import available_timezones
 from fastapi import HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from pydantic import ValidationError
+from pydantic import BeforeValidator, ValidationError
 
 from recruit_sync.api.auth import csrf_token
 from recruit_sync.api.console import charts, describe
 from recruit_sync.api.console.forms import row_numbers
 from recruit_sync.api.console.messages import Problems, place
 from recruit_sync.contracts.access import Principal, Role
-from recruit_sync.contracts.events import IgnoreReason, Outcome
+from recruit_sync.contracts.events import Outcome
 from recruit_sync.contracts.resources import NoArguments
 from recruit_sync.contracts.sync_spec import STANDARD_MODULES, Operator, Weekday, describe_validation_error
 
@@ -36,9 +36,7 @@ templates.env.globals.update(
     time_zones=sorted(available_timezones()),
     modules=STANDARD_MODULES,
     outcomes=[outcome.value for outcome in Outcome],
-    ignore_reasons=[reason.value for reason in IgnoreReason],
     chart_series=charts.SERIES,
-    roles=[role.value for role in Role],
     rows=row_numbers,
 )
 
@@ -46,6 +44,8 @@ T = TypeVar("T")
 
 NOTHING = NoArguments()
 PageNumber = Annotated[int, Query(alias="page", description="which page of a long list, from 1")]
+# a filter form's "any" sends the parameter empty (``?outcome=``): that is no filter, not a bad value
+AnyChoice = BeforeValidator(lambda value: value or None)
 
 # what a page says after the action that led to it (``?notice=...``): fixed words, so a link cannot
 # make the console say anything else
@@ -73,7 +73,7 @@ def page(
         template,
         {
             "who": who,
-            "csrf": csrf_token(request) if who else "",
+            "csrf": csrf_token(request),
             "may_edit": who is not None and who.role.may(Role.EDITOR),
             "may_admin": who is not None and who.role.may(Role.ADMIN),
             "notice": NOTICES.get(request.query_params.get("notice", "")),

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from recruit_sync.api.auth import PageViewer, Svc
 from recruit_sync.api.console.paging import Page
-from recruit_sync.api.console.render import PageNumber, link, page, partly
+from recruit_sync.api.console.render import AnyChoice, PageNumber, link, page, partly
 from recruit_sync.api.gateway import Services
 from recruit_sync.contracts import rpc
 from recruit_sync.contracts.events import Outcome, RunState, RunSummary
@@ -21,7 +21,7 @@ from recruit_sync.contracts.resources import EmailQuery, RecordRow, RecordsQuery
 router = APIRouter()
 
 RECORD_COLUMNS = tuple(RecordRow.model_fields)  # the CSV header, as `runs records --csv` writes it
-OutcomeFilter = Annotated[Outcome | None, Query()]
+OutcomeFilter = Annotated[Outcome | None, AnyChoice, Query()]
 EmailSearch = Annotated[str, Query(max_length=320)]
 
 
@@ -42,8 +42,10 @@ async def run_detail(
         return page(request, "run.html", who, 404, section="syncs", run_id=run_id, run=None)
     sync, _ = await partly(_sync_of(services, run), None)
     asked = Page.asked(page_number)
-    (records_page, records), problem = await partly(
-        _records(services, run, asked, outcome, email), (asked, [])
+    (records_page, records), problem = (
+        ((asked, []), None)  # the page reloads itself with them when the run ends
+        if run.state is RunState.RUNNING
+        else await partly(_records(services, run, asked, outcome, email), (asked, []))
     )
     return page(
         request, "run.html", who,

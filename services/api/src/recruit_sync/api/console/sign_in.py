@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from recruit_sync.api.auth import PageViewer, sign_in, sign_out
+from recruit_sync.api.auth import PageViewer, check_csrf, sign_in, sign_out
 from recruit_sync.api.console.describe import local_path
 from recruit_sync.api.console.render import page
 
@@ -31,6 +31,7 @@ async def login(
     """On to ``next`` (a path on this site only), or the form again with why not: a wrong email or
     password (401), or too many attempts (429, with how long to wait)."""
     try:
+        await check_csrf(request)
         await sign_in(request, email.strip(), password)
     except HTTPException as exc:
         response = page(

@@ -18,7 +18,7 @@ from recruit_sync.api.auth import PageEditor, PageViewer, Svc
 from recruit_sync.api.console import forms, messages
 from recruit_sync.api.console.charts import run_chart
 from recruit_sync.api.console.paging import Page
-from recruit_sync.api.console.render import NOTHING, PageNumber, form_values, link, page, partly
+from recruit_sync.api.console.render import NOTHING, AnyChoice, PageNumber, form_values, link, page, partly
 from recruit_sync.api.gateway import Services
 from recruit_sync.contracts import rpc
 from recruit_sync.contracts.access import Principal
@@ -45,7 +45,7 @@ async def sync_list(
     request: Request,
     who: PageViewer,
     services: Svc,
-    state: SyncState | None = None,
+    state: Annotated[SyncState | None, AnyChoice] = None,
     page_number: PageNumber = 1,
 ) -> HTMLResponse:
     """Every sync with its last run; the runs come from history, so a silent history only blanks them."""
