@@ -84,6 +84,42 @@ def test_no_route_answers_without_credentials(stack: Stack, document: dict[str, 
     assert refused == []
 
 
+def test_no_page_of_the_console_answers_without_a_session(stack: Stack) -> None:
+    """Every route the app has, documented or not (the console's pages are not in the OpenAPI document)."""
+    from starlette.routing import Route
+
+    from recruit_sync.api.app import create_app
+    from recruit_sync.runtime.settings import Settings
+
+    def every_route(routes: list[Any]) -> list[Route]:  # routers are nested (include_router, no prefixes)
+        found = []
+        for route in routes:
+            if isinstance(route, Route):
+                found.append(route)
+            elif hasattr(route, "original_router"):
+                found += every_route(route.original_router.routes)
+        return found
+
+    public = {"/health", "/login"}
+    routes = [
+        (method, re.sub(r"\{[^}]+\}", "x", route.path))
+        for route in every_route(create_app(Settings.from_env()).routes)
+        if route.path not in public
+        for method in sorted(route.methods or ()) if method != "HEAD"
+    ]  # fmt: skip
+    assert len(routes) > 60
+    let_in = []
+    with httpx.Client(base_url=api(stack), timeout=30, follow_redirects=False) as client:
+        for method, path in routes:
+            response = client.request(method, path)
+            signs_in = response.status_code == 303 and response.headers["location"].startswith("/login")
+            if response.status_code != 401 and not signs_in:
+                let_in.append((method, path, response.status_code))
+        assert client.get("/login").status_code == 200
+        assert client.get("/static/console.css").status_code == 200
+    assert let_in == []
+
+
 def test_a_wrong_token_is_refused_and_named(stack: Stack) -> None:
     for header in ({"Authorization": "Bearer rs_not-a-token"}, {"Authorization": "Basic abc"}):
         response = httpx.get(f"{api(stack)}/syncs", headers=header, timeout=30)
@@ -141,6 +177,28 @@ def test_a_revoked_token_stops_working_within_seconds(stack: Stack) -> None:
     listed = stack.json("token", "list")
     assert name not in {t["name"] for t in listed}
     assert all("token" not in t for t in listed)  # a list never shows a token
+
+
+def test_no_password_or_token_reaches_a_log_or_an_answer(stack: Stack, tokens: dict[str, str]) -> None:
+    password = f"pw-{uuid.uuid4().hex}"
+    email = f"signs-in-{uuid.uuid4().hex[:6]}@example.com"
+    stack.add_user(email, "viewer", password)
+    with httpx.Client(base_url=api(stack), timeout=30, follow_redirects=False) as browser:
+        for attempt in (f"{password}-wrong", password):
+            form = browser.get("/login").text
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+            assert csrf is not None
+            answer = browser.post(
+                "/login", data={"email": email, "password": attempt, "csrf_token": csrf.group(1)}
+            )
+            assert password not in answer.text
+        assert answer.status_code == 303  # the right password signed in
+        assert email in browser.get("/").text
+    users = httpx.get(f"{api(stack)}/users", headers=bearer(stack.token), timeout=30).text
+    assert email in users and password not in users and "argon2" not in users
+    logs = stack.logs()
+    for secret in (password, *tokens.values()):
+        assert secret not in logs
 
 
 def test_fuzzing_every_operation_finds_no_server_error(stack: Stack) -> None:
