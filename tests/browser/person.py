@@ -17,6 +17,7 @@ from selenium.common.exceptions import (
     NoSuchElementException,
     StaleElementReferenceException,
     TimeoutException,
+    WebDriverException,
 )
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -55,6 +56,10 @@ def chromium() -> Iterator[webdriver.Chrome]:
             yield driver
         finally:
             driver.quit()
+
+
+def _settling(exc: WebDriverException) -> bool:
+    return isinstance(exc, StaleElementReferenceException) or "does not belong to the document" in str(exc)
 
 
 def _literal(text: str) -> str:
@@ -144,14 +149,22 @@ class Person:
 
     def click(self, text: str) -> None:
         """Press the button, or follow the link, whose text is ``text``, and wait for the page it opens."""
-        try:
-            element = self.driver.find_element(
-                By.XPATH, f"//button[normalize-space()={_literal(text)}][not(@aria-hidden='true')]"
-            )
-        except NoSuchElementException:
-            element = self.link(text)
-        page = self.driver.find_element(By.TAG_NAME, "html")
-        element.click()
+        for attempt in range(3):
+            try:
+                element = self.driver.find_element(
+                    By.XPATH, f"//button[normalize-space()={_literal(text)}][not(@aria-hidden='true')]"
+                )
+            except NoSuchElementException:
+                element = self.link(text)
+            page = self.driver.find_element(By.TAG_NAME, "html")
+            try:
+                element.click()
+                break
+            except (StaleElementReferenceException, WebDriverException) as exc:
+                # the page was still settling (Chromium: "Node ... does not belong to the document"):
+                # find the button again, as a person would look again
+                if attempt == 2 or not _settling(exc):
+                    raise
         WebDriverWait(self.driver, 30).until(staleness_of(page), f"{text!r} opened no page")
         WebDriverWait(self.driver, 30).until(
             lambda driver: driver.execute_script("return document.readyState") == "complete"
