@@ -323,6 +323,31 @@ def test_explain_json_is_the_apis_list() -> None:
     assert json.loads(result.stdout) == rows
 
 
+def test_replay_prints_the_events_in_order_and_names_each_difference() -> None:
+    replay = {
+        "run_id": "r1",
+        "events": [
+            {"type": "sync.due", "at": "2026-11-02T09:30:00+00:00", "records": None},
+            {"type": "batch.imported", "at": "2026-11-02T09:30:04+00:00", "records": 7},
+        ],
+        "journal_summary": {"total": 7, "new": 5, "ignored": 2, "ignored_by_reason": IGNORED},
+        "matches_history": False,
+        "differences": ["new: journal 5, history 4"],
+    }
+    result = invoke(FakeApi().on("GET", "/runs/r1/replay", ok(replay)), "replay", "r1")
+    assert result.exit_code == 0
+    assert result.stdout.index("sync.due") < result.stdout.index("batch.imported")
+    assert "journal outcomes: 5 new, 2 ignored" in result.stdout
+    assert result.stdout.endswith("differs from history:\n  new: journal 5, history 4\n")
+
+
+def test_replay_of_a_run_gone_from_the_journal_is_one_error_line() -> None:
+    line = "run r1 has left the journal (it keeps events for 7 days, up to 2 GiB)"
+    result = invoke(FakeApi().on("GET", "/runs/r1/replay", refused(410, line)), "replay", "r1")
+    assert result.exit_code == 1
+    assert one_error_line(result) == f"error: {line}"
+
+
 # --- suppressions -------------------------------------------------------------------------------------
 
 

@@ -11,14 +11,17 @@ import pytest
 
 from recruit_sync.contracts.events import IgnoreReason, Outcome
 from recruit_sync.history import handlers
+from recruit_sync.history.journal import Journal
 from recruit_sync.history.queries import Queries
 from recruit_sync.runtime import rpc
 
 pytestmark = pytest.mark.integration
 
+NO_JOURNAL = Journal("amqp://unused/")  # these operations read the database only (replay: test_journal.py)
+
 
 async def _call(pool: asyncpg.Pool, op: str, **args: Any) -> dict[str, Any]:
-    table = rpc.operations(Queries(pool).served())
+    table = rpc.operations(Queries(pool, NO_JOURNAL).served())
     reply: dict[str, Any] = orjson.loads(await rpc.dispatch(table, orjson.dumps({"op": op, "args": args})))
     return reply
 

@@ -481,6 +481,12 @@ def explain(ctx: typer.Context, email: str, as_json: Json = False) -> None:
     )
 
 
+@app.command()
+def replay(ctx: typer.Context, run_id: str, as_json: Json = False) -> None:
+    """A run's events from the journal, in order, and whether they add up to what history recorded."""
+    _show(ctx, as_json, _state(ctx).api().get(f"/runs/{run_id}/replay"), render.show_replay)
+
+
 # --- lists, suppressions, mapping --------------------------------------------------------------------
 
 

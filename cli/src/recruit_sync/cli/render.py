@@ -222,6 +222,20 @@ def show_run(summary: dict[str, Any]) -> None:
     )
 
 
+def show_replay(replay: dict[str, Any]) -> None:
+    """The run's events in journal order, the outcomes they add up to, and the verdict."""
+    events = [{**event, "at": when(event.get("at"))} for event in replay.get("events", [])]
+    table(events, ["type", "at", "records"], f"events of run {replay.get('run_id')} in the journal")
+    print(f"journal outcomes: {outcomes(replay.get('journal_summary') or {})}")
+    differences = replay.get("differences") or []
+    if replay.get("matches_history"):
+        print("matches history")
+        return
+    print("differs from history:")
+    for difference in differences:
+        print(f"  {difference}")
+
+
 @contextmanager
 def run_progress(run_id: str, every: float = 5.0) -> Iterator[Callable[[dict[str, Any] | None], None]]:
     """Yields ``update(summary | None)``: a live status line on a terminal; otherwise (logs) a line

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
-from recruit_sync.contracts.events import IgnoreReason, Outcome
+from recruit_sync.contracts.events import IgnoreReason, Outcome, RunCounts
 from recruit_sync.contracts.sync_spec import FieldMapping, SyncSpec, SyncSpecPatch
 
 # PostgreSQL integer columns hold 32 bits; a larger count is refused as a bad request, not a 500.
@@ -209,6 +209,26 @@ class ExplainRow(_Answer):
     outcome: Outcome
     reason: str | None
     at: IsoTime
+
+
+class JournalEvent(_Answer):
+    """One of a run's events as the journal holds it: its type, when it happened and how many records
+    it speaks of (fetched or deleted; null for an event about none)."""
+
+    type: str
+    at: IsoTime
+    records: int | None
+
+
+class Replay(_Answer):
+    """``replay RUN_ID --json``: the run's events in journal order, their outcomes counted again, and
+    whether that equals what history recorded (each difference named)."""
+
+    run_id: str
+    events: list[JournalEvent]
+    journal_summary: RunCounts
+    matches_history: bool
+    differences: list[str]
 
 
 # --- lists and suppressions (importer) ---------------------------------------------------------------

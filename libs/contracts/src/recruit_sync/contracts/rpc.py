@@ -110,13 +110,14 @@ SUPPRESS_LIST: Operation[r.SuppressionsQuery, list[r.Suppression]] = _op(
     "suppress.list", _I, r.SuppressionsQuery, list[r.Suppression]
 )
 
-# history: runs, per-record outcomes, explain
+# history: runs, per-record outcomes, explain, replay from the journal
 RUNS_LIST: Operation[r.RunsOfSync, list[RunSummary]] = _op("runs.list", _H, r.RunsOfSync, list[RunSummary])
 RUNS_GET: Operation[r.RunRef, RunSummary] = _op("runs.get", _H, r.RunRef, RunSummary)
 RUNS_RECORDS: Operation[r.RecordsQuery, list[r.RecordRow]] = _op(
     "runs.records", _H, r.RecordsQuery, list[r.RecordRow]
 )
 EXPLAIN: Operation[r.EmailQuery, list[r.ExplainRow]] = _op("explain", _H, r.EmailQuery, list[r.ExplainRow])
+RUNS_REPLAY: Operation[r.RunRef, r.Replay] = _op("runs.replay", _H, r.RunRef, r.Replay)
 
 OPERATIONS: tuple[Operation[Any, Any], ...] = (
     CONNECTION_ADD,
@@ -149,4 +150,5 @@ OPERATIONS: tuple[Operation[Any, Any], ...] = (
     RUNS_GET,
     RUNS_RECORDS,
     EXPLAIN,
+    RUNS_REPLAY,
 )

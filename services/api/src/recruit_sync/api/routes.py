@@ -49,6 +49,7 @@ from recruit_sync.contracts.resources import (
     RecordsQuery,
     Rekey,
     Rekeyed,
+    Replay,
     RunRef,
     RunsOfSync,
     RunStarted,
@@ -160,6 +161,13 @@ async def get_run(run_id: str, services: Svc) -> RunSummary:
 async def run_records(run_id: str, services: Svc, outcome: Outcome | None = None) -> list[RecordRow]:
     """Per-record outcomes of the run, optionally only one outcome."""
     return await services.call(rpc.RUNS_RECORDS, RecordsQuery(run_id=run_id, outcome=outcome))
+
+
+@router.get("/runs/{run_id}/replay", tags=["runs"], dependencies=[VIEWER])
+async def replay_run(run_id: str, services: Svc) -> Replay:
+    """The run's events from the journal, in order, and whether their outcomes add up to what history
+    recorded; 410 once the journal no longer holds them."""
+    return await services.call(rpc.RUNS_REPLAY, RunRef(run_id=run_id))
 
 
 @router.get("/explain/{email}", tags=["runs"], dependencies=[VIEWER])

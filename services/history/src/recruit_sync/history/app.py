@@ -1,5 +1,6 @@
 """The history service: every run event in on one queue, ``RunCompleted`` out through the outbox, and
-the runs and explain RPC operations (docs/adr/0014).
+the runs, explain and replay RPC operations (docs/adr/0014; replay reads the journal stream on a
+connection of its own, docs/adr/0019).
 
 All five event types history consumes share one queue (``topology.HISTORY_EVENTS``): ``any_event``
 reads each delivery as its contract (by the body's ``type`` and ``version``, so an event put back from
@@ -26,6 +27,7 @@ from recruit_sync.contracts.events import (
     SyncDue,
 )
 from recruit_sync.history import handlers
+from recruit_sync.history.journal import Journal
 from recruit_sync.history.queries import Queries
 from recruit_sync.runtime.broker import EVENTS, TRANSIENT_ERRORS, BadInput, any_event, work_queue
 from recruit_sync.runtime.service import Resources, Service
@@ -76,7 +78,7 @@ SERVICE = Service(
     migrations=MIGRATIONS_DIR,
     subscribe=subscribe,
     rpc_queue=topology.HISTORY_RPC,
-    operations=lambda resources: Queries(resources.pool).served(),
+    operations=lambda resources: Queries(resources.pool, Journal(resources.settings.amqp_url)).served(),
     outbox=True,
     extra_connections=4,  # beside one per delivery in flight: RPC calls and the outbox relay
 )

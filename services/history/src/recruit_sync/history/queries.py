@@ -1,7 +1,8 @@
-"""History's RPC operations (``contracts.rpc``): runs, per-record outcomes, explain.
+"""History's RPC operations (``contracts.rpc``): runs, per-record outcomes, explain, replay.
 
 Requests arrive validated as their ``contracts.resources`` models; answers are the contract's models,
-with a record's ``reason`` rendered as INTERFACE.md shows it (``RecordOutcome.reason_text``).
+with a record's ``reason`` rendered as INTERFACE.md shows it (``RecordOutcome.reason_text``). Replay
+reads the journal stream rather than the database (docs/adr/0019).
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from recruit_sync.contracts.resources import (
     ExplainRow,
     RecordRow,
     RecordsQuery,
+    Replay,
     RunRef,
     RunsOfSync,
 )
+from recruit_sync.history.journal import RETENTION, Journal
+from recruit_sync.history.replay import RunReplay
 from recruit_sync.history.store import Conn
 from recruit_sync.history.store.outcomes import outcome_of, outcomes_for_email, run_records
 from recruit_sync.history.store.runs import get_run, list_runs, summary_of
@@ -29,9 +33,11 @@ from recruit_sync.runtime.rpc import RpcError, Served, serve
 
 @dataclass(frozen=True)
 class Queries:
-    """The four operations on one pool; ``served`` pairs each with its contract for the RPC queue."""
+    """The operations on one pool (and the journal, for replay); ``served`` pairs each with its contract
+    for the RPC queue."""
 
     pool: asyncpg.Pool
+    journal: Journal
 
     def served(self) -> Sequence[Served]:
         return (
@@ -39,6 +45,7 @@ class Queries:
             serve(rpc.RUNS_GET, self.run),
             serve(rpc.RUNS_RECORDS, self.records),
             serve(rpc.EXPLAIN, self.explain),
+            serve(rpc.RUNS_REPLAY, self.replay),
         )
 
     async def runs_of_sync(self, request: RunsOfSync) -> list[RunSummary]:
@@ -60,6 +67,26 @@ class Queries:
         async with self.pool.acquire() as conn:
             rows = await outcomes_for_email(conn, request.email)
         return [_explain_row(row) for row in rows]
+
+    async def replay(self, request: RunRef) -> Replay:
+        """The run's events from the journal and whether they add up to what history recorded; 410 for a
+        run none of whose events the journal holds any more, 504 if reading them takes too long."""
+        async with self.pool.acquire() as conn:
+            row = await _existing_run(conn, request.run_id)
+        recorded = summary_of(row)
+        replay = RunReplay(request.run_id)
+        started = row["started_at"] or row["created_at"]
+        try:
+            found = await self.journal.read_run(request.run_id, started, row["finished_at"], replay.add)
+        except TimeoutError:
+            raise RpcError(
+                f"reading run {request.run_id}'s events from the journal took more than "
+                f"{self.journal.timeout:g} s",
+                504,
+            ) from None
+        if not found:
+            raise RpcError(f"run {request.run_id} has left the journal ({RETENTION})", 410)
+        return replay.verdict(recorded)
 
 
 async def _existing_run(conn: Conn, run_id: str) -> asyncpg.Record:
