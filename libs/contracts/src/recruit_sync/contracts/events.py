@@ -267,13 +267,7 @@ class BatchImportedV1(Envelope):
 
     def upgrade(self) -> BatchImported:
         return BatchImported(
-            event_id=self.event_id,
-            occurred_at=self.occurred_at,
-            correlation_id=self.correlation_id,
-            causation_id=self.causation_id,
-            run_id=self.run_id,
-            sync_id=self.sync_id,
-            seq=self.seq,
+            **self.model_dump(exclude={"type", "version", "outcomes"}),
             outcomes=[item.upgrade() for item in self.outcomes],
         )
 
