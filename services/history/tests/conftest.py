@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import pytest
@@ -86,6 +87,20 @@ class RunEvents:
             outcomes=outcomes,
             superseded=superseded or [],
         )
+
+    def batch_v1(self, seq: int, outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+        """A ``BatchImported`` body as version 1 importers published it (reasons as text)."""
+        return {
+            "type": "batch.imported",
+            "version": 1,
+            "event_id": str(batch_imported_id(self.run_id, seq)),
+            "occurred_at": (self.started_at + timedelta(minutes=1)).isoformat(),
+            "correlation_id": self.run_id,
+            "run_id": self.run_id,
+            "sync_id": self.sync_id,
+            "seq": seq,
+            "outcomes": outcomes,
+        }
 
     def fetch_completed(
         self, batch_count: int, record_count: int = 0, deleted_count: int = 0, api_calls: int = 2

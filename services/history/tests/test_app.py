@@ -15,7 +15,6 @@ from faststream.rabbit import RabbitBroker
 
 from recruit_sync.contracts import rpc, topology
 from recruit_sync.contracts.events import IgnoreReason, MessageRejected, Outcome, RecordBatch, RunCompleted
-from recruit_sync.contracts.ids import deterministic_id
 from recruit_sync.contracts.resources import EmailQuery, RecordRow, RecordsQuery, RunRef
 from recruit_sync.history import app, handlers
 from recruit_sync.history.app import SERVICE
@@ -204,20 +203,13 @@ async def test_a_version_1_batch_through_the_broker_is_upgraded_and_recorded(
     publisher: RabbitBroker,
     run: Any,
 ) -> None:
-    body = {
-        "type": "batch.imported",
-        "version": 1,
-        "event_id": str(deterministic_id("v1", run.run_id)),
-        "occurred_at": "2026-11-02T09:31:00+00:00",
-        "correlation_id": run.run_id,
-        "run_id": run.run_id,
-        "sync_id": run.sync_id,
-        "seq": 0,
-        "outcomes": [
+    body = run.batch_v1(
+        0,
+        [
             {"record_id": "1", "email": "a@example.com", "outcome": "new", "reason": None},
             {"record_id": "2", "email": None, "outcome": "ignored", "reason": "malformed: Email is a number"},
         ],
-    }
+    )
     async with TestApp(_history(database_url, amqp_url)):
         await publisher.publish(
             orjson.dumps(body),

@@ -340,22 +340,15 @@ async def test_a_redelivered_or_reimported_batch_changes_nothing(pool: asyncpg.P
 async def test_a_version_1_batch_is_read_and_recorded_with_typed_reasons(
     pool: asyncpg.Pool, run: Any
 ) -> None:
-    body = {
-        "type": "batch.imported",
-        "version": 1,
-        "event_id": str(deterministic_id("v1", run.run_id)),
-        "occurred_at": "2026-11-02T09:31:00+00:00",
-        "correlation_id": run.run_id,
-        "run_id": run.run_id,
-        "sync_id": run.sync_id,
-        "seq": 0,
-        "outcomes": [
+    body = run.batch_v1(
+        0,
+        [
             {"record_id": "1", "email": "a@example.com", "outcome": "new", "reason": None},
             {"record_id": "2", "email": "b@example.com", "outcome": "ignored", "reason": "do_not_mail"},
             {"record_id": "3", "email": None, "outcome": "ignored", "reason": "malformed: Email is a number"},
             {"record_id": None, "email": None, "outcome": "ignored", "reason": "record is not an object"},
         ],
-    }
+    )
     event = read_event(body, "batch.imported")
     assert isinstance(event, BatchImported) and event.superseded == []
     await handlers.record_batch(event, pool=pool)
