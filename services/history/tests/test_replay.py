@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from recruit_sync.contracts.counts import count_outcomes
 from recruit_sync.contracts.events import (
     BatchImported,
     BatchImportedV1,
@@ -17,7 +18,6 @@ from recruit_sync.contracts.events import (
     RunState,
     RunSummary,
 )
-from recruit_sync.history.aggregate import count_outcomes
 from recruit_sync.history.journal import retention
 from recruit_sync.history.replay import RunReplay, count_differences, name_batches
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
-from recruit_sync.contracts.events import IgnoreReason, Outcome, RunCounts
+from recruit_sync.contracts.events import IgnoreReason, Outcome, RecordBatch, RunCounts
 from recruit_sync.contracts.sync_spec import FieldMapping, SyncSpec, SyncSpecPatch
 
 # PostgreSQL integer columns hold 32 bits; a larger count is refused as a bad request, not a 500.
@@ -229,6 +229,90 @@ class Replay(_Answer):
     journal_summary: RunCounts
     matches_history: bool
     differences: list[str]
+
+
+class DryRunRequest(_Request):
+    """What the importer needs to re-decide a run (``replay RUN_ID --dry-run``): the run and its times,
+    as history recorded them, to find its events in the journal."""
+
+    run_id: str = Field(min_length=1)
+    started_at: datetime
+    finished_at: datetime | None = None
+
+
+class OutcomeDifference(_Answer):
+    """One record the dry run decided otherwise (null: no outcome on that side, e.g. a deletion one side
+    did not act on)."""
+
+    record_id: str | None
+    email: str | None
+    recorded: Outcome | None
+    replayed: Outcome | None
+    recorded_reason: IgnoreReason | None
+    replayed_reason: IgnoreReason | None
+
+
+class DryRun(_Answer):
+    """``replay RUN_ID --dry-run --json``: the run's batches decided again by today's code against the
+    store as the run found it (docs/adr/0020). An empty ``differences`` means the run reproduces;
+    ``differences_total`` counts them all when the list names only the first ``MAX_DIFFERENCES``."""
+
+    run_id: str
+    recorded: RunCounts
+    replayed: RunCounts
+    differences: list[OutcomeDifference]
+    differences_total: int
+    batches: int
+
+
+MAX_DIFFERENCES = 1000
+PREVIEW_SAMPLES = 20
+
+
+class PreviewRequest(_Request):
+    """``sync preview ID`` (``id``, a sync's id or name) or ``sync preview --file SPEC.json`` (``spec``)."""
+
+    id: str | None = Field(default=None, min_length=1)
+    spec: SyncSpec | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> PreviewRequest:
+        if (self.id is None) == (self.spec is None):
+            raise ValueError("give either id (a sync's id or name) or spec (a sync spec), not both")
+        return self
+
+
+class Sample(_Answer):
+    record_id: str | None
+    email: str | None
+    reason: IgnoreReason | None = None
+
+
+class PreviewOutcomes(_Answer):
+    """What the records of a preview would become: the run summary's counts, and up to
+    ``PREVIEW_SAMPLES`` records per outcome."""
+
+    summary: RunCounts
+    samples: dict[Outcome, list[Sample]]
+
+
+class Preview(PreviewOutcomes):
+    """``sync preview --json``: what a run would do now, and what fetching for it cost in Recruit."""
+
+    api_calls: int
+    credits: int
+
+
+class Scratch(_Request):
+    """A scratch copy of the contact store (docs/adr/0020), named by the importer."""
+
+    scratch: str = Field(pattern=r"^scratch_[0-9a-f]{32}$")
+
+
+class PreviewBatch(Scratch):
+    """One batch of a preview, decided in its scratch store."""
+
+    batch: RecordBatch
 
 
 # --- lists and suppressions (importer) ---------------------------------------------------------------

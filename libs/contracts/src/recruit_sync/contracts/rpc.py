@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from recruit_sync.contracts import access as a
 from recruit_sync.contracts import resources as r
 from recruit_sync.contracts import topology
-from recruit_sync.contracts.events import RunSummary
+from recruit_sync.contracts.events import BatchImported, RunSummary, SyncDue
 
 
 class RpcRequest(BaseModel):
@@ -64,7 +64,7 @@ def _op(name: str, queue: str, request: type[Req], answer: Any) -> Operation[Req
     return Operation(name, queue, request, answer)
 
 
-_S, _I, _H = topology.SCHEDULER_RPC, topology.IMPORTER_RPC, topology.HISTORY_RPC
+_S, _I, _H, _F = topology.SCHEDULER_RPC, topology.IMPORTER_RPC, topology.HISTORY_RPC, topology.FETCHER_RPC
 
 # scheduler: connections, syncs, favourites
 CONNECTION_ADD: Operation[r.NewConnection, r.Created] = _op("connection.add", _S, r.NewConnection, r.Created)
@@ -88,6 +88,9 @@ FAVOURITE_LIST: Operation[r.NoArguments, list[r.Favourite]] = _op(
     "mapping.favourite.list", _S, r.NoArguments, list[r.Favourite]
 )
 
+# scheduler: the SyncDue a run of a sync (or of a spec) would carry now, for a preview (docs/adr/0020)
+SYNC_PREVIEW_PLAN: Operation[r.PreviewRequest, SyncDue] = _op("sync.preview_plan", _S, r.PreviewRequest, SyncDue)
+
 # scheduler: access (docs/adr/0018): who a token or a console user is, and their management
 AUTH_TOKEN: Operation[a.TokenCheck, a.Principal] = _op("auth.token", _S, a.TokenCheck, a.Principal)
 AUTH_SIGN_IN: Operation[a.SignIn, a.Principal] = _op("auth.sign_in", _S, a.SignIn, a.Principal)
@@ -109,6 +112,19 @@ SUPPRESS_REMOVE: Operation[r.Unsuppress, r.Unsuppressed] = _op(
 SUPPRESS_LIST: Operation[r.SuppressionsQuery, list[r.Suppression]] = _op(
     "suppress.list", _I, r.SuppressionsQuery, list[r.Suppression]
 )
+
+# importer: dry runs and previews in a scratch copy of the store (docs/adr/0020)
+RUNS_DRY_RUN: Operation[r.DryRunRequest, r.DryRun] = _op("runs.dry_run", _I, r.DryRunRequest, r.DryRun)
+PREVIEW_OPEN: Operation[r.NoArguments, r.Scratch] = _op("preview.open", _I, r.NoArguments, r.Scratch)
+PREVIEW_BATCH: Operation[r.PreviewBatch, BatchImported] = _op(
+    "preview.batch", _I, r.PreviewBatch, BatchImported
+)
+PREVIEW_CLOSE: Operation[r.Scratch, r.PreviewOutcomes] = _op(
+    "preview.close", _I, r.Scratch, r.PreviewOutcomes
+)
+
+# fetcher: a preview fetches as a run would, and has the importer decide each batch in scratch
+FETCH_PREVIEW: Operation[SyncDue, r.Preview] = _op("fetch.preview", _F, SyncDue, r.Preview)
 
 # history: runs, per-record outcomes, explain, replay from the journal
 RUNS_LIST: Operation[r.RunsOfSync, list[RunSummary]] = _op("runs.list", _H, r.RunsOfSync, list[RunSummary])
@@ -151,4 +167,10 @@ OPERATIONS: tuple[Operation[Any, Any], ...] = (
     RUNS_RECORDS,
     EXPLAIN,
     RUNS_REPLAY,
+    SYNC_PREVIEW_PLAN,
+    RUNS_DRY_RUN,
+    PREVIEW_OPEN,
+    PREVIEW_BATCH,
+    PREVIEW_CLOSE,
+    FETCH_PREVIEW,
 )

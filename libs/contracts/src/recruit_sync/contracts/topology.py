@@ -3,7 +3,8 @@
 One topic exchange carries every event; its routing key is the event's ``type``. Each consumer owns a
 durable quorum work queue bound to the keys it needs, with a delivery limit and a dead-letter queue
 (``<queue>.dlq``). A stream bound with ``#`` keeps a non-destructive journal of everything published.
-Request/reply calls from the HTTP API go straight to each service's RPC queue.
+Request/reply calls from the HTTP API go straight to each service's RPC queue (and, for a preview, from
+the fetcher to the importer's).
 """
 
 from __future__ import annotations
@@ -48,4 +49,5 @@ WORK_QUEUES: Final[dict[str, tuple[str, ...]]] = {
 SCHEDULER_RPC: Final = "recruit_sync.scheduler.rpc"
 IMPORTER_RPC: Final = "recruit_sync.importer.rpc"
 HISTORY_RPC: Final = "recruit_sync.history.rpc"
-RPC_QUEUES: Final = (SCHEDULER_RPC, IMPORTER_RPC, HISTORY_RPC)
+FETCHER_RPC: Final = "recruit_sync.fetcher.rpc"
+RPC_QUEUES: Final = (SCHEDULER_RPC, IMPORTER_RPC, HISTORY_RPC, FETCHER_RPC)

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import structlog
 
+from recruit_sync.contracts.counts import after_displacement, counted, is_whole, revise_counts
 from recruit_sync.contracts.envelope import Envelope, utc_now
 from recruit_sync.contracts.events import (
     BatchImported,
@@ -25,7 +26,6 @@ from recruit_sync.contracts.events import (
     SyncDue,
 )
 from recruit_sync.contracts.ids import run_completed_id
-from recruit_sync.history.aggregate import after_displacement, counted, is_whole, revise_counts
 from recruit_sync.history.store import Conn
 from recruit_sync.history.store.batches import claim_batch, keep_supersessions, take_due
 from recruit_sync.history.store.outcomes import copy_outcomes, displace, outcome_rows

@@ -3,7 +3,7 @@
 Pure, so the verdict is tested without a broker. ``RunReplay`` takes the run's events one at a time in
 journal order and keeps only what the verdict needs (a line per event, one counted outcome per record,
 the supersessions), so a run of hundreds of thousands of records is never held whole. The counting is
-``history.aggregate``'s, the same functions the live handlers use: whatever differs is the events', not
+``contracts.counts``'s, the same functions the live handlers use: whatever differs is the events', not
 two copies of the arithmetic drifting apart.
 """
 
@@ -12,10 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from recruit_sync.contracts.counts import (
+    FILE_DUPLICATE,
+    Counted,
+    after_displacement,
+    counted,
+    displace,
+    revise_counts,
+)
 from recruit_sync.contracts.envelope import Envelope
 from recruit_sync.contracts.events import (
     BatchImported,
-    Displacement,
     FetchCompleted,
     IgnoreReason,
     Outcome,
@@ -28,13 +35,6 @@ from recruit_sync.contracts.events import (
     SyncDue,
 )
 from recruit_sync.contracts.resources import JournalEvent, Replay
-from recruit_sync.history.aggregate import (
-    FILE_DUPLICATE,
-    Counted,
-    after_displacement,
-    counted,
-    revise_counts,
-)
 
 # how many batch numbers a difference names before it says how many more there are
 NAMED_BATCHES = 10
@@ -94,7 +94,8 @@ class RunReplay:
 
     def journal_counts(self) -> RunCounts:
         """The counts of every batch found, with what they displace applied."""
-        return after_displacement(self._counts, displace(dict(self._outcomes), self._superseded))
+        displaced = displace(dict(self._outcomes), self._superseded, lambda _: FILE_DUPLICATE)
+        return after_displacement(self._counts, displaced)
 
     def verdict(self, recorded: RunSummary) -> Replay:
         counts = self.journal_counts()
@@ -121,26 +122,6 @@ class RunReplay:
         if missing:
             gaps.append(f"batches missing from the journal: {name_batches(missing)}")
         return gaps
-
-
-def displace(
-    outcomes: dict[tuple[int, int], Counted], superseded: Sequence[Superseded]
-) -> list[tuple[Counted, Displacement]]:
-    """Apply ``superseded`` in order to ``outcomes`` (changed in place): each displaced outcome as it was
-    counted and what it becomes, as ``aggregate.after_displacement`` takes them. One naming an outcome
-    not found (its batch is not in the journal, or it was voided already) changes nothing."""
-    changed: list[tuple[Counted, Displacement]] = []
-    for item in superseded:
-        key = (item.seq, item.position)
-        was = outcomes.get(key)
-        if was is None:
-            continue
-        changed.append((was, item.becomes))
-        if item.becomes is Displacement.FILE_DUPLICATE:
-            outcomes[key] = FILE_DUPLICATE
-        else:
-            del outcomes[key]
-    return changed
 
 
 def count_differences(journal: RunCounts, recorded: RunCounts) -> list[str]:

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import asyncpg
 
 from recruit_sync.addresses import email_key
+from recruit_sync.contracts.counts import Counted
 from recruit_sync.contracts.events import BatchImported, Displacement, IgnoreReason, Outcome, RecordOutcome
-from recruit_sync.history.aggregate import Counted
 from recruit_sync.history.store import Conn
 from recruit_sync.history.store.batches import Target
 

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
+from recruit_sync.contracts.counts import all_reasons
 from recruit_sync.contracts.events import Outcome, RunCounts, RunState, RunSummary, Trigger
-from recruit_sync.history.aggregate import all_reasons
 from recruit_sync.history.store import Conn
 
 _COUNT_COLUMNS = ("total", *(outcome.value for outcome in Outcome))

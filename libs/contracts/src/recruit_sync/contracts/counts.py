@@ -1,4 +1,8 @@
-"""Run counts from per-record outcomes: pure, so the SPEC section 6 invariant is tested without I/O.
+"""SPEC section 6: how a run's outcomes are counted, and what its displaced outcomes become. Pure.
+
+History keeps the counts with these as batches arrive; replay (history) and dry runs and previews
+(importer) count again with the same functions, so two copies of the arithmetic cannot drift apart.
+
 
 ``total`` (records fetched) = new + re_added + duplicate + updated + unchanged + ignored; ``deleted``
 (records Recruit reported deleted) is counted apart and is not part of ``total``; ``ignored`` is broken
@@ -12,9 +16,17 @@ became. History decides none of that; it only keeps the totals in step with the 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from typing import TypeVar
 
-from recruit_sync.contracts.events import Displacement, IgnoreReason, Outcome, RecordOutcome, RunCounts
+from recruit_sync.contracts.events import (
+    Displacement,
+    IgnoreReason,
+    Outcome,
+    RecordOutcome,
+    RunCounts,
+    Superseded,
+)
 
 # an outcome as the counts see it: what happened, and why it was ignored
 Counted = tuple[Outcome, IgnoreReason | None]
@@ -67,3 +79,37 @@ def after_displacement(counts: RunCounts, displaced: Iterable[tuple[Counted, Dis
 def is_whole(batch_count: int | None, batches_received: int) -> bool:
     """The fetch has said how many batches the run has, and every one of them is in."""
     return batch_count is not None and batches_received >= batch_count
+
+
+T = TypeVar("T")
+Position = tuple[int, int]  # (batch seq, index in the batch's outcomes)
+
+
+def displace(
+    outcomes: MutableMapping[Position, T],
+    superseded: Sequence[Superseded],
+    as_file_duplicate: Callable[[T], T],
+) -> list[tuple[T, Displacement]]:
+    """Apply ``superseded`` in order to ``outcomes`` (changed in place): a displaced outcome becomes
+    ``as_file_duplicate`` of itself, a void one is dropped. Returns each displaced outcome as it was and
+    what it became. One naming an outcome not found (its batch is missing, or it was voided already)
+    changes nothing."""
+    changed: list[tuple[T, Displacement]] = []
+    for item in superseded:
+        key = (item.seq, item.position)
+        was = outcomes.get(key)
+        if was is None:
+            continue
+        changed.append((was, item.becomes))
+        if item.becomes is Displacement.FILE_DUPLICATE:
+            outcomes[key] = as_file_duplicate(was)
+        else:
+            del outcomes[key]
+    return changed
+
+
+def as_file_duplicate(item: RecordOutcome) -> RecordOutcome:
+    """A record's outcome once a more recent record of its email displaced it (SPEC 5, check 4)."""
+    return item.model_copy(
+        update={"outcome": Outcome.IGNORED, "reason": IgnoreReason.FILE_DUPLICATE, "problem": None}
+    )

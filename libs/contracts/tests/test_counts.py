@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import random
 
-from recruit_sync.contracts.events import Displacement, IgnoreReason, Outcome, RecordOutcome, RunCounts
-from recruit_sync.history.aggregate import (
+from recruit_sync.contracts.counts import (
     FILE_DUPLICATE,
     after_displacement,
     all_reasons,
@@ -14,6 +13,7 @@ from recruit_sync.history.aggregate import (
     is_whole,
     revise_counts,
 )
+from recruit_sync.contracts.events import Displacement, IgnoreReason, Outcome, RecordOutcome, RunCounts
 
 
 def _outcome(outcome: Outcome, reason: IgnoreReason | None = None) -> RecordOutcome:
