@@ -46,13 +46,22 @@ Req = TypeVar("Req", bound=BaseModel)
 Res = TypeVar("Res")
 
 
-class Operation(Generic[Req, Res]):
-    """One RPC operation: ``name`` on ``queue``, taking ``request``, answering ``answer``."""
+# Seconds a long operation may take (a dry run of a 200,000-record run, a preview of a big sync); every
+# other operation answers within the caller's usual timeout.
+LONG: float = 900.0
 
-    def __init__(self, name: str, queue: str, request: type[Req], answer: Any) -> None:
+
+class Operation(Generic[Req, Res]):
+    """One RPC operation: ``name`` on ``queue``, taking ``request``, answering ``answer``; ``timeout``:
+    how long a caller waits for it, when it may take longer than the usual call."""
+
+    def __init__(
+        self, name: str, queue: str, request: type[Req], answer: Any, timeout: float | None = None
+    ) -> None:
         self.name = name
         self.queue = queue
         self.request = request
+        self.timeout = timeout
         self.answer = answer  # a type form (a model, ``list[Model]``), for FastAPI's response_model too
         self.answers: TypeAdapter[Res] = TypeAdapter(answer)
 
@@ -60,8 +69,10 @@ class Operation(Generic[Req, Res]):
         return f"Operation({self.name!r})"
 
 
-def _op(name: str, queue: str, request: type[Req], answer: Any) -> Operation[Req, Any]:
-    return Operation(name, queue, request, answer)
+def _op(
+    name: str, queue: str, request: type[Req], answer: Any, timeout: float | None = None
+) -> Operation[Req, Any]:
+    return Operation(name, queue, request, answer, timeout)
 
 
 _S, _I, _H, _F = topology.SCHEDULER_RPC, topology.IMPORTER_RPC, topology.HISTORY_RPC, topology.FETCHER_RPC
@@ -89,7 +100,9 @@ FAVOURITE_LIST: Operation[r.NoArguments, list[r.Favourite]] = _op(
 )
 
 # scheduler: the SyncDue a run of a sync (or of a spec) would carry now, for a preview (docs/adr/0020)
-SYNC_PREVIEW_PLAN: Operation[r.PreviewRequest, SyncDue] = _op("sync.preview_plan", _S, r.PreviewRequest, SyncDue)
+SYNC_PREVIEW_PLAN: Operation[r.PreviewRequest, SyncDue] = _op(
+    "sync.preview_plan", _S, r.PreviewRequest, SyncDue
+)
 
 # scheduler: access (docs/adr/0018): who a token or a console user is, and their management
 AUTH_TOKEN: Operation[a.TokenCheck, a.Principal] = _op("auth.token", _S, a.TokenCheck, a.Principal)
@@ -114,7 +127,7 @@ SUPPRESS_LIST: Operation[r.SuppressionsQuery, list[r.Suppression]] = _op(
 )
 
 # importer: dry runs and previews in a scratch copy of the store (docs/adr/0020)
-RUNS_DRY_RUN: Operation[r.DryRunRequest, r.DryRun] = _op("runs.dry_run", _I, r.DryRunRequest, r.DryRun)
+RUNS_DRY_RUN: Operation[r.DryRunRequest, r.DryRun] = _op("runs.dry_run", _I, r.DryRunRequest, r.DryRun, LONG)
 PREVIEW_OPEN: Operation[r.NoArguments, r.Scratch] = _op("preview.open", _I, r.NoArguments, r.Scratch)
 PREVIEW_BATCH: Operation[r.PreviewBatch, BatchImported] = _op(
     "preview.batch", _I, r.PreviewBatch, BatchImported
@@ -124,7 +137,7 @@ PREVIEW_CLOSE: Operation[r.Scratch, r.PreviewOutcomes] = _op(
 )
 
 # fetcher: a preview fetches as a run would, and has the importer decide each batch in scratch
-FETCH_PREVIEW: Operation[SyncDue, r.Preview] = _op("fetch.preview", _F, SyncDue, r.Preview)
+FETCH_PREVIEW: Operation[SyncDue, r.Preview] = _op("fetch.preview", _F, SyncDue, r.Preview, LONG)
 
 # history: runs, per-record outcomes, explain, replay from the journal
 RUNS_LIST: Operation[r.RunsOfSync, list[RunSummary]] = _op("runs.list", _H, r.RunsOfSync, list[RunSummary])
