@@ -14,10 +14,10 @@ from faststream.rabbit import RabbitBroker
 from recruit_sync.contracts.envelope import Envelope, utc_now
 from recruit_sync.contracts.events import BatchImported, Outcome
 from recruit_sync.history import handlers
-from recruit_sync.history.journal import GRACE, Journal
 from recruit_sync.history.queries import Queries
 from recruit_sync.runtime import rpc
 from recruit_sync.runtime.broker import EVENTS, publish_event
+from recruit_sync.runtime.journal import GRACE, Journal
 
 pytestmark = pytest.mark.integration
 

@@ -37,5 +37,5 @@ async def _migrate_all(schemas: Sequence[str], settings: Settings) -> dict[str, 
             applied[schema] = await migrate(settings.database_url, schema, directory)
         except asyncpg.PostgresError as exc:
             raise CliError(f"migrate failed for {schema}: {exc}") from exc
-    await declare_topology(settings.amqp_url)
+    await declare_topology(settings.amqp_url, settings.journal_retention)
     return applied

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from recruit_sync.contracts import topology
 from recruit_sync.contracts.envelope import Envelope
 from recruit_sync.contracts.events import MessageRejected, UnreadableEvent, read_event
+from recruit_sync.runtime.journal import Retention, declare_journal
 
 log = structlog.get_logger()
 
@@ -100,8 +101,9 @@ def rpc_queue(name: str) -> RabbitQueue:
     return queue
 
 
-async def declare_topology(amqp_url: str) -> None:
-    """Exchanges, work queues with every binding, dead-letter queues, RPC queues and the journal."""
+async def declare_topology(amqp_url: str, retention: Retention | None = None) -> None:
+    """Exchanges, work queues with every binding, dead-letter queues, RPC queues and the journal (with
+    ``retention``, by default the configured one)."""
     connection = await aio_pika.connect(amqp_url)
     try:
         channel = await connection.channel()
@@ -123,15 +125,8 @@ async def declare_topology(amqp_url: str) -> None:
                 await queue.bind(events, routing_key=key)
         for name in topology.RPC_QUEUES:
             await channel.declare_queue(name, durable=True, arguments=RPC_QUEUE_ARGUMENTS)
-        journal = await channel.declare_queue(
-            topology.JOURNAL_STREAM,
-            durable=True,
-            arguments={
-                "x-queue-type": "stream",
-                "x-max-age": topology.JOURNAL_MAX_AGE,
-                "x-max-length-bytes": topology.JOURNAL_MAX_BYTES,
-            },
-        )
+        await declare_journal(connection, retention or Retention.from_env())
+        journal = await channel.get_queue(topology.JOURNAL_STREAM, ensure=False)
         await journal.bind(events, routing_key="#")
     finally:
         await connection.close()

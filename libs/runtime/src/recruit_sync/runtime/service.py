@@ -95,7 +95,7 @@ def build_app(service: Service, settings: Settings) -> FastStream:
 
     @app.on_startup
     async def open_resources() -> None:
-        await declare_topology(settings.amqp_url)
+        await declare_topology(settings.amqp_url, settings.journal_retention)
         if service.migrations is not None:
             resources._pool = await create_pool(
                 settings.database_url, service.name, max_size=settings.prefetch + service.extra_connections
@@ -147,4 +147,4 @@ def main(service: Service, build: Callable[[Settings], FastStream] | None = None
 async def _migrate(settings: Settings, service: Service) -> None:
     if service.migrations is not None:
         await migrate(settings.database_url, service.name, service.migrations)
-    await declare_topology(settings.amqp_url)
+    await declare_topology(settings.amqp_url, settings.journal_retention)

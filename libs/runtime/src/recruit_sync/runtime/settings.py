@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from recruit_sync.runtime.journal import Retention
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/recruit_sync"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -19,6 +21,7 @@ class Settings:
     prefetch: int
     scheduler_tick_seconds: float
     retrieval_max_age_days: int
+    journal_retention: Retention = field(default_factory=Retention)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -31,4 +34,5 @@ class Settings:
             prefetch=int(env.get("RECRUIT_SYNC_PREFETCH", "4")),
             scheduler_tick_seconds=float(env.get("RECRUIT_SYNC_SCHEDULER_TICK", "5")),
             retrieval_max_age_days=int(env.get("RECRUIT_SYNC_RETRIEVAL_MAX_AGE_DAYS", "30")),
+            journal_retention=Retention.from_env(),
         )

@@ -43,7 +43,7 @@ def create_app(settings: Settings, rpc_timeout: float | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Declaring the topology here means an RPC publish finds its queue even before the first
         # `migrate`; requests then wait in the queue until the service starts (or time out).
-        await declare_topology(settings.amqp_url)
+        await declare_topology(settings.amqp_url, settings.journal_retention)
         await client.connect()
         try:
             yield

@@ -27,9 +27,9 @@ from recruit_sync.contracts.events import (
     SyncDue,
 )
 from recruit_sync.history import handlers
-from recruit_sync.history.journal import Journal
 from recruit_sync.history.queries import Queries
 from recruit_sync.runtime.broker import EVENTS, TRANSIENT_ERRORS, BadInput, any_event, work_queue
+from recruit_sync.runtime.journal import Journal
 from recruit_sync.runtime.service import Resources, Service
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -78,7 +78,9 @@ SERVICE = Service(
     migrations=MIGRATIONS_DIR,
     subscribe=subscribe,
     rpc_queue=topology.HISTORY_RPC,
-    operations=lambda resources: Queries(resources.pool, Journal(resources.settings.amqp_url)).served(),
+    operations=lambda resources: Queries(
+        resources.pool, Journal(resources.settings.amqp_url, retention=resources.settings.journal_retention)
+    ).served(),
     outbox=True,
     extra_connections=4,  # beside one per delivery in flight: RPC calls and the outbox relay
 )

@@ -23,11 +23,11 @@ from recruit_sync.contracts.resources import (
     RunRef,
     RunsOfSync,
 )
-from recruit_sync.history.journal import RETENTION, Journal
 from recruit_sync.history.replay import RunReplay
 from recruit_sync.history.store import Conn
 from recruit_sync.history.store.outcomes import outcome_of, outcomes_for_email, run_records
 from recruit_sync.history.store.runs import get_run, list_runs, summary_of
+from recruit_sync.runtime.journal import Journal
 from recruit_sync.runtime.rpc import RpcError, Served, serve
 
 
@@ -85,7 +85,7 @@ class Queries:
                 504,
             ) from None
         if not found:
-            raise RpcError(f"run {request.run_id} has left the journal ({RETENTION})", 410)
+            raise RpcError(await self.journal.left(request.run_id), 410)
         return replay.verdict(recorded)
 
 

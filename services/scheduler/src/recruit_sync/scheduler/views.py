@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from recruit_sync.contracts.events import ConnectionSnapshot
@@ -59,4 +61,20 @@ def snapshot(sync: StoredSync) -> SyncSnapshot:
             credentials_version=sync.credentials_version,
             daily_credit_budget=sync.daily_credit_budget,
         ),
+    )
+
+
+def connection_snapshot(connection: Mapping[str, Any]) -> ConnectionSnapshot:
+    """What a run carries of a connection, from its row (``store.connection_by_name``): for a sync
+    that is not stored yet (a preview of a spec), which ``snapshot`` cannot start from."""
+    return ConnectionSnapshot(
+        connection_id=str(connection["id"]),
+        name=connection["name"],
+        base_url=connection["base_url"],
+        accounts_url=connection["accounts_url"],
+        client_id=connection["client_id"],
+        client_secret_enc=connection["client_secret_enc"],
+        refresh_token_enc=connection["refresh_token_enc"],
+        credentials_version=connection["credentials_version"],
+        daily_credit_budget=connection["daily_credit_budget"],
     )

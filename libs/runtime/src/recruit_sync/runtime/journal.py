@@ -1,4 +1,10 @@
-"""One run's events read back from the journal stream (docs/adr/0019), without disturbing anyone.
+"""The journal stream: its retention, and one run's events read back from it (docs/adr/0019), without
+disturbing anyone. History reads it for ``replay``, the importer for ``replay --dry-run``.
+
+Retention is configured (``RECRUIT_SYNC_JOURNAL_MAX_AGE``, ``RECRUIT_SYNC_JOURNAL_MAX_BYTES``) and applied
+when the stream is created. RabbitMQ refuses to redeclare a queue with other arguments, so a journal created
+with other values keeps them: ``declare_journal`` learns the values in force from the refusal, says so in a
+warning, and what ``replay`` tells the user is the retention in force, not the configured one.
 
 The journal (``topology.JOURNAL_STREAM``) holds every event of every run in publishing order. A read
 opens its own connection and channel with a prefetch, so the live consumers never wait for it, and
@@ -17,11 +23,15 @@ Looking at another run's message means parsing its body for its time, so that is
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import aio_pika
+import aiormq.exceptions
 import orjson
 import structlog
 from aio_pika.abc import AbstractIncomingMessage
@@ -41,15 +51,89 @@ PREFETCH = 200
 LOOK_EVERY = 0.1  # seconds between looks at another run's message for how far the stream has come
 
 
-def retention(max_age: str, max_bytes: int) -> str:
-    """``it keeps events for 7 days, up to 2 GiB``, from the stream's arguments (``7D``, bytes)."""
-    units = {"Y": "year", "M": "month", "D": "day", "h": "hour", "m": "minute", "s": "second"}
-    count, unit = max_age[:-1], units[max_age[-1]]
-    age = f"{count} {unit}" if count == "1" else f"{count} {unit}s"
-    return f"it keeps events for {age}, up to {max_bytes / 1024**3:g} GiB"
+_UNITS = {"Y": "year", "M": "month", "D": "day", "h": "hour", "m": "minute", "s": "second"}
+_AGE = re.compile(r"^[1-9][0-9]*[YMDhms]$")
+_INEQUIVALENT = re.compile(r"inequivalent arg '(x-max-age|x-max-length-bytes)'.*but current is '([^']*)'")
 
 
-RETENTION = retention(topology.JOURNAL_MAX_AGE, topology.JOURNAL_MAX_BYTES)
+@dataclass(frozen=True)
+class Retention:
+    """How long the journal keeps events: ``max_age`` as RabbitMQ spells it (``7D``, ``12h``) and a size
+    bound in bytes; whichever is reached first drops the oldest events."""
+
+    max_age: str = topology.JOURNAL_MAX_AGE
+    max_bytes: int = topology.JOURNAL_MAX_BYTES
+
+    def __post_init__(self) -> None:
+        if not _AGE.match(self.max_age):
+            raise ValueError(
+                f"journal max age {self.max_age!r}: a whole number and a unit, one of Y M D h m s (e.g. 7D)"
+            )
+        if self.max_bytes < 1:
+            raise ValueError(f"journal max bytes {self.max_bytes!r}: a positive number of bytes")
+
+    @classmethod
+    def from_env(cls) -> Retention:
+        env = os.environ
+        max_bytes = env.get("RECRUIT_SYNC_JOURNAL_MAX_BYTES", str(topology.JOURNAL_MAX_BYTES))
+        if not max_bytes.isdigit():
+            raise ValueError(f"RECRUIT_SYNC_JOURNAL_MAX_BYTES {max_bytes!r}: a whole number of bytes")
+        return cls(env.get("RECRUIT_SYNC_JOURNAL_MAX_AGE", topology.JOURNAL_MAX_AGE), int(max_bytes))
+
+    def arguments(self) -> dict[str, Any]:
+        return {"x-queue-type": "stream", "x-max-age": self.max_age, "x-max-length-bytes": self.max_bytes}
+
+    def describe(self) -> str:
+        """``it keeps events for 7 days, up to 2 GiB``."""
+        count, unit = self.max_age[:-1], _UNITS[self.max_age[-1]]
+        age = f"{count} {unit}" if count == "1" else f"{count} {unit}s"
+        size = self.max_bytes / 1024**3
+        bound = f"{size:g} GiB" if size >= 1 else f"{self.max_bytes / 1024**2:g} MiB"
+        return f"it keeps events for {age}, up to {bound}"
+
+
+async def declare_journal(connection: aio_pika.abc.AbstractConnection, wanted: Retention) -> Retention:
+    """Declare the journal stream with ``wanted``'s retention and return the retention in force: the
+    wanted one, or, for a journal created before with other values, those (a warning names both)."""
+    retention = wanted
+    for _ in range(3):  # at most one refusal per argument
+        channel = await connection.channel()
+        try:
+            await channel.declare_queue(
+                topology.JOURNAL_STREAM, durable=True, arguments=retention.arguments()
+            )
+        except aiormq.exceptions.ChannelPreconditionFailed as exc:
+            found = _INEQUIVALENT.search(str(exc))
+            if found is None:
+                raise
+            name, current = found.groups()
+            retention = (
+                replace(retention, max_age=current)
+                if name == "x-max-age"
+                else replace(retention, max_bytes=int(current))
+            )
+            continue
+        finally:
+            if not channel.is_closed:
+                await channel.close()
+        if retention != wanted:
+            log.warning(
+                "the journal keeps the retention it was created with",
+                configured=wanted.describe(),
+                in_force=retention.describe(),
+                change_it="delete the stream (its events go with it) and run 'recruit-sync migrate'",
+            )
+        return retention
+    raise RuntimeError(f"cannot declare {topology.JOURNAL_STREAM} with its own arguments")
+
+
+async def retention_in_force(amqp_url: str, wanted: Retention) -> Retention:
+    """The journal's retention as the broker applies it (for the message of a run that has left it)."""
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        return await declare_journal(connection, wanted)
+    finally:
+        await connection.close()
 
 
 @dataclass(frozen=True)
@@ -59,6 +143,12 @@ class Journal:
     amqp_url: str
     timeout: float = TIMEOUT
     quiet: float = QUIET
+    retention: Retention = Retention()
+
+    async def left(self, run_id: str) -> str:
+        """Why a run's events cannot be read: ``run X has left the journal (it keeps events for ...)``."""
+        retention = await retention_in_force(self.amqp_url, self.retention)
+        return f"run {run_id} has left the journal ({retention.describe()})"
 
     async def read_run(
         self, run_id: str, started: datetime, finished: datetime | None, take: Callable[[Envelope], None]
