@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -14,32 +15,51 @@ import aio_pika
 import httpx
 import orjson
 import pytest
+from fastapi import FastAPI
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.annotations import RabbitMessage
 from pydantic_core import to_jsonable_python
 
 from recruit_sync.api.app import create_app
 from recruit_sync.contracts import rpc, topology
-from recruit_sync.contracts.events import Outcome, RunState, RunSummary, Trigger
+from recruit_sync.contracts.access import Role
+from recruit_sync.contracts.events import (
+    ConnectionSnapshot,
+    IgnoreReason,
+    ImportSettings,
+    Outcome,
+    RunCounts,
+    RunState,
+    RunSummary,
+    SyncDue,
+    Trigger,
+)
 from recruit_sync.contracts.resources import (
     Connection,
     Created,
     CreateSync,
+    DryRun,
+    DryRunRequest,
     ListRef,
     Member,
+    OutcomeDifference,
+    Preview,
+    PreviewRequest,
     RecordsQuery,
     Rekey,
     Rekeyed,
+    RunRef,
     RunsOfSync,
     RunStarted,
     RunSync,
+    Sample,
     SyncDetail,
     SyncRef,
     Unsuppress,
     Unsuppressed,
 )
 from recruit_sync.contracts.rpc import Operation, Req, Res, RpcReply
-from recruit_sync.contracts.sync_spec import SyncSpec
+from recruit_sync.contracts.sync_spec import Options, SelectAll, SyncSpec
 from recruit_sync.runtime.broker import make_broker, rpc_queue
 from recruit_sync.runtime.rpc import RpcError, Served, dispatch, operations, serve
 from recruit_sync.runtime.settings import Settings
@@ -77,15 +97,31 @@ def run(run_id: str, state: RunState) -> RunSummary:
     )
 
 
+RPC_TIMEOUT = 0.5  # the API's usual wait for a service, short so that a silent one fails the test fast
+
+
 @pytest.fixture
-async def api(amqp_url: str, admit: Any) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(dataclasses.replace(Settings.from_env(), amqp_url=amqp_url), rpc_timeout=0.5)
+async def app(amqp_url: str) -> AsyncIterator[FastAPI]:
+    app = create_app(dataclasses.replace(Settings.from_env(), amqp_url=amqp_url), rpc_timeout=RPC_TIMEOUT)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://api", headers=admit(app)
-        ) as client:
-            yield client
+        yield app
+
+
+def client(app: FastAPI, headers: dict[str, str]) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api", headers=headers)
+
+
+@pytest.fixture
+async def api(app: FastAPI, admit: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with client(app, admit(app)) as api:
+        yield api
+
+
+@pytest.fixture
+async def viewer(app: FastAPI, admit: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client acting with the viewer role (reads only)."""
+    async with client(app, admit(app, Role.VIEWER, token="rs_viewer-token")) as viewer:
+        yield viewer
 
 
 Replier = Callable[[bytes], Awaitable[bytes]]
@@ -120,9 +156,12 @@ def services(amqp_url: str, *served: Served) -> Any:
     )
 
 
-def recording(operation: Operation[Req, Res], answer: Res, calls: list[Any]) -> Served:
+def recording(operation: Operation[Req, Res], answer: Res, calls: list[Any], delay: float = 0.0) -> Served:
+    """Answers ``answer`` (after ``delay`` seconds) and keeps each request in ``calls``."""
+
     async def handler(request: Req) -> Res:
         calls.append(request)
+        await asyncio.sleep(delay)
         return answer
 
     return serve(operation, handler)
@@ -286,3 +325,171 @@ async def test_suppressions_remove_by_delete_or_post(api: httpx.AsyncClient, amq
 async def test_health_answers_while_the_broker_is_connected(api: httpx.AsyncClient) -> None:
     response = await api.get("/health")
     assert (response.status_code, response.json()["status"]) == (200, "ok")
+
+
+# --- dry runs and previews ----------------------------------------------------------------------------
+
+FINISHED = datetime(2026, 11, 2, 10, 0, 4, tzinfo=UTC)
+COUNTS = RunCounts(total=2, new=1, ignored=1, ignored_by_reason={IgnoreReason.ROLE_ADDRESS: 1})
+DRY_RUN = DryRun(
+    run_id="r1",
+    recorded=RunCounts(total=2, new=2),
+    replayed=COUNTS,
+    differences=[
+        OutcomeDifference(
+            record_id="100042",
+            email="info@example.com",
+            recorded=Outcome.NEW,
+            replayed=Outcome.IGNORED,
+            recorded_reason=None,
+            replayed_reason=IgnoreReason.ROLE_ADDRESS,
+        )
+    ],
+    differences_total=1,
+    batches=1,
+)
+# what the scheduler's plan carries and no answer may: the connection's secrets, encrypted
+ENCRYPTED_SECRET, ENCRYPTED_REFRESH_TOKEN = "gAAAAA-client-secret-enc", "gAAAAA-refresh-token-enc"
+PLAN = SyncDue(
+    run_id="preview-1",
+    sync_id="s1",
+    sync_name="IT grads",
+    trigger=Trigger.MANUAL,
+    due_at=AT,
+    module="Candidates",
+    selection=SelectAll(),
+    connection=ConnectionSnapshot(
+        connection_id="c1",
+        name="acme",
+        base_url="http://127.0.0.1:8700",
+        accounts_url="http://127.0.0.1:8700",
+        client_id="cid",
+        client_secret_enc=ENCRYPTED_SECRET,
+        refresh_token_enc=ENCRYPTED_REFRESH_TOKEN,
+    ),
+    settings=ImportSettings(list_name="IT talent", options=Options(), mapping=[], settings_version=1),
+)
+PREVIEW = Preview(
+    summary=COUNTS,
+    samples={
+        Outcome.NEW: [Sample(record_id="100001", email="jane@example.com")],
+        Outcome.IGNORED: [
+            Sample(record_id="100042", email="info@example.com", reason=IgnoreReason.ROLE_ADDRESS)
+        ],
+    },
+    api_calls=2,
+    credits=6,
+)
+
+
+def finished_run(run_id: str = "r1") -> RunSummary:
+    return run(run_id, RunState.SUCCEEDED).model_copy(update={"finished_at": FINISHED})
+
+
+async def test_a_viewer_may_dry_run_a_run_with_the_times_history_recorded(
+    viewer: httpx.AsyncClient, amqp_url: str
+) -> None:
+    calls: list[Any] = []
+    async with services(
+        amqp_url, recording(rpc.RUNS_GET, finished_run(), calls), recording(rpc.RUNS_DRY_RUN, DRY_RUN, calls)
+    ):
+        response = await viewer.get("/runs/r1/dry-run")
+    assert (response.status_code, response.json()) == (200, as_json(DRY_RUN))
+    assert calls == [RunRef(run_id="r1"), DryRunRequest(run_id="r1", started_at=AT, finished_at=FINISHED)]
+
+
+async def test_a_run_without_a_start_time_cannot_be_dry_run(api: httpx.AsyncClient, amqp_url: str) -> None:
+    calls: list[Any] = []
+    never_started = run("r1", RunState.FAILED).model_copy(update={"started_at": None})
+    async with services(
+        amqp_url,
+        recording(rpc.RUNS_GET, never_started, calls),
+        recording(rpc.RUNS_DRY_RUN, DRY_RUN, calls),
+    ):
+        response = await api.get("/runs/r1/dry-run")
+    assert (response.status_code, response.json()) == (
+        409,
+        {"detail": "run r1 has no start time; it cannot be replayed"},
+    )
+    assert calls == [RunRef(run_id="r1")]  # the importer is not asked
+
+
+async def test_dry_run_refusals_pass_through_with_their_status(api: httpx.AsyncClient, amqp_url: str) -> None:
+    gone = "run r1 has left the journal (it keeps events for 7 days, up to 2 GiB)"
+    dry_runs: list[DryRunRequest] = []
+    async with services(
+        amqp_url, failing(rpc.RUNS_GET, "no run 'r9'", 404), recording(rpc.RUNS_DRY_RUN, DRY_RUN, dry_runs)
+    ):
+        unknown = await api.get("/runs/r9/dry-run")
+    async with services(
+        amqp_url, recording(rpc.RUNS_GET, finished_run(), []), failing(rpc.RUNS_DRY_RUN, gone, 410)
+    ):
+        left = await api.get("/runs/r1/dry-run")
+    assert (unknown.status_code, unknown.json()) == (404, {"detail": "no run 'r9'"})
+    assert dry_runs == []
+    assert (left.status_code, left.json()) == (410, {"detail": gone})
+
+
+async def test_long_operations_wait_longer_than_the_usual_timeout(
+    api: httpx.AsyncClient, amqp_url: str
+) -> None:
+    slower = 2 * RPC_TIMEOUT
+    async with services(amqp_url, recording(rpc.RUNS_GET, finished_run(), [], delay=slower)):
+        usual = await api.get("/runs/r1/dry-run")
+    async with services(
+        amqp_url,
+        recording(rpc.RUNS_GET, finished_run(), []),
+        recording(rpc.RUNS_DRY_RUN, DRY_RUN, [], delay=slower),
+    ):
+        dry_run = await api.get("/runs/r1/dry-run")
+    async with services(
+        amqp_url,
+        recording(rpc.SYNC_PREVIEW_PLAN, PLAN, []),
+        recording(rpc.FETCH_PREVIEW, PREVIEW, [], delay=slower),
+    ):
+        preview = await api.post("/syncs/s1/preview")
+    assert (usual.status_code, usual.json()) == (503, {"detail": "the history service is not answering"})
+    assert (dry_run.status_code, preview.status_code) == (200, 200)
+
+
+async def test_a_preview_is_planned_by_the_scheduler_and_fetched_by_the_fetcher(
+    api: httpx.AsyncClient,
+    amqp_url: str,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    plans: list[PreviewRequest] = []
+    fetches: list[SyncDue] = []
+    async with services(
+        amqp_url,
+        recording(rpc.SYNC_PREVIEW_PLAN, PLAN, plans),
+        recording(rpc.FETCH_PREVIEW, PREVIEW, fetches),
+    ):
+        by_name = await api.post("/syncs/IT grads/preview")
+        by_spec = await api.post("/syncs/preview", json=SPEC)
+    for response in (by_name, by_spec):
+        assert (response.status_code, response.json()) == (200, as_json(PREVIEW))
+    assert plans[0] == PreviewRequest(id="IT grads")
+    assert plans[1].id is None and plans[1].spec is not None
+    assert plans[1].spec.model_dump(mode="json", by_alias=True, exclude_unset=True) == SPEC
+    assert fetches == [PLAN, PLAN]  # the plan goes to the fetcher as the scheduler made it ...
+    seen = by_name.text + by_spec.text + "".join(capsys.readouterr()) + caplog.text
+    assert ENCRYPTED_SECRET not in seen and ENCRYPTED_REFRESH_TOKEN not in seen  # ... and nowhere else
+
+
+async def test_preview_refusals_pass_through_with_their_status(api: httpx.AsyncClient, amqp_url: str) -> None:
+    fetches: list[SyncDue] = []
+    unauthorised = "acme: Recruit refused the credentials (401 INVALID_TOKEN)"
+    async with services(
+        amqp_url,
+        failing(rpc.SYNC_PREVIEW_PLAN, "no connection named 'acme'", 404),
+        recording(rpc.FETCH_PREVIEW, PREVIEW, fetches),
+    ):
+        unplanned = await api.post("/syncs/preview", json=SPEC)
+    async with services(
+        amqp_url, recording(rpc.SYNC_PREVIEW_PLAN, PLAN, []), failing(rpc.FETCH_PREVIEW, unauthorised, 502)
+    ):
+        unfetched = await api.post("/syncs/s1/preview")
+    assert (unplanned.status_code, unplanned.json()) == (404, {"detail": "no connection named 'acme'"})
+    assert fetches == []
+    assert (unfetched.status_code, unfetched.json()) == (502, {"detail": unauthorised})

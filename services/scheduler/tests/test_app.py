@@ -18,7 +18,9 @@ from recruit_sync.runtime.broker import publish_event
 from recruit_sync.runtime.rpc import RpcClient
 from recruit_sync.runtime.service import build_app
 from recruit_sync.runtime.settings import Settings
+from recruit_sync.scheduler import app
 from recruit_sync.scheduler.app import SERVICE
+from recruit_sync.scheduler.deps import Deps
 
 from .conftest import CLIENT_SECRET, REFRESH_TOKEN, EventTap, connection
 
@@ -32,6 +34,12 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 10.0)
         if result or asyncio.get_running_loop().time() > deadline:
             return result
         await asyncio.sleep(0.1)
+
+
+def test_every_scheduler_rpc_operation_is_served() -> None:
+    deps = Deps(pool=None, relay=None, settings=None)  # type: ignore[arg-type]  # bound, never called
+    served = {item.operation for item in app.operations(deps)}
+    assert served == {op for op in rpc.OPERATIONS if op.queue == topology.SCHEDULER_RPC}
 
 
 @pytest.fixture

@@ -38,6 +38,15 @@ async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int
     return pool
 
 
+async def connect(dsn: str, schema: str) -> asyncpg.Connection:
+    """One connection whose ``search_path`` is ``schema``, with the pool's JSON codecs."""
+    conn = await asyncpg.connect(
+        dsn, server_settings={"search_path": schema, "application_name": f"recruit-sync-{schema}"}
+    )
+    await _init_connection(conn)
+    return conn
+
+
 def _database_name(dsn: str) -> str:
     return urlsplit(dsn).path.lstrip("/") or "postgres"
 

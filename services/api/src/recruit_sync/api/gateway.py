@@ -1,7 +1,9 @@
 """The API's only door to data: typed RPC calls to the services, with their failures turned into HTTP errors.
 
 A refusal keeps the status and message the service chose (404, 409, 400, ...); a service that does not
-answer within the timeout is a 503 naming it, so the CLI can say which process is missing.
+answer within the timeout is a 503 naming it, so the CLI can say which process is missing. The timeout is
+the API's usual one, or the operation's own when it declares a longer one (a dry run, a preview:
+``rpc.LONG``).
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ SERVICE_NAMES = {
     topology.SCHEDULER_RPC: "scheduler",
     topology.IMPORTER_RPC: "importer",
     topology.HISTORY_RPC: "history",
+    topology.FETCHER_RPC: "fetcher",
 }
 
 
 class Services:
-    """Asks the scheduler, importer and history services the operations of ``contracts.rpc``."""
+    """Asks the scheduler, fetcher, importer and history services the operations of ``contracts.rpc``."""
 
     def __init__(self, client: RpcClient, timeout: float) -> None:
         self.client = client

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from faststream.specification.asyncapi import get_asyncapi_html
 
 from recruit_sync.api.auth import Svc, Viewer, require
+from recruit_sync.api.gateway import Services
 from recruit_sync.api.views import SyncWithRuns
 from recruit_sync.contracts import rpc
 from recruit_sync.contracts.access import (
@@ -35,6 +36,8 @@ from recruit_sync.contracts.resources import (
     Created,
     CreateSync,
     CredentialChanges,
+    DryRun,
+    DryRunRequest,
     EditSync,
     EmailQuery,
     ExplainRow,
@@ -45,6 +48,8 @@ from recruit_sync.contracts.resources import (
     Member,
     NewConnection,
     NoArguments,
+    Preview,
+    PreviewRequest,
     RecordRow,
     RecordsQuery,
     Rekey,
@@ -136,6 +141,28 @@ async def pause_sync(sync_id: str, services: Svc) -> SyncDetail:
     return await services.call(rpc.SYNC_PAUSE, SyncRef(id=sync_id))
 
 
+@router.post("/syncs/preview", tags=["syncs"], dependencies=[EDITOR])
+async def preview_spec(spec: SyncSpec, services: Svc) -> Preview:
+    """What a first run of a sync with this spec (the body of ``POST /syncs``) would do now: its
+    outcomes counted, a few records of each, and the Recruit calls and credits fetching cost. Nothing
+    is created or written. An editor's: a preview spends Recruit credits."""
+    return await _preview(services, PreviewRequest(spec=spec))
+
+
+@router.post("/syncs/{sync_id}/preview", tags=["syncs"], dependencies=[EDITOR])
+async def preview_sync(sync_id: str, services: Svc) -> Preview:
+    """What a run of the sync (by id or name) would do now, writing nothing; see ``POST /syncs/preview``."""
+    return await _preview(services, PreviewRequest(id=sync_id))
+
+
+async def _preview(services: Services, request: PreviewRequest) -> Preview:
+    """The scheduler plans the run (the ``SyncDue`` it would send), the fetcher fetches for it and has
+    the importer decide each batch in a scratch store. The plan carries the connection's encrypted
+    secrets: it goes from one service to the other and nowhere else (no answer, no log line)."""
+    due = await services.call(rpc.SYNC_PREVIEW_PLAN, request)
+    return await services.call(rpc.FETCH_PREVIEW, due)
+
+
 @router.post("/syncs/{sync_id}/runs", status_code=202, tags=["runs"], dependencies=[EDITOR])
 async def run_sync(sync_id: str, services: Svc, full: bool = False) -> RunStarted:
     """Start a run now (``full``: re-import all data). ``started`` is false when one is in progress,
@@ -168,6 +195,19 @@ async def replay_run(run_id: str, services: Svc) -> Replay:
     """The run's events from the journal, in order, and whether their outcomes add up to what history
     recorded; 410 once the journal no longer holds them."""
     return await services.call(rpc.RUNS_REPLAY, RunRef(run_id=run_id))
+
+
+@router.get("/runs/{run_id}/dry-run", tags=["runs"], dependencies=[VIEWER])
+async def dry_run(run_id: str, services: Svc) -> DryRun:
+    """The run's journaled batches decided again by today's code, against a scratch copy of the store
+    as the run found it, beside what history recorded; an empty ``differences`` means the run
+    reproduces. Nothing live is written, so a viewer may ask. 409 for a run without a start time, 410
+    once the journal no longer holds its events."""
+    run = await services.call(rpc.RUNS_GET, RunRef(run_id=run_id))
+    if run.started_at is None:
+        raise HTTPException(409, f"run {run_id} has no start time; it cannot be replayed")
+    request = DryRunRequest(run_id=run.run_id, started_at=run.started_at, finished_at=run.finished_at)
+    return await services.call(rpc.RUNS_DRY_RUN, request)
 
 
 @router.get("/explain/{email}", tags=["runs"], dependencies=[VIEWER])

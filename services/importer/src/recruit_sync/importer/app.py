@@ -18,7 +18,9 @@ from faststream.rabbit import RabbitBroker
 from recruit_sync.contracts import rpc, topology
 from recruit_sync.contracts.events import RecordBatch
 from recruit_sync.importer import handlers
+from recruit_sync.importer.scratch_runs import JOURNAL_READ_TIMEOUT, ScratchRuns
 from recruit_sync.runtime.broker import EVENTS, decoder, work_queue
+from recruit_sync.runtime.journal import Journal
 from recruit_sync.runtime.rpc import Served, serve
 from recruit_sync.runtime.service import Resources, Service
 
@@ -32,15 +34,24 @@ def subscribe(broker: RabbitBroker, resources: Resources) -> None:
         await resources.publish(await handlers.import_batch(resources.pool, batch))
 
 
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
 def operations(resources: Resources) -> Iterable[Served]:
     """Every importer operation of ``contracts.rpc``."""
-    pool = resources.pool
+    pool, settings = resources.pool, resources.settings
+    journal = Journal(settings.amqp_url, timeout=JOURNAL_READ_TIMEOUT, retention=settings.journal_retention)
+    scratch_runs = ScratchRuns(settings.database_url, MIGRATIONS, journal)
     return (
         serve(rpc.LIST_MEMBERS, partial(handlers.list_members, pool)),
         serve(rpc.LIST_ALL, partial(handlers.list_all, pool)),
         serve(rpc.SUPPRESS_ADD, partial(handlers.suppress_add, pool)),
         serve(rpc.SUPPRESS_REMOVE, partial(handlers.suppress_remove, pool)),
         serve(rpc.SUPPRESS_LIST, partial(handlers.suppress_list, pool)),
+        serve(rpc.RUNS_DRY_RUN, scratch_runs.dry_run),
+        serve(rpc.PREVIEW_OPEN, scratch_runs.preview_open),
+        serve(rpc.PREVIEW_BATCH, scratch_runs.preview_batch),
+        serve(rpc.PREVIEW_CLOSE, scratch_runs.preview_close),
     )
 
 
@@ -55,7 +66,7 @@ def tune_garbage_collector() -> None:
 
 SERVICE = Service(
     name="importer",
-    migrations=Path(__file__).parent / "migrations",
+    migrations=MIGRATIONS,
     subscribe=subscribe,
     rpc_queue=topology.IMPORTER_RPC,
     operations=operations,

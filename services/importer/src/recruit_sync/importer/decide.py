@@ -28,7 +28,7 @@ from recruit_sync.contracts.events import (
 from recruit_sync.contracts.sync_spec import OnRecruitDelete
 from recruit_sync.importer.checks import NO_SUPPRESSION, ON_RECRUIT_DELETE, in_effect, placement, refusal
 from recruit_sync.importer.claims import CREATED, Claim, Prior, displaced, found_before, most_recent_per_email
-from recruit_sync.importer.contacts import Contact
+from recruit_sync.importer.contacts import Contact, StoredContact
 from recruit_sync.importer.facts import Facts
 from recruit_sync.importer.parse import MalformedRecord, ParsedRecord
 
@@ -42,6 +42,9 @@ MembershipRow = tuple[str, str]
 ClaimRow = tuple[str, str, datetime | None, int, bool, Prior | None]
 """(email key, record id, modified at, position of its outcome in the batch, deletion, prior): the
 run's claim on an email (``claims.Claim``; the store adds the batch's seq)."""
+Found = tuple[StoredContact | None, frozenset[IgnoreReason]]
+"""An email's facts as the run first read them: its contact (None: none) and suppression reasons; kept
+with the run's first claim on it, so ``replay --dry-run`` can put the store back as the run found it."""
 
 
 @dataclass
@@ -62,6 +65,7 @@ class Decision:
     claims: list[ClaimRow] = field(default_factory=list)  # emails this run had not claimed yet
     reclaims: list[ClaimRow] = field(default_factory=list)  # claims taken over from an earlier batch
     created: dict[str, int] = field(default_factory=dict)  # email key -> index of its `new` outcome
+    found: dict[str, Found] = field(default_factory=dict)  # the facts of newly claimed emails, if any
 
     def counted_as_existing(self, keys: Iterable[str]) -> list[RecordOutcome]:
         """The outcomes when another transaction created some ``new`` contacts first: those are duplicates."""
@@ -135,6 +139,7 @@ class _Walk:
             changed = reason is IgnoreReason.CONVERTED and self._leave_list(key, contact)
             outcomes.append(_ignored(record.record_id, email, reason))
         if claim is None:
+            self._keep_found(key)
             prior = self._found(key) if changed else None
             self.decision.claims.append((key, record.record_id, record.modified_at, position, False, prior))
         else:  # a claim taken over keeps the prior the email had when the run found it
@@ -167,6 +172,13 @@ class _Walk:
             else:
                 self.contacts[key] = Contact.from_stored(prior.contact)
         return prior
+
+    def _keep_found(self, key: str) -> None:
+        """The facts of an email the run claims for the first time, when there were any (an email
+        with neither contact nor suppression, the common case of a first import, costs nothing)."""
+        contact, suppressed = self.facts.contacts.get(key), self.facts.suppressed.get(key, NO_SUPPRESSION)
+        if contact is not None or suppressed:
+            self.decision.found[key] = (contact, suppressed)
 
     def _found(self, key: str) -> Prior:
         """The contact as the run found it, for the first claim on ``key`` of a record that changed it:
@@ -243,6 +255,7 @@ class _Walk:
         ):
             return  # not ours to remove, or added before the option was enabled
         prior = Prior(self.facts.contacts[key], self.facts.elsewhere.get(key, ()))
+        self._keep_found(key)
         contact.membership = None
         if option is OnRecruitDelete.REMOVE_FROM_ORG:
             contact.deleted = True

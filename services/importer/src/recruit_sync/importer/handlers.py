@@ -30,7 +30,7 @@ from recruit_sync.contracts.sync_spec import OnRecruitDelete
 from recruit_sync.importer.decide import decide
 from recruit_sync.importer.email_rules import classify_email
 from recruit_sync.importer.parse import MalformedRecord, ParsedRecord, read_records, records_to_look_up
-from recruit_sync.importer.store import lists, suppressions
+from recruit_sync.importer.store import Connection, lists, suppressions
 from recruit_sync.importer.store.batches import imported_batch, record_batch
 from recruit_sync.importer.store.facts import read_facts
 from recruit_sync.importer.store.writes import apply
@@ -47,9 +47,19 @@ async def import_batch(pool: asyncpg.Pool, batch: RecordBatch) -> BatchImported:
     A batch already imported (a redelivery) changes nothing and yields the event recorded then, so the
     republished event carries the same id and content.
     """
+    parsed = await parse_batch(batch)
+    async with pool.acquire() as conn:
+        event = await decide_and_apply(conn, batch, parsed)
+    log.info("batch imported", seq=batch.seq, records=len(batch.records), deleted=len(batch.deleted))
+    return event
+
+
+async def decide_and_apply(
+    conn: Connection, batch: RecordBatch, parsed: list[ParsedRecord | MalformedRecord]
+) -> BatchImported:
+    """The batch's transaction, on ``conn``: the live store, or a scratch copy (``scratch_runs``)."""
     settings = batch.settings
-    parsed = await _parse(batch)
-    async with pool.acquire() as conn, conn.transaction():
+    async with conn.transaction():
         await lists.lock_list(conn, settings.list_name)
         done = await imported_batch(conn, batch.run_id, batch.seq)
         if done is not None:
@@ -75,11 +85,10 @@ async def import_batch(pool: asyncpg.Pool, batch: RecordBatch) -> BatchImported:
             superseded=decision.superseded,
         )
         await record_batch(conn, event)
-    log.info("batch imported", seq=batch.seq, records=len(batch.records), deleted=len(batch.deleted))
     return event
 
 
-async def _parse(batch: RecordBatch) -> list[ParsedRecord | MalformedRecord]:
+async def parse_batch(batch: RecordBatch) -> list[ParsedRecord | MalformedRecord]:
     """Parse the records before taking the list's lock, in slices: batches of one list run one at a
     time, and a batch parsing in one go would hold up the event loop, and so the batch holding the
     lock, for as long as the whole parse takes."""

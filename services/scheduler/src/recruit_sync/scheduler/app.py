@@ -46,6 +46,7 @@ def operations(deps: Deps) -> Iterable[Served]:
         serve(rpc.SYNC_ACTIVATE, _bound(syncs.activate_sync, deps)),
         serve(rpc.SYNC_PAUSE, _bound(syncs.pause_sync, deps)),
         serve(rpc.SYNC_RUN, _bound(syncs.run_sync, deps)),
+        serve(rpc.SYNC_PREVIEW_PLAN, _bound(syncs.preview_plan, deps)),
         serve(rpc.FAVOURITE_SAVE, _bound(syncs.save_favourite, deps)),
         serve(rpc.FAVOURITE_LIST, _bound(syncs.list_favourites, deps)),
         serve(rpc.AUTH_TOKEN, _bound(access.principal_of_token, deps)),

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
+
+import asyncpg
 
 from recruit_sync.contracts.events import ConnectionSnapshot
 from recruit_sync.contracts.resources import SyncDetail
@@ -64,7 +64,7 @@ def snapshot(sync: StoredSync) -> SyncSnapshot:
     )
 
 
-def connection_snapshot(connection: Mapping[str, Any]) -> ConnectionSnapshot:
+def connection_snapshot(connection: asyncpg.Record) -> ConnectionSnapshot:
     """What a run carries of a connection, from its row (``store.connection_by_name``): for a sync
     that is not stored yet (a preview of a spec), which ``snapshot`` cannot start from."""
     return ConnectionSnapshot(

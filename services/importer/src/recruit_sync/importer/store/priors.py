@@ -1,4 +1,5 @@
-"""A claim's ``Prior`` as stored in ``run_emails.prior`` (jsonb), and back. Pure.
+"""A claim's ``Prior`` as stored in ``run_emails.prior`` (jsonb), and back; and the facts the run found
+(``run_emails.found``, docs/adr/0020). Pure.
 
 Kept small: it is written for every record that changes an existing contact. The address is not kept
 (it never changes: the reader passes the contact's), nor the membership when the claimant left it
@@ -10,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from recruit_sync.contracts.events import IgnoreReason
 from recruit_sync.importer.claims import CREATED, Prior
 from recruit_sync.importer.contacts import Membership, StoredContact
 
@@ -66,3 +68,41 @@ def _membership_from_json(data: dict[str, Any]) -> Membership:
     return Membership(
         data["sync_id"], datetime.fromisoformat(data["added_at"]), data["settings_version"], data["record_id"]
     )
+
+
+NOTHING_FOUND: dict[str, Any] = {"contact": None}
+
+
+def found_to_json(contact: StoredContact | None, suppressed: frozenset[IgnoreReason]) -> dict[str, Any]:
+    """The facts of an email as the run found them: the whole contact, address and membership of the
+    run's list included (later runs may change both), and the suppression reasons, if any."""
+    document: dict[str, Any] = {"contact": None}
+    if contact is not None:
+        document["contact"] = {
+            "email": contact.email,
+            "first_name": contact.first_name,
+            "last_name": contact.last_name,
+            "fields": contact.fields,
+            "deleted": contact.deleted,
+            "membership": _membership_to_json(contact.membership) if contact.membership else None,
+        }
+    if suppressed:
+        document["suppressed"] = sorted(suppressed)
+    return document
+
+
+def found_from_json(data: dict[str, Any]) -> tuple[StoredContact | None, frozenset[IgnoreReason]]:
+    contact = data["contact"]
+    suppressed = frozenset(IgnoreReason(reason) for reason in data.get("suppressed", ()))
+    if contact is None:
+        return None, suppressed
+    membership = contact["membership"]
+    stored = StoredContact(
+        email=contact["email"],
+        first_name=contact["first_name"],
+        last_name=contact["last_name"],
+        fields=contact["fields"],
+        deleted=contact["deleted"],
+        membership=_membership_from_json(membership) if membership else None,
+    )
+    return stored, suppressed

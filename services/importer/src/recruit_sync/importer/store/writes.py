@@ -10,7 +10,7 @@ from recruit_sync.contracts.events import RecordBatch
 from recruit_sync.importer.claims import CREATED, Prior
 from recruit_sync.importer.decide import ClaimRow, Decision
 from recruit_sync.importer.store import Connection
-from recruit_sync.importer.store.priors import prior_to_json
+from recruit_sync.importer.store.priors import NOTHING_FOUND, found_to_json, prior_to_json
 
 _first = itemgetter(0)
 
@@ -84,14 +84,14 @@ async def apply(
         await conn.execute(
             """
             INSERT INTO run_emails
-                   (email_key, run_id, record_id, modified_at, seq, position, deletion, created, prior)
+                   (email_key, run_id, record_id, modified_at, seq, position, deletion, created, prior, found)
             SELECT r->>0, $1, r->>1, (r->>2)::timestamptz, $2, (r->>3)::integer, (r->>4)::boolean,
-                   (r->>5)::boolean, nullif(r->6, 'null')
+                   (r->>5)::boolean, nullif(r->6, 'null'), nullif(r->7, 'null')
               FROM jsonb_array_elements($3::jsonb) AS r
             """,
             run_id,
             seq,
-            _claim_rows(decision.claims),
+            _claim_rows(decision.claims, _found_documents(decision, lost)),
         )
     if decision.reclaims:
         await conn.execute(
@@ -110,15 +110,36 @@ async def apply(
     return lost
 
 
-def _claim_rows(claims: Sequence[ClaimRow]) -> list[tuple[Any, ...]]:
+def _claim_rows(
+    claims: Sequence[ClaimRow], found: dict[str, dict[str, Any]] | None = None
+) -> list[tuple[Any, ...]]:
     """Claims as stored: a contact the run created is a flag (the common case, kept cheap), any other
-    prior a JSON document."""
+    prior a JSON document; ``found``: the facts of newly claimed emails (a new claim left out of it
+    found nothing, unless it created its contact; a takeover keeps the facts of the first claim)."""
     rows = []
     for key, record_id, modified_at, position, deletion, prior in claims:
         created = prior is CREATED or prior == CREATED  # (identity: the common case, quickly)
         document = prior_to_json(prior) if prior is not None and not created else None
-        rows.append((key, record_id, modified_at, position, deletion, created, document))
+        row: tuple[Any, ...] = (key, record_id, modified_at, position, deletion, created, document)
+        if found is not None:
+            row += (found.get(key, None if created else NOTHING_FOUND),)
+        rows.append(row)
     return rows
+
+
+def _found_documents(decision: Decision, lost: set[str]) -> dict[str, dict[str, Any]]:
+    """The facts each newly claimed email had; for a contact decided ``new`` that another list's batch
+    created first (``lost``, counted ``duplicate``), a contact on no list of this run's: the facts the
+    outcome was decided on in the end."""
+    documents = {key: found_to_json(*facts) for key, facts in decision.found.items()}
+    if lost:
+        for key, email, first_name, last_name, fields in decision.contacts:
+            if key in lost:
+                contact = {"email": email, "first_name": first_name, "last_name": last_name}
+                documents[key] = {
+                    "contact": {**contact, "fields": fields, "deleted": False, "membership": None}
+                }
+    return documents
 
 
 async def _restore(conn: Connection, list_id: int, restore: Sequence[tuple[str, Prior]]) -> None:
