@@ -11,9 +11,9 @@ import pytest
 
 from recruit_sync.contracts.events import IgnoreReason, Outcome
 from recruit_sync.history import handlers
-from recruit_sync.history.journal import Journal
 from recruit_sync.history.queries import Queries
 from recruit_sync.runtime import rpc
+from recruit_sync.runtime.journal import Journal
 
 pytestmark = pytest.mark.integration
 

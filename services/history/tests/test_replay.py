@@ -18,8 +18,8 @@ from recruit_sync.contracts.events import (
     RunState,
     RunSummary,
 )
-from recruit_sync.history.journal import retention
 from recruit_sync.history.replay import RunReplay, count_differences, name_batches
+from recruit_sync.runtime.journal import Retention
 
 FD, VOID = Displacement.FILE_DUPLICATE, Displacement.VOID
 
@@ -181,5 +181,5 @@ def test_many_missing_batches_are_named_in_part() -> None:
 
 
 def test_the_retention_is_said_from_the_stream_s_arguments() -> None:
-    assert retention("7D", 2 * 1024**3) == "it keeps events for 7 days, up to 2 GiB"
-    assert retention("1h", 512 * 1024**2) == "it keeps events for 1 hour, up to 0.5 GiB"
+    assert Retention("7D", 2 * 1024**3).describe() == "it keeps events for 7 days, up to 2 GiB"
+    assert Retention("1h", 512 * 1024**2).describe() == "it keeps events for 1 hour, up to 512 MiB"
