@@ -96,13 +96,29 @@ async def test_reading_stops_at_the_first_message_past_the_run_s_horizon(
     assert time.monotonic() - began < 5
 
 
-async def test_a_read_that_cannot_end_in_time_raises_timeout(
+async def test_a_read_ends_at_the_mark_it_appended_not_after_the_quiet_time(
     amqp_url: str, publisher: RabbitBroker, make_run: Any
 ) -> None:
     run = _now_run(make_run)
     await publish_event(publisher, run.sync_due())
+    began = time.monotonic()
+    events = await _read(Journal(amqp_url, quiet=30), run)
+    assert [e.ROUTING_KEY for e in events] == ["sync.due"]
+    assert time.monotonic() - began < 10
+
+
+async def test_a_read_that_cannot_end_in_time_raises_timeout(
+    amqp_url: str, publisher: RabbitBroker, make_run: Any
+) -> None:
+    run = _now_run(make_run)
+    for seq in range(10):
+        await publish_event(publisher, run.batch(seq, [run.record(str(seq), f"{seq}@x.co")], minutes=0))
+
+    def slow(_: Envelope) -> None:
+        time.sleep(0.2)  # a reader that cannot keep up
+
     with pytest.raises(TimeoutError):
-        await _read(Journal(amqp_url, timeout=0.5, quiet=30), run)
+        await Journal(amqp_url, timeout=0.5, quiet=30).read_run(run.run_id, run.started_at, None, slow)
 
 
 async def _replay(pool: asyncpg.Pool, amqp_url: str, run_id: str) -> dict[str, Any]:

@@ -13,7 +13,9 @@ beginning. It keeps the messages whose correlation id is the run's and stops at 
 
 - a message stamped after the run's horizon (its end plus ``GRACE``; now, for a run still going): the
   run's events are all behind it;
-- ``quiet`` seconds without a delivery: the reader is at the end of the stream;
+- the mark the read appended to the journal when it began (``_mark_the_end``): the stream's end as it
+  was then;
+- ``quiet`` seconds without a delivery, should the mark not come (a fallback);
 - ``timeout``: ``TimeoutError``, so an answer always comes before the API gives up on the call.
 
 Looking at another run's message means parsing its body for its time, so that is done at most every
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -45,7 +48,8 @@ log = structlog.get_logger()
 
 LEAD = timedelta(minutes=1)  # start this far before the run: clocks differ, events wait to be sent
 GRACE = timedelta(seconds=30)  # a finished run's RunCompleted and stragglers, stamped just after its end
-QUIET = 1.0  # seconds without a delivery: the end of the stream
+QUIET = 5.0  # seconds without a delivery: the end of the stream (if its end mark never came)
+MARK = "journal.mark"  # routing key of the marks a read appends to find the stream's end
 TIMEOUT = 10.0  # under the API's RPC timeout (15 s by default)
 PREFETCH = 200
 LOOK_EVERY = 0.1  # seconds between looks at another run's message for how far the stream has come
@@ -164,14 +168,25 @@ class Journal:
                 await channel.set_qos(prefetch_count=PREFETCH)
                 stream = await channel.declare_queue(topology.JOURNAL_STREAM, passive=True)
                 await stream.consume(reader.on_message, arguments={"x-stream-offset": started - LEAD})
+                await _mark_the_end(channel, reader.mark)
                 await reader.finished(self.quiet)
         finally:
             await connection.close()
         return reader.found
 
 
+async def _mark_the_end(channel: aio_pika.abc.AbstractChannel, mark: str) -> None:
+    """Append a mark to the journal: the read ends when it reaches it, at once, rather than after
+    ``quiet`` seconds without a delivery. Only the journal is bound to its routing key; other readers
+    see a message stamped now (past the horizon of any finished run)."""
+    events = await channel.get_exchange(topology.EVENTS_EXCHANGE, ensure=False)
+    body = orjson.dumps({"type": MARK, "occurred_at": utc_now().isoformat()})
+    await events.publish(aio_pika.Message(body, message_id=mark, type=MARK), routing_key=MARK)
+
+
 class _Reader:
     def __init__(self, run_id: str, horizon: datetime, take: Callable[[Envelope], None]) -> None:
+        self.mark = uuid.uuid4().hex
         self.run_id = run_id
         self.horizon = horizon
         self.take = take
@@ -185,7 +200,9 @@ class _Reader:
         if self.passed.is_set():
             return  # deliveries already in flight when the read stopped; the connection is closing
         now = self._last_delivery = self._clock()
-        if message.correlation_id == self.run_id:
+        if message.message_id == self.mark:
+            self.passed.set()
+        elif message.correlation_id == self.run_id:
             event = _event(message)
             if event is not None and not self._passes(event.occurred_at):
                 self.take(event)
