@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 import httpx
 from typer.testing import CliRunner, Result
 
+from recruit_sync.cli.client import LONG_TIMEOUT
 from recruit_sync.cli.main import CliState, app
+from recruit_sync.contracts import rpc
 from recruit_sync.contracts.resources import SyncDetail
 from recruit_sync.contracts.sync_spec import SyncSpec
 
@@ -346,6 +348,186 @@ def test_replay_of_a_run_gone_from_the_journal_is_one_error_line() -> None:
     result = invoke(FakeApi().on("GET", "/runs/r1/replay", refused(410, line)), "replay", "r1")
     assert result.exit_code == 1
     assert one_error_line(result) == f"error: {line}"
+
+
+def counts(**given: Any) -> dict[str, Any]:
+    """A run summary's counts (INTERFACE.md): ``ignored_by_reason`` from the reasons given as keywords."""
+    reasons = {reason: given.pop(reason) for reason in list(given) if reason in IGNORED}
+    keys = ("total", "new", "re_added", "duplicate", "updated", "unchanged", "ignored", "deleted")
+    return {**dict.fromkeys(keys, 0), "ignored_by_reason": {**IGNORED, **reasons}, **given}
+
+
+def difference(
+    record_id: str,
+    email: str | None,
+    recorded: str | None,
+    replayed: str | None,
+    recorded_reason: str | None = None,
+    replayed_reason: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "record_id": record_id,
+        "email": email,
+        "recorded": recorded,
+        "replayed": replayed,
+        "recorded_reason": recorded_reason,
+        "replayed_reason": replayed_reason,
+    }
+
+
+DRY_RUN = {
+    "run_id": "r1",
+    "recorded": counts(total=3, new=2, ignored=1, bounced=1),
+    "replayed": counts(total=3, new=1, ignored=2, bounced=1, role_address=1),
+    "differences": [
+        difference("100042", "jane@example.com", "new", "ignored", replayed_reason="role_address"),
+        difference("7", None, "ignored", None, recorded_reason="do_not_mail"),
+    ],
+    "differences_total": 2,
+    "batches": 1,
+}
+
+
+def timeout_of(request: httpx.Request) -> float:
+    timeout: float = request.extensions["timeout"]["read"]
+    return timeout
+
+
+def test_replay_dry_run_shows_both_summaries_then_each_difference_then_the_verdict() -> None:
+    api = FakeApi().on("GET", "/runs/r1/dry-run", ok(DRY_RUN))
+    result = invoke(api, "replay", "r1", "--dry-run")
+    assert result.exit_code == 0, result.stderr  # a difference is an answer, not an error
+    rows = [line.strip("│ ").split() for line in result.stdout.splitlines() if line.startswith("│")]
+    assert rows == [
+        ["total", "│", "3", "│", "3"],
+        ["new", "│", "2", "│", "1"],
+        *([column, "│", "0", "│", "0"] for column in ("re_added", "duplicate", "updated", "unchanged")),
+        ["ignored", "│", "1", "│", "2"],
+        ["ignored:", "role_address", "│", "0", "│", "1"],  # non-zero on one side: shown
+        ["ignored:", "bounced", "│", "1", "│", "1"],  # the reasons zero on both sides are not
+        ["deleted", "│", "0", "│", "0"],
+    ]
+    assert result.stdout.splitlines()[-3:] == [
+        "record 100042  jane@example.com  recorded new                    replayed ignored (role_address)",
+        "record 7       -                 recorded ignored (do_not_mail)  replayed nothing",
+        "2 differences",
+    ]
+    assert timeout_of(api.requests[0]) == LONG_TIMEOUT > rpc.LONG
+
+
+def test_a_dry_run_that_reproduces_says_so() -> None:
+    reproduced = {**DRY_RUN, "replayed": DRY_RUN["recorded"], "differences": [], "differences_total": 0}
+    result = invoke(FakeApi().on("GET", "/runs/r1/dry-run", ok(reproduced)), "replay", "r1", "--dry-run")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[-1] == "reproduces: 0 differences"
+    assert "record " not in result.stdout
+
+
+def test_a_dry_run_with_more_differences_than_listed_says_how_many_it_shows() -> None:
+    many = {**DRY_RUN, "differences_total": 1500}
+    result = invoke(FakeApi().on("GET", "/runs/r1/dry-run", ok(many)), "replay", "r1", "--dry-run")
+    assert result.stdout.splitlines()[-1] == "1500 differences (showing the first 2)"
+
+
+def test_replay_dry_run_json_is_the_apis_document_and_replay_alone_is_unchanged() -> None:
+    api = (
+        FakeApi()
+        .on("GET", "/runs/r1/dry-run", ok(DRY_RUN))
+        .on("GET", "/runs/r1/replay", ok({"run_id": "r1"}))
+    )
+    dry = invoke(api, "replay", "r1", "--dry-run", "--json")
+    assert (dry.exit_code, json.loads(dry.stdout), dry.stderr) == (0, DRY_RUN, "")
+    plain = invoke(api, "replay", "r1", "--json")
+    assert json.loads(plain.stdout) == {"run_id": "r1"}
+    assert [r.url.path for r in api.requests] == ["/runs/r1/dry-run", "/runs/r1/replay"]
+    assert timeout_of(api.requests[1]) == 60.0  # the usual wait for the usual call
+
+
+def test_a_dry_run_the_api_refuses_is_one_error_line() -> None:
+    gone = "run r1 has left the journal (it keeps events for 7 days, up to 2 GiB)"
+    unstarted = "run r2 has no start time; it cannot be replayed"
+    api = (
+        FakeApi()
+        .on("GET", "/runs/r1/dry-run", refused(410, gone))
+        .on("GET", "/runs/r2/dry-run", refused(409, unstarted))
+    )
+    for run_id, line in (("r1", gone), ("r2", unstarted)):
+        result = invoke(api, "replay", run_id, "--dry-run", "--json")
+        assert (result.exit_code, result.stdout) == (1, "")
+        assert one_error_line(result) == f"error: {line}"
+
+
+# --- sync preview -------------------------------------------------------------------------------------
+
+PREVIEW = {
+    "summary": counts(total=3, new=1, ignored=2, role_address=2),
+    "samples": {
+        "new": [{"record_id": "100001", "email": "jane@example.com", "reason": None}],
+        "ignored": [
+            {"record_id": "100042", "email": "info@example.com", "reason": "role_address"},
+            {"record_id": "100043", "email": "careers@example.com", "reason": "role_address"},
+        ],
+    },
+    "api_calls": 2,
+    "credits": 6,
+}
+
+
+def test_preview_shows_the_counts_then_samples_of_each_outcome_then_the_cost() -> None:
+    api = FakeApi().on("POST", "/syncs/IT grads/preview", ok(PREVIEW))
+    result = invoke(api, "sync", "preview", "IT grads")
+    assert result.exit_code == 0, result.stderr
+    lines = [line.strip("│┃ ").split() for line in result.stdout.splitlines()]
+    assert ["ignored:", "role_address", "│", "2"] in lines  # the counts, as 'runs show' prints them
+    assert ["100001", "│", "jane@example.com"] in lines
+    assert ["100043", "│", "careers@example.com", "│", "role_address"] in lines
+    assert result.stdout.index("new: 1 of 1") < result.stdout.index("ignored: 2 of 2")
+    assert result.stdout.splitlines()[-1] == "api calls: 2, credits: 6"
+    assert api.bodies("POST", "/syncs/IT grads/preview") == []
+    assert timeout_of(api.requests[0]) == LONG_TIMEOUT
+
+
+def test_preview_of_a_spec_file_sends_the_spec_and_json_is_the_apis_document(tmp_path: Path) -> None:
+    api = FakeApi().on("POST", "/syncs/preview", ok(PREVIEW))
+    path = write(tmp_path, "spec.json", json.dumps(SPEC))
+    result = invoke(api, "sync", "preview", "--file", path, "--json")
+    assert (result.exit_code, json.loads(result.stdout), result.stderr) == (0, PREVIEW, "")
+    assert api.bodies("POST", "/syncs/preview") == [SPEC]
+    assert timeout_of(api.requests[0]) == LONG_TIMEOUT
+
+
+def test_preview_takes_an_id_or_a_file_exactly(tmp_path: Path) -> None:
+    api = FakeApi()
+    path = write(tmp_path, "spec.json", json.dumps(SPEC))
+    neither = invoke(api, "sync", "preview")
+    both = invoke(api, "sync", "preview", "s1", "--file", path)
+    assert (neither.exit_code, both.exit_code) == (2, 2)
+    assert "give a sync ID or --file SPEC.json (see" in one_error_line(neither)
+    assert "give a sync ID or --file SPEC.json, not both" in one_error_line(both)
+    assert api.requests == []
+
+
+def test_a_preview_spec_file_is_read_as_create_reads_it(tmp_path: Path) -> None:
+    api = FakeApi()
+    missing = str(tmp_path / "nope.json")
+    malformed = write(tmp_path, "spec.json", '{\n  "name": "x",,\n}')
+    not_an_object = write(tmp_path, "list.json", "[1]")
+    for path in (missing, malformed, not_an_object):
+        created, previewed = (invoke(api, "sync", verb, "--file", path) for verb in ("create", "preview"))
+        assert created.exit_code == previewed.exit_code == 1
+        assert one_error_line(created) == one_error_line(previewed)
+    assert (
+        one_error_line(previewed) == f"error: {not_an_object}: a sync spec must be a JSON object, not a list"
+    )
+    assert api.requests == []
+
+
+def test_a_preview_the_api_refuses_is_one_error_line() -> None:
+    detail = "test-viewer has the viewer role; this needs editor or above"
+    api = FakeApi().on("POST", "/syncs/s1/preview", refused(403, detail))
+    result = invoke(api, "sync", "preview", "s1", "--json")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert one_error_line(result).startswith(f"error: {detail} (the role of the token")
 
 
 # --- suppressions -------------------------------------------------------------------------------------

@@ -46,6 +46,27 @@ async def test_openapi_documents_the_endpoints(api: httpx.AsyncClient) -> None:
     assert {"/syncs", "/syncs/{sync_id}/runs", "/runs/{run_id}/records", "/suppressions"} <= set(paths)
 
 
+async def test_openapi_documents_dry_runs_and_previews_with_their_answers(api: httpx.AsyncClient) -> None:
+    paths = (await api.get("/openapi.json")).json()["paths"]
+
+    def answer(method: str, path: str) -> Any:
+        return paths[path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+
+    assert answer("get", "/runs/{run_id}/dry-run") == {"$ref": "#/components/schemas/DryRun"}
+    assert answer("post", "/syncs/{sync_id}/preview") == {"$ref": "#/components/schemas/Preview"}
+    assert answer("post", "/syncs/preview") == {"$ref": "#/components/schemas/Preview"}
+    assert answer("get", "/runs/{run_id}/replay") == {"$ref": "#/components/schemas/Replay"}  # unchanged
+    spec_body = paths["/syncs/preview"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert spec_body == paths["/syncs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+
+
+async def test_a_refused_preview_spec_names_key_and_problem_without_asking_anyone(
+    api: httpx.AsyncClient,
+) -> None:
+    response = await api.post("/syncs/preview", json={**SPEC, "colour": "red"})
+    assert (response.status_code, response.json()) == (422, {"detail": "colour: unknown key"})
+
+
 async def test_a_bad_records_filter_is_refused(api: httpx.AsyncClient) -> None:
     refused = await api.get("/runs/r1/records", params={"outcome": "lost"})
     assert refused.status_code == 422
@@ -191,3 +212,9 @@ async def test_a_viewer_may_read_but_not_change(admit: Any) -> None:
         refused = await client.post("/syncs", json=SPEC)
         assert refused.status_code == 403
         assert refused.json()["detail"] == "test-viewer has the viewer role; this needs editor or above"
+        # a preview writes nothing, but spends Recruit credits: an editor's, like a run
+        for preview in (
+            await client.post("/syncs/s1/preview"),
+            await client.post("/syncs/preview", json=SPEC),
+        ):
+            assert (preview.status_code, preview.json()) == (403, refused.json())

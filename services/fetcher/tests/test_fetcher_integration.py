@@ -1,4 +1,5 @@
-"""The fetcher on the real RabbitMQ: SyncDue in, RecordBatch* + FetchCompleted (or FetchFailed) out.
+"""The fetcher on the real RabbitMQ: SyncDue in, RecordBatch* + FetchCompleted (or FetchFailed) out; and
+previews on its RPC queue, decided by the importer (a fake one here) over its RPC queue.
 
 Recruit is the simulator, reached through httpx.ASGITransport injected into the client factory.
 """
@@ -9,20 +10,26 @@ import asyncio
 import dataclasses
 import math
 from collections.abc import AsyncIterator
-from typing import Any
+from contextlib import asynccontextmanager
+from typing import Any, ClassVar
 
 import aio_pika
 import httpx
 import orjson
 import pytest
 from faststream import TestApp
+from faststream.rabbit.annotations import RabbitMessage
 
-from recruit_sync.contracts import topology
-from recruit_sync.contracts.events import SyncDue
+from recruit_sync.contracts import rpc, topology
+from recruit_sync.contracts.events import BatchImported, RunCounts, SyncDue
+from recruit_sync.contracts.resources import NoArguments, Preview, PreviewBatch, PreviewOutcomes, Scratch
+from recruit_sync.fetcher import app as fetcher_app
 from recruit_sync.fetcher.app import build_app
 from recruit_sync.fetcher.handlers import recruit_client_factory
 from recruit_sync.fetcher.recruit_http import RetryPolicy
-from recruit_sync.runtime.broker import EVENTS, declare_topology, publish_event
+from recruit_sync.runtime.broker import EVENTS, declare_topology, make_broker, publish_event, rpc_queue
+from recruit_sync.runtime.rpc import RpcClient, RpcError, dispatch, serve
+from recruit_sync.runtime.rpc import operations as rpc_operations
 from recruit_sync.runtime.settings import Settings
 from recruit_sync.sim.app import create_app
 from recruit_sync.sim.data import SimData
@@ -144,3 +151,118 @@ async def test_a_sync_due_that_cannot_be_read_is_dead_lettered_and_announced(fet
     )
     assert event["reason"].startswith("cannot read SyncDue: ")
     assert await queue_depths(channel) == (0, 1)
+
+
+# previews: the fetcher's RPC queue, and its calls to the importer's ---------------------------------------
+
+SCRATCH = Scratch(scratch="scratch_" + "cd" * 16)
+OUTCOMES = PreviewOutcomes(summary=RunCounts(total=3, new=3), samples={})
+
+
+@asynccontextmanager
+async def fake_importer(amqp_url: str, calls: list[tuple[str, Any]]) -> AsyncIterator[None]:
+    """The importer's preview operations answered on its RPC queue, each request kept."""
+
+    async def open_scratch(request: NoArguments) -> Scratch:
+        calls.append(("open", request))
+        return SCRATCH
+
+    async def decide(request: PreviewBatch) -> BatchImported:
+        calls.append(("batch", request))
+        batch = request.batch
+        return BatchImported(run_id=batch.run_id, sync_id=batch.sync_id, seq=batch.seq, outcomes=[])
+
+    async def close(request: Scratch) -> PreviewOutcomes:
+        calls.append(("close", request))
+        return OUTCOMES
+
+    table = rpc_operations(
+        (
+            serve(rpc.PREVIEW_OPEN, open_scratch),
+            serve(rpc.PREVIEW_BATCH, decide),
+            serve(rpc.PREVIEW_CLOSE, close),
+        )
+    )
+    broker = make_broker(amqp_url, consumer="fake-importer")
+
+    @broker.subscriber(rpc_queue(topology.IMPORTER_RPC))
+    async def on_rpc(message: RabbitMessage) -> bytes:
+        return await dispatch(table, message.body)
+
+    await broker.start()
+    try:
+        yield
+    finally:
+        await broker.stop()
+
+
+def as_planned(due: SyncDue) -> SyncDue:
+    """``due`` as the API holds the scheduler's plan: read from JSON, every key set. (``RpcClient`` sends
+    only the keys that were set, so a SelectAll() made in Python would travel without its ``kind``.)"""
+    return SyncDue.model_validate(due.model_dump(mode="json"))
+
+
+class CountedRpcClient(RpcClient):
+    """The fetcher's client to the importer, counting how often it connects and closes."""
+
+    counts: ClassVar[dict[str, int]] = {}
+
+    async def connect(self) -> None:
+        await super().connect()
+        self.counts["connect"] = self.counts.get("connect", 0) + 1
+
+    async def close(self) -> None:
+        await super().close()
+        self.counts["close"] = self.counts.get("close", 0) + 1
+
+
+async def test_a_preview_is_served_on_the_fetchers_rpc_queue_and_publishes_nothing(
+    amqp_url: str, make_due: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fetcher_app, "RpcClient", CountedRpcClient)
+    monkeypatch.setattr(CountedRpcClient, "counts", {})
+    await declare_topology(amqp_url)
+    connection = await aio_pika.connect(amqp_url)
+    channel = await connection.channel()
+    everything = await channel.declare_queue(exclusive=True)
+    await everything.bind(await channel.get_exchange(topology.EVENTS_EXCHANGE), routing_key="#")
+    settings = dataclasses.replace(Settings.from_env(), amqp_url=amqp_url)
+    sim = create_app(SimData.from_dict({}, generate=450))
+    connect = recruit_client_factory(timeout=5, transport=httpx.ASGITransport(app=sim), retry=FAST)
+    api = RpcClient(amqp_url)  # as the HTTP API calls the fetcher
+    await api.connect()
+    calls: list[tuple[str, Any]] = []
+    try:
+        async with fake_importer(amqp_url, calls), TestApp(build_app(settings, connect=connect)):
+            answer = await api.call(
+                rpc.FETCH_PREVIEW, as_planned(make_due(run_id="preview-1", batch_size=200)), timeout=15
+            )
+            await sim_faults(sim, {"status": 503, "count": 10, "path": "/recruit/v2/Candidates"})
+            with pytest.raises(RpcError) as failed:
+                await api.call(rpc.FETCH_PREVIEW, as_planned(make_due(run_id="preview-2")), timeout=15)
+        await asyncio.sleep(0.2)  # anything published would have reached the queue by now
+        assert await everything.get(fail=False) is None  # no RecordBatch, no FetchCompleted: nothing
+    finally:
+        await api.close()
+        await connection.close()
+
+    assert answer == Preview(**OUTCOMES.model_dump(), api_calls=1 + 3 + 1, credits=1 + 9 + 1)
+    assert [name for name, _ in calls] == ["open", "batch", "batch", "batch", "close", "open", "close"]
+    batches = [request.batch for name, request in calls if name == "batch"]
+    assert [(b.run_id, b.seq, len(b.records)) for b in batches] == [
+        ("preview-1", 0, 200),
+        ("preview-1", 1, 200),
+        ("preview-1", 2, 50),
+    ]
+    assert (failed.value.status, str(failed.value)) == (
+        502,
+        "GET /recruit/v2/Candidates: HTTP 503 after 2 tries",
+    )
+    # one connection to the importer for both previews, closed when the service stopped
+    assert CountedRpcClient.counts == {"connect": 1, "close": 1}
+
+
+async def sim_faults(sim: Any, *faults: dict[str, Any]) -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sim), base_url="http://sim") as http:
+        for fault in faults:
+            assert (await http.post("/_sim/faults", json=fault)).status_code == 200

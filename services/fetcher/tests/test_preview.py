@@ -15,7 +15,6 @@ from recruit_sync.contracts.envelope import Envelope
 from recruit_sync.contracts.events import (
     BatchImported,
     FetchCompleted,
-    FetchFailed,
     Outcome,
     RecordBatch,
     RunCounts,
@@ -23,7 +22,7 @@ from recruit_sync.contracts.events import (
 )
 from recruit_sync.contracts.resources import NoArguments, PreviewBatch, PreviewOutcomes, Sample, Scratch
 from recruit_sync.contracts.rpc import Operation
-from recruit_sync.contracts.sync_spec import CriteriaSelection
+from recruit_sync.contracts.sync_spec import SelectCriteria
 from recruit_sync.fetcher.handlers import fetch_sync, recruit_client_factory
 from recruit_sync.fetcher.preview import DECIDE_TIMEOUT, OPEN_TIMEOUT, preview_sync
 from recruit_sync.fetcher.recruit_http import RetryPolicy
@@ -152,7 +151,8 @@ async def test_an_empty_module_is_previewed_without_batches(make_due: Any) -> No
     importer = FakeImporter()
     answer = await preview(simulator(), make_due(), importer)
     assert importer.names() == ["preview.open", "preview.close"]
-    assert answer.summary == OUTCOMES.summary and (answer.api_calls, answer.credits) == (2, 4)
+    assert answer.summary == OUTCOMES.summary
+    assert (answer.api_calls, answer.credits) == (3, 1 + 3 + 1)  # modules, one empty list page, deleted
 
 
 @pytest.mark.parametrize(
@@ -208,7 +208,7 @@ async def test_refused_credentials_broken_answers_unknown_modules_and_bad_criter
     unknown = await refused(simulator(), make_due(module="Referrals"), importer, 502)
     assert "known modules: Candidates, Clients" in unknown
 
-    unused = CriteriaSelection.model_validate(
+    unused = SelectCriteria.model_validate(
         {
             "kind": "criteria",
             "conditions": [

@@ -10,7 +10,12 @@ from typing import Any
 
 import httpx
 
+from recruit_sync.contracts import rpc
+
 DEFAULT_API_URL = "http://127.0.0.1:8000"
+# A dry run or a preview: the API waits up to ``rpc.LONG`` for the service doing it, after a usual call
+# (the run's times, the plan); a minute more lets the API's own answer (a 503 naming the service) arrive.
+LONG_TIMEOUT = rpc.LONG + 60.0
 CREATE_TOKEN = "create one with 'recruit-sync token create --name NAME --role ROLE' on the server"
 
 
@@ -40,18 +45,39 @@ class ApiClient:
             base_url=self.base_url, transport=transport, timeout=timeout, headers=headers
         )
 
-    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        return self.request("GET", path, params=params)
+    def get(self, path: str, params: dict[str, Any] | None = None, timeout: float | None = None) -> Any:
+        return self.request("GET", path, params=params, timeout=timeout)
 
-    def post(self, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
-        return self.request("POST", path, body=body, params=params)
+    def post(
+        self,
+        path: str,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        return self.request("POST", path, body=body, params=params, timeout=timeout)
 
     def patch(self, path: str, body: Any) -> Any:
         return self.request("PATCH", path, body=body)
 
-    def request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """``timeout``: seconds for this call instead of the client's (``LONG_TIMEOUT`` for a dry run or
+        a preview)."""
         try:
-            response = self._http.request(method, path, json=body, params=params)
+            response = self._http.request(
+                method,
+                path,
+                json=body,
+                params=params,
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+            )
         except httpx.TimeoutException:
             raise CliError(f"the recruit-sync API at {self.base_url} did not answer in time") from None
         except httpx.TransportError:

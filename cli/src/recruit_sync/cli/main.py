@@ -27,7 +27,7 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageErro
 from typer.core import TyperGroup
 
 from recruit_sync.cli import render
-from recruit_sync.cli.client import DEFAULT_API_URL, ApiClient, CliError
+from recruit_sync.cli.client import DEFAULT_API_URL, LONG_TIMEOUT, ApiClient, CliError
 from recruit_sync.cli.inputs import parse_addresses, read_json, read_json_object, read_text
 from recruit_sync.cli.processes import Supervisor
 from recruit_sync.contracts.access import NewToken, NewUser, Role
@@ -371,6 +371,31 @@ def sync_pause(
     _show(ctx, as_json, sync, lambda s: print(f"sync {sync_id}: {s.get('state')}"))
 
 
+@sync_app.command("preview")
+def sync_preview(
+    ctx: typer.Context,
+    sync_id: Annotated[str | None, typer.Argument(metavar="[ID]", show_default=False)] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="A sync spec file, as for 'sync create'.", dir_okay=False)
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """What a run of sync ID (or of a spec file's sync) would do now; writes nothing, but fetches from
+    Recruit, so it spends credits."""
+    if (sync_id is None) == (file is None):
+        raise typer.BadParameter(
+            "give a sync ID or --file SPEC.json" + (", not both" if file is not None else "")
+        )
+    api = _state(ctx).api()
+    spec = read_json_object(file, "a sync spec") if file is not None else None
+    with render.waiting(f"preview of {sync_id or file}: fetching from Recruit and deciding each record"):
+        if spec is not None:
+            preview = api.post("/syncs/preview", spec, timeout=LONG_TIMEOUT)
+        else:
+            preview = api.post(f"/syncs/{sync_id}/preview", timeout=LONG_TIMEOUT)
+    _show(ctx, as_json, preview, render.show_preview)
+
+
 @sync_app.command("run")
 def sync_run(
     ctx: typer.Context,
@@ -482,9 +507,27 @@ def explain(ctx: typer.Context, email: str, as_json: Json = False) -> None:
 
 
 @app.command()
-def replay(ctx: typer.Context, run_id: str, as_json: Json = False) -> None:
+def replay(
+    ctx: typer.Context,
+    run_id: str,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Decide the run's records again, against the store as the run found it; print the "
+            "differences (writes nothing).",
+        ),
+    ] = False,
+    as_json: Json = False,
+) -> None:
     """A run's events from the journal, in order, and whether they add up to what history recorded."""
-    _show(ctx, as_json, _state(ctx).api().get(f"/runs/{run_id}/replay"), render.show_replay)
+    api = _state(ctx).api()
+    if not dry_run:
+        _show(ctx, as_json, api.get(f"/runs/{run_id}/replay"), render.show_replay)
+        return
+    with render.waiting(f"dry run of run {run_id}: deciding its records again"):
+        result = api.get(f"/runs/{run_id}/dry-run", timeout=LONG_TIMEOUT)
+    _show(ctx, as_json, result, render.show_dry_run)
 
 
 # --- lists, suppressions, mapping --------------------------------------------------------------------

@@ -199,9 +199,29 @@ def show_runs(runs: Sequence[dict[str, Any]]) -> None:
     )
 
 
+def count_keys(*summaries: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, path) of a run summary's counts, in the order ``runs show`` prints them: total, each
+    outcome, the ignore reasons non-zero in any of ``summaries`` (path ``ignored_by_reason.R``), deleted."""
+    ignored = [summary.get("ignored_by_reason") or {} for summary in summaries]
+    reasons = [r.value for r in IgnoreReason if any(by_reason.get(r.value) for by_reason in ignored)]
+    return [
+        ("total", "total"),
+        *((column, column) for column in OUTCOME_COLUMNS if column != "deleted"),
+        *((f"  ignored: {reason}", f"ignored_by_reason.{reason}") for reason in reasons),
+        ("deleted", "deleted"),
+    ]
+
+
+def count_of(summary: dict[str, Any], path: str) -> Any:
+    key, _, reason = path.partition(".")
+    return (summary.get(key) or {}).get(reason, 0) if reason else summary.get(key)
+
+
+def counts(summary: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [(label, count_of(summary, path)) for label, path in count_keys(summary)]
+
+
 def show_run(summary: dict[str, Any]) -> None:
-    ignored = summary.get("ignored_by_reason") or {}
-    by_reason = [(f"  ignored: {r.value}", ignored[r.value]) for r in IgnoreReason if ignored.get(r.value)]
     pairs(
         f"run {summary.get('run_id')}",
         [
@@ -211,10 +231,7 @@ def show_run(summary: dict[str, Any]) -> None:
             ("started", when(summary.get("started_at"))),
             ("finished", when(summary.get("finished_at"))),
             ("duration", duration(summary)),
-            ("total", summary.get("total")),
-            *((column, summary.get(column)) for column in OUTCOME_COLUMNS if column != "deleted"),
-            *by_reason,
-            ("deleted", summary.get("deleted")),
+            *counts(summary),
             ("api calls", summary.get("api_calls")),
             ("credits", summary.get("credits")),
             ("error", summary.get("error")),
@@ -234,6 +251,65 @@ def show_replay(replay: dict[str, Any]) -> None:
     print("differs from history:")
     for difference in differences:
         print(f"  {difference}")
+
+
+def show_dry_run(dry_run: dict[str, Any]) -> None:
+    """What history recorded beside what today's code decides, each record decided otherwise, and the
+    verdict last (a difference is an answer, not an error: the exit code stays 0)."""
+    recorded, replayed = dry_run.get("recorded") or {}, dry_run.get("replayed") or {}
+    grid = Table(title=f"dry run of run {dry_run.get('run_id')}", title_justify="left")
+    grid.add_column("count", style="bold")
+    grid.add_column("recorded", justify="right")
+    grid.add_column("replayed", justify="right")
+    for label, path in count_keys(recorded, replayed):
+        grid.add_row(label, text(count_of(recorded, path)), text(count_of(replayed, path)))
+    out.print(grid)
+    differences = dry_run.get("differences") or []
+    lines = [
+        (
+            f"record {text(d.get('record_id'))}",
+            text(d.get("email")),
+            f"recorded {decision(d.get('recorded'), d.get('recorded_reason'))}",
+            f"replayed {decision(d.get('replayed'), d.get('replayed_reason'))}",
+        )
+        for d in differences
+    ]
+    widths = [max((len(line[i]) for line in lines), default=0) for i in range(3)]
+    for line in lines:
+        padded = [part.ljust(width) for part, width in zip(line[:3], widths, strict=True)]
+        print("  ".join([*padded, line[3]]))
+    total = dry_run.get("differences_total", len(differences))
+    verdict = "reproduces: 0 differences" if not total else f"{total} difference{'s' if total != 1 else ''}"
+    print(verdict + (f" (showing the first {len(differences)})" if total > len(differences) else ""))
+
+
+def decision(outcome: str | None, reason: str | None) -> str:
+    """``ignored (role_address)``; ``nothing`` when that side did not decide the record at all."""
+    return f"{outcome or 'nothing'}{f' ({reason})' if reason else ''}"
+
+
+def show_preview(preview: dict[str, Any]) -> None:
+    """What a run would do now: its counts as ``runs show`` prints them, a few records of each outcome,
+    and what fetching cost in Recruit."""
+    summary = preview.get("summary") or {}
+    pairs("preview (nothing written)", counts(summary))
+    samples = preview.get("samples") or {}
+    for outcome in OUTCOME_COLUMNS:
+        rows = samples.get(outcome) or []
+        if rows:
+            columns = ["record_id", "email", *(["reason"] if outcome == "ignored" else [])]
+            table(rows, columns, f"{outcome}: {len(rows)} of {text(summary.get(outcome))}")
+    print(f"api calls: {text(preview.get('api_calls'))}, credits: {text(preview.get('credits'))}")
+
+
+@contextmanager
+def waiting(what: str) -> Iterator[None]:
+    """A spinner on stderr while a long call runs, on a terminal only (a log needs no spinner)."""
+    if not err.is_terminal:
+        yield
+        return
+    with err.status(what):
+        yield
 
 
 @contextmanager

@@ -37,7 +37,7 @@ class Services:
         """The answer to ``request``, as the operation's answer type; any failure is an HTTPException."""
         service = SERVICE_NAMES[operation.queue]
         try:
-            return await self.client.call(operation, request, timeout=self.timeout)
+            return await self.client.call(operation, request, timeout=operation.timeout or self.timeout)
         except RpcError as exc:
             raise HTTPException(exc.status if 400 <= exc.status <= 599 else 500, str(exc)) from None
         except TimeoutError:
