@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -97,6 +98,8 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     name: str = field(default_factory=lambda: f"rs_e2e_{uuid.uuid4().hex[:12]}")
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    # on stop, every finished run still in the journal must replay with --dry-run to what it recorded
+    check_dry_runs: bool = True
 
     def __post_init__(self) -> None:
         server_db = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -140,6 +143,14 @@ class Stack:
         return self
 
     def stop(self) -> None:
+        try:
+            unreproduced = self.runs_that_do_not_reproduce() if self.check_dry_runs else {}
+        finally:
+            self._stop()
+        if unreproduced:
+            raise AssertionError(f"runs whose dry run differs from what they recorded: {unreproduced}")
+
+    def _stop(self) -> None:
         for proc in reversed(self.procs):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)
@@ -163,7 +174,7 @@ class Stack:
         try:
             return self.start()
         except BaseException:
-            self.stop()
+            self._stop()
             raise
 
     def __exit__(self, *exc: object) -> None:
@@ -222,6 +233,65 @@ class Stack:
             raise CliError(f"no summary: {result.stderr[-4000:]}\n{self.logs()[-6000:]}")
         summary: dict[str, Any] = json.loads(result.stdout)
         return summary
+
+    def restart_services(self, **env: str | None) -> None:
+        """Stop ``services up``, start it again with ``env`` changed (None: unset); store and broker kept."""
+        services = self.procs.pop(next(i for i, p in enumerate(self.procs) if p.args[1:2] == ["services"]))
+        services.send_signal(signal.SIGINT)
+        services.wait(timeout=60)
+        for name, value in env.items():
+            if value is None:
+                self.env.pop(name, None)
+            else:
+                self.env[name] = value
+        self._spawn("services", ["services", "up", "--replicas", str(self.replicas)])
+        self._wait_http(f"http://127.0.0.1:{self.api_port}/health", "API")
+        self._wait_for_rpc()
+
+    def _wait_for_rpc(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while self.run("list", "all", check=False).returncode != 0:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the services did not answer within {timeout}s:\n{self.logs()}")
+            time.sleep(0.5)
+
+    def api(self, method: str, path: str, timeout: float = 600) -> Any:
+        response = httpx.request(
+            method,
+            f"http://127.0.0.1:{self.api_port}{path}",
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=timeout,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def finished_runs(self) -> list[str]:
+        return [
+            run["run_id"]
+            for sync in self.api("GET", "/syncs")
+            for run in self.api("GET", f"/syncs/{sync['id']}/runs")
+            if run["state"] != "running"
+        ]
+
+    def runs_that_do_not_reproduce(self) -> dict[str, Any]:
+        """``replay RUN_ID --dry-run`` of every finished run still in the journal, a few at a time:
+        each whose replay differs from what it recorded, with its differences (or its error)."""
+        if not any(p.poll() is None for p in self.procs) or not hasattr(self, "token"):
+            return {}
+
+        def dry_run(run_id: str) -> tuple[str, Any]:
+            try:
+                return run_id, self.api("GET", f"/runs/{run_id}/dry-run")
+            except httpx.HTTPStatusError as exc:
+                return run_id, {"error": exc.response.text}
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            results = dict(pool.map(dry_run, self.finished_runs()))
+        return {
+            run_id: result.get("differences", result)
+            for run_id, result in results.items()
+            if result.get("differences") != [] and "has left the journal" not in str(result)
+        }
 
     def journal(self, routing_key: str | None = None) -> list[JournalEntry]:
         return asyncio.run(read_journal(self.amqp_url, routing_key))

@@ -166,3 +166,13 @@ def test_fast_path_agrees_with_email_validator(address: str) -> None:
         assert normalised == _reference(address.strip())
         domain_refused = domain_problem(normalised.rpartition("@")[2]) is not None
         assert (reason is INVALID) == domain_refused
+
+
+def test_an_organisation_adds_role_words_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    from recruit_sync.importer import email_rules
+
+    assert "hiringdesk" not in email_rules._role_local_parts()
+    monkeypatch.setenv("RECRUIT_SYNC_EXTRA_ROLE_WORDS", " HiringDesk, peoplecrew ,,")
+    words = email_rules._role_local_parts()
+    assert {"hiringdesk", "peoplecrew"} <= words
+    assert words > email_rules.ROLE_LOCAL_PARTS  # the shipped list stays

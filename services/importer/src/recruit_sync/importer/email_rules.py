@@ -9,6 +9,7 @@ valid address whose domain cannot exist or misspells a popular provider is inval
 
 from __future__ import annotations
 
+import os
 from typing import Final
 
 from recruit_sync.addresses import normalise
@@ -16,11 +17,17 @@ from recruit_sync.contracts.events import IgnoreReason
 from recruit_sync.importer.shipped_data import data_lines
 from recruit_sync.importer.typo_domains import domain_problem
 
-# Local parts of role or group mailboxes (SPEC section 5, check 3), compared lower-cased, also after
-# dropping a "+tag": public lists reviewed for personal names (data/role_local_parts.tsv and README.md).
-ROLE_LOCAL_PARTS: Final[frozenset[str]] = frozenset(
-    line.split("\t")[0] for line in data_lines("role_local_parts.tsv")
-)
+
+def _role_local_parts() -> frozenset[str]:
+    """Local parts of role or group mailboxes (SPEC section 5, check 3), compared lower-cased, also after
+    dropping a "+tag": public lists reviewed for personal names (data/role_local_parts.tsv and README.md),
+    plus an organisation's own (``RECRUIT_SYNC_EXTRA_ROLE_WORDS``, comma-separated: ``careers,talent``)."""
+    shipped = {line.split("\t")[0] for line in data_lines("role_local_parts.tsv")}
+    extra = os.environ.get("RECRUIT_SYNC_EXTRA_ROLE_WORDS", "")
+    return frozenset(shipped | {word.strip().lower() for word in extra.split(",") if word.strip()})
+
+
+ROLE_LOCAL_PARTS: Final[frozenset[str]] = _role_local_parts()
 
 
 def classify_email(raw: str | None) -> tuple[str | None, IgnoreReason | None]:
