@@ -114,7 +114,7 @@ OPERAND_FOR = {
 MATCH_AN_EMPTY_FIELD = {"is_empty", "not_equals", "not_contains"}
 
 
-@pytest.mark.parametrize("empty", EMPTIES, ids=repr)
+@pytest.mark.parametrize("empty", EMPTIES, ids=lambda empty: "missing" if empty is MISSING else repr(empty))
 @pytest.mark.parametrize("operator", [op.value for op in Operator])
 def test_an_empty_field_matches_only_is_empty_not_equals_and_not_contains(empty: Any, operator: str) -> None:
     assert holds(empty, operator, OPERAND_FOR[operator]) is (operator in MATCH_AN_EMPTY_FIELD)
