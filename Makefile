@@ -6,7 +6,7 @@ UV := $(PYTHON) -m uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test test-unit lint typecheck bench bench-pipeline bench-classifier clean
+.PHONY: install demo test test-unit lint typecheck bench bench-pipeline bench-classifier bench-dry-run clean
 
 install: ## create .venv with recruit-sync in .venv/bin (installs uv through pip if missing)
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -31,6 +31,9 @@ bench: bench-classifier bench-pipeline ## every benchmark; each prints ratios ag
 
 bench-pipeline: install ## a full sync of N generated candidates (200,000 by default; BENCH_N=... to change)
 	$(BIN)/python bench/pipeline.py $(if $(BENCH_N),--records $(BENCH_N),)
+
+bench-dry-run: install ## replay --dry-run and a preview of a full sync of N generated candidates, against the run
+	$(BIN)/python bench/dry_run.py $(if $(BENCH_N),--records $(BENCH_N),)
 
 bench-classifier: install ## classify_email against email-validator alone
 	$(BIN)/python bench/classifier.py
