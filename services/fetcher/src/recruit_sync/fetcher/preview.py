@@ -4,14 +4,15 @@ copy of the contact store, and answer what the run would do; nothing is publishe
 
 The fetch is the run's own (``fetch.fetch_run``), so the records, their batches and the batches' order,
 the API calls and the credits are those of the run the preview stands for; only where the batches go
-differs: to the importer's PREVIEW_BATCH, one at a time and in order (a batch's file duplicates are
-decided against the batches before it), instead of the broker. The scratch store is closed whatever
+differs: to the importer's PREVIEW_BATCH (two at a time: decisions do not depend on the batch order,
+docs/adr/0007), instead of the broker. The scratch store is closed whatever
 happens, a failed fetch included, so that no scratch copy is left for nobody to close.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import asyncio
+from typing import Any, Protocol
 
 import structlog
 
@@ -21,7 +22,7 @@ from recruit_sync.contracts.events import RecordBatch, SyncDue
 from recruit_sync.contracts.resources import NoArguments, Preview, PreviewBatch, Scratch
 from recruit_sync.contracts.rpc import Operation, Req, Res
 from recruit_sync.criteria import CriteriaError
-from recruit_sync.fetcher.fetch import Publish, fetch_run
+from recruit_sync.fetcher.fetch import fetch_run
 from recruit_sync.fetcher.handlers import ClientFactory
 from recruit_sync.fetcher.modules import UnknownModule
 from recruit_sync.fetcher.recruit_http import RecruitError
@@ -33,6 +34,7 @@ log = structlog.get_logger()
 # longer one); to decide a batch or count a whole preview, as long as a long operation may take.
 OPEN_TIMEOUT = 30.0
 DECIDE_TIMEOUT = rpc.LONG
+IN_FLIGHT = 2  # batches sent to the importer and not yet decided
 
 # What makes a run fail (handlers.fetch_sync) makes a preview fail, with the same message. AuthFailed is
 # a RecruitError; a preview deactivates nothing: it only says so.
@@ -60,9 +62,12 @@ async def preview_sync(due: SyncDue, *, connect: ClientFactory, importer: Import
         raise RpcError(f"connection {due.connection.name!r}: {exc}", FETCH_FAILED_STATUS) from None
     async with client:
         scratch = await _call(importer, rpc.PREVIEW_OPEN, NoArguments(), OPEN_TIMEOUT)
+        deciding = _Deciding(importer, scratch)
         try:
-            await fetch_run(due, client, _deciding_in(importer, scratch))
+            await fetch_run(due, client, deciding.send)
+            await deciding.drain()
         except BaseException as exc:
+            await deciding.cancel()
             await _discard(importer, scratch)
             if isinstance(exc, FETCH_FAILURES):
                 log.warning("preview fetch failed", run_id=due.run_id, error=str(exc))
@@ -84,18 +89,35 @@ async def preview_sync(due: SyncDue, *, connect: ClientFactory, importer: Import
     )
 
 
-def _deciding_in(importer: Importer, scratch: Scratch) -> Publish:
-    """Where the fetch sends its batches: the importer decides each in the scratch store, one at a time.
+class _Deciding:
+    """Where the fetch sends its batches: the importer decides each in the scratch store, up to
+    ``IN_FLIGHT`` at a time, so a batch's trip and parse overlap the decision before it (the outcomes do
+    not depend on the order batches are decided in: docs/adr/0007). The answers (BatchImported) are not
+    needed: the scratch store counts the outcomes."""
 
-    Its answer (the batch's BatchImported) is not needed: the scratch store counts the outcomes.
-    """
+    def __init__(self, importer: Importer, scratch: Scratch) -> None:
+        self.importer = importer
+        self.scratch = scratch
+        self.pending: list[asyncio.Task[Any]] = []
 
-    async def decide(event: Envelope) -> None:
+    async def send(self, event: Envelope) -> None:
         assert isinstance(event, RecordBatch), event  # fetch_run publishes batches, returns its summary
-        request = PreviewBatch(scratch=scratch.scratch, batch=event)
-        await _call(importer, rpc.PREVIEW_BATCH, request, DECIDE_TIMEOUT)
+        if len(self.pending) >= IN_FLIGHT:
+            await self.pending.pop(0)  # (its failure, if any, is the preview's)
+        request = PreviewBatch(scratch=self.scratch.scratch, batch=event)
+        self.pending.append(
+            asyncio.create_task(_call(self.importer, rpc.PREVIEW_BATCH, request, DECIDE_TIMEOUT))
+        )
 
-    return decide
+    async def drain(self) -> None:
+        while self.pending:
+            await self.pending.pop(0)
+
+    async def cancel(self) -> None:
+        for task in self.pending:
+            task.cancel()
+        await asyncio.gather(*self.pending, return_exceptions=True)
+        self.pending.clear()
 
 
 async def _discard(importer: Importer, scratch: Scratch) -> None:
