@@ -6,7 +6,7 @@ UV := $(PYTHON) -m uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test test-unit lint typecheck bench bench-pipeline bench-classifier bench-dry-run clean
+.PHONY: install demo test test-unit chaos lint typecheck bench bench-pipeline bench-classifier bench-dry-run clean
 
 install: ## create .venv with recruit-sync in .venv/bin (installs uv through pip if missing)
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -22,6 +22,9 @@ TEST_WORKERS ?= 2
 
 test: install lint ## the whole suite: lint, then unit, integration and e2e on the real RabbitMQ and PostgreSQL
 	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
+
+chaos: install ## every fault scenario on 20,000 records (CHAOS_RECORDS=...), a line per scenario; make test runs a few
+	CHAOS_FULL=1 $(BIN)/pytest -q -m chaos tests/chaos tests/faults libs services
 
 test-unit: install
 	$(BIN)/pytest -q -m "not integration and not e2e"

@@ -1,0 +1,1 @@
+"""Private instances and network faults for the tests that break things (marker ``chaos``)."""
