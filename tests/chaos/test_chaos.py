@@ -31,6 +31,7 @@ from recruit_sync.runtime.journal import Journal
 from tests.chaos.harness import ChaosStack, Outcome
 from tests.e2e.stack import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL
 from tests.faults.postgres import PrivatePostgres
+from tests.faults.rabbitmq import PrivateRabbitMQ
 
 pytestmark = [pytest.mark.chaos, pytest.mark.e2e, pytest.mark.slow]
 
@@ -170,6 +171,41 @@ def test_a_fault_mid_run_ends_as_the_fault_free_run(
         assert outcome.members == fault_free.members
         assert stack.every_run() == [stack.json("runs", "list", stack.sync_id)[0]["run_id"]]  # none invented
     report(f"{scenario:<45} ok: run ended {took:5.1f} s after the fault, {RECORDS:,} records as fault-free")
+
+
+def test_a_broker_stopped_for_seconds_mid_run_ends_as_the_fault_free_run(
+    fault_free: Outcome, tmp_path: Path, report: Callable[[str], None]
+) -> None:
+    """RabbitMQ (a private node) stopped for 5 s and started: every process, the API included, carries on."""
+    if not FULL:
+        pytest.skip("make chaos runs it (CHAOS_FULL=1)")
+    broker = PrivateRabbitMQ()
+    try:
+        broker.start()
+
+        def restart(stack: ChaosStack, run_id: str) -> None:
+            broker.stop()
+            time.sleep(5)
+            broker.start()
+            began = time.monotonic()
+            stack.wait_until(
+                lambda: stack.cli("runs", "show", run_id, check=False).returncode == 0, 10, "runs show"
+            )
+            back = time.monotonic() - began
+            report(f"{'  runs show answers again':<45} {back:5.1f} s after the broker is back")
+
+        with ChaosStack(
+            tmp_path, DATABASE, broker.amqp_url, records=RECORDS, rabbitmq_node=broker.node
+        ) as stack:
+            outcome, took = _run_with(stack, restart)
+            assert (outcome.counts, outcome.records, outcome.members) == (
+                fault_free.counts,
+                fault_free.records,
+                fault_free.members,
+            )
+    finally:
+        broker.close()
+    report(f"{'broker stopped 5 s':<45} ok: run ended {took:5.1f} s after the fault")
 
 
 @pytest.mark.skipif(not FULL, reason="make chaos runs it (CHAOS_FULL=1)")

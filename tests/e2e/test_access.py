@@ -22,9 +22,9 @@ from tests.e2e.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-PUBLIC = {("GET", "/health")}
+PUBLIC = {("GET", "/health"), ("GET", "/health/live"), ("GET", "/health/ready")}
 CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
-ADMIN_ONLY = re.compile(r"^/(connections|users|tokens)")
+ADMIN_ONLY = re.compile(r"^/(connections|users|tokens|dlq)")
 
 
 def api(stack: Stack) -> str:
@@ -100,7 +100,7 @@ def test_no_page_of_the_console_answers_without_a_session(stack: Stack) -> None:
                 found += every_route(route.original_router.routes)
         return found
 
-    public = {"/health", "/login"}
+    public = {"/health", "/health/live", "/health/ready", "/login"}
     routes = [
         (method, re.sub(r"\{[^}]+\}", "x", route.path))
         for route in every_route(create_app(Settings.from_env()).routes)
@@ -136,7 +136,7 @@ def test_a_viewer_reads_but_changes_nothing(
             if (method, path) in PUBLIC:
                 continue
             response = client.request(method, path, json={} if method in CHANGING else None)
-            admin_only_read = method == "GET" and re.match(r"^/(users|tokens)", path)
+            admin_only_read = method == "GET" and re.match(r"^/(users|tokens|dlq)", path)
             if method in CHANGING or admin_only_read:
                 if response.status_code != 403:
                     wrong.append((method, path, response.status_code))

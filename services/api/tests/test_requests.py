@@ -87,7 +87,9 @@ async def test_asyncapi_documents_every_event_and_rpc_queue(api: httpx.AsyncClie
     assert "guest" not in str(document["servers"])  # no credentials
     assert "sync.deactivated" not in document["channels"]
     rpc_queue = document["channels"]["recruit_sync.history.rpc"]["description"]
-    assert rpc_queue.endswith("op is one of runs.list, runs.get, runs.records, explain, runs.replay")
+    assert rpc_queue.endswith(
+        "op is one of runs.list, runs.get, runs.records, explain, runs.replay, runs.cancel"
+    )
     assert (await api.get("/asyncapi")).headers["content-type"].startswith("text/html")
 
 

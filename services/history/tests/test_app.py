@@ -110,6 +110,15 @@ async def test_a_run_through_the_broker_ends_with_run_completed_and_answers_rpc(
         assert await pool.fetchval("SELECT sent_at IS NOT NULL FROM outbox") is True
 
 
+async def _known(pool: asyncpg.Pool, run_id: str) -> None:
+    """Until history has recorded the run (a rejection names only a run history knows)."""
+    for _ in range(100):
+        if await pool.fetchval("SELECT count(*) FROM runs WHERE run_id = $1", run_id):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"history has not recorded run {run_id}")
+
+
 async def test_an_unreadable_batch_fails_its_run_through_message_rejected(
     pool: asyncpg.Pool,
     database_url: str,
@@ -120,6 +129,7 @@ async def test_an_unreadable_batch_fails_its_run_through_message_rejected(
 ) -> None:
     async with TestApp(_history(database_url, amqp_url)):
         await publish_event(publisher, run.sync_due())
+        await _known(pool, run.run_id)
         await publisher.publish(
             b'{"type": "batch.imported", "seq": "first"}',
             exchange=EVENTS,
@@ -176,6 +186,8 @@ async def test_an_unknown_event_type_is_dead_lettered_and_fails_its_run(
     run: Any,
 ) -> None:
     async with TestApp(_history(database_url, amqp_url)):
+        await publish_event(publisher, run.sync_due())
+        await _known(pool, run.run_id)
         await publisher.publish(
             b'{"type": "run.teleported", "run_id": "x"}',
             queue=topology.HISTORY_EVENTS,

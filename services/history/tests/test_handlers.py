@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from typing import Any
 
@@ -177,21 +178,39 @@ async def test_message_rejected_fails_the_run_with_its_reason(pool: asyncpg.Pool
     assert completed.summary.sync_id == run.sync_id and not completed.auth_failed
 
 
-async def test_message_rejected_first_still_fails_the_run(pool: asyncpg.Pool, run: Any) -> None:
-    completed = await handlers.fail_rejected_run(run.rejected("broken"), pool=pool)
-    assert completed is not None and completed.summary.state is RunState.FAILED
-    assert completed.summary.sync_id == ""  # MessageRejected does not say which sync
-    await handlers.start_run(run.sync_due(), pool=pool)
-    summary = await _summary(pool, run.run_id)
-    assert summary["sync_id"] == run.sync_id and summary["state"] == "failed"
+async def test_a_rejection_naming_a_run_history_does_not_know_creates_no_run(
+    pool: asyncpg.Pool, run: Any
+) -> None:
+    # e.g. a poison message published by hand: FastStream gave it a random correlation id (issue 10)
+    assert await handlers.fail_rejected_run(run.rejected("broken"), pool=pool) is None
+    assert await handlers.fail_rejected_run(run.rejected("broken"), pool=pool) is None
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM runs") == 0
+        assert await conn.fetchval("SELECT count(*) FROM outbox") == 0
+        assert await conn.fetchval("SELECT count(*) FROM inbox") == 2
 
 
 async def test_a_rejection_outside_any_run_changes_nothing(pool: asyncpg.Pool, run: Any) -> None:
     rejected = run.rejected("garbage").model_copy(update={"run_id": None})
     assert await handlers.fail_rejected_run(rejected, pool=pool) is None
+    assert await handlers.fail_rejected_run(rejected, pool=pool) is None  # redelivered
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM runs") == 0
         assert await conn.fetchval("SELECT count(*) FROM inbox") == 1
+
+
+async def test_a_rejection_finds_a_run_whose_first_event_is_being_recorded(
+    pool: asyncpg.Pool, run: Any
+) -> None:
+    """The run's row is inserted but not committed yet: the rejection waits for it and fails the run."""
+    async with pool.acquire() as first, first.transaction():
+        await first.execute("INSERT INTO runs (run_id, sync_id) VALUES ($1, $2)", run.run_id, run.sync_id)
+        rejecting = asyncio.create_task(handlers.fail_rejected_run(run.rejected("broken"), pool=pool))
+        await asyncio.sleep(0.3)  # the rejection is waiting on the uncommitted row (asserted next)
+        assert not rejecting.done()
+    completed = await rejecting
+    assert completed is not None and completed.summary.state is RunState.FAILED
+    assert completed.summary.sync_id == run.sync_id
 
 
 async def test_outcome_rows_keep_record_order_and_the_one_email_key(pool: asyncpg.Pool, run: Any) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import httpx
 import typer
@@ -37,6 +38,7 @@ from recruit_sync.contracts.resources import MAX_INT32, RecordRow, SuppressionRe
 WORKER_SERVICES = ("scheduler", "fetcher", "importer", "history")
 SCHEMAS = (*WORKER_SERVICES, "accounts")  # each service's own, and the users and tokens the scheduler serves
 SUPPRESS_CHUNK = 1000  # addresses per request, so a big import never becomes one huge RPC message
+STOP_MARGIN_SECONDS = 5.0  # beyond a child's own shutdown bound, before the supervisor kills it
 
 
 class _Group(TyperGroup):
@@ -104,6 +106,7 @@ mapping_app = _typer("Field mappings.")
 favourite_app = _typer("Saved mappings any sync can load.")
 user_app = _typer("Console users (on the database directly, like migrate: no token needed).")
 token_app = _typer("API tokens (on the database directly, like migrate: no token needed).")
+dlq_app = _typer("Dead-lettered messages: why each was refused; put them back or drop them (admins).")
 app.add_typer(services_app, name="services")
 app.add_typer(connection_app, name="connection")
 app.add_typer(sync_app, name="sync")
@@ -114,6 +117,7 @@ app.add_typer(mapping_app, name="mapping")
 mapping_app.add_typer(favourite_app, name="favourite")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(dlq_app, name="dlq")
 
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 SpecFile = Annotated[Path, typer.Option("--file", help="JSON file.", dir_okay=False)]
@@ -160,11 +164,16 @@ def services_up(
     replicas: Annotated[int, typer.Option(min=1, max=16, help="Processes of each worker service.")] = 1,
     ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for the API.")] = 60.0,
 ) -> None:
-    """Run scheduler, fetcher, importer, history (N each) and the API in the foreground until Ctrl-C."""
+    """Run scheduler, fetcher, importer, history (N each) and the API in the foreground until Ctrl-C;
+    a process that dies once they are up is restarted (after 1, 2, 4 ... 30 s)."""
+    from recruit_sync.runtime.broker import shutdown_seconds_from_env  # (imports FastStream)
+
     state = _state(ctx)
     api = state.api()
     if _healthy(api):
         raise CliError(f"an API already answers at {state.api_url} (is another 'services up' running?)")
+    # each child has RECRUIT_SYNC_SHUTDOWN_SECONDS to finish its deliveries after SIGTERM; then SIGKILL
+    stop_timeout = shutdown_seconds_from_env() + STOP_MARGIN_SECONDS
     supervisor = Supervisor()
     stop = threading.Event()
     with _stopping_on_signals(stop):
@@ -176,11 +185,11 @@ def services_up(
             exited = _wait_until_healthy(api, supervisor, stop, ready_timeout)
             if exited is None and not stop.is_set():
                 render.note(f"services up (API at {state.api_url}); Ctrl-C stops them")
-                exited = supervisor.wait(stop)
+                supervisor.supervise(stop)
         finally:
-            supervisor.stop()
+            supervisor.stop(timeout=stop_timeout)
     if exited is not None:
-        raise CliError(f"{exited.describe()}; stopped the others")
+        raise CliError(f"{exited.describe()} while starting; stopped the others")
     render.note("services stopped")
 
 
@@ -470,6 +479,14 @@ def runs_show(ctx: typer.Context, run_id: str, as_json: Json = False) -> None:
     _show(ctx, as_json, _state(ctx).api().get(f"/runs/{run_id}"), render.show_run)
 
 
+@runs_app.command("cancel")
+def runs_cancel(ctx: typer.Context, run_id: str, as_json: Json = False) -> None:
+    """Stop a running run: it ends failed with error 'cancelled', and its sync may run again."""
+    summary = _state(ctx).api().post(f"/runs/{run_id}/cancel")
+    render.note(f"run {run_id} cancelled; its sync may run again")
+    _show(ctx, as_json, summary, render.show_run)
+
+
 RECORD_COLUMNS = tuple(RecordRow.model_fields)  # the CSV header: record_id,email,outcome,reason
 
 
@@ -528,6 +545,38 @@ def replay(
     with render.waiting(f"dry run of run {run_id}: deciding its records again"):
         result = api.get(f"/runs/{run_id}/dry-run", timeout=LONG_TIMEOUT)
     _show(ctx, as_json, result, render.show_dry_run)
+
+
+# --- dead letters ------------------------------------------------------------------------------------
+
+DlqQueue = Annotated[
+    str, typer.Argument(metavar="QUEUE", help="A work queue, as 'dlq list' names it, or its '.dlq'.")
+]
+
+
+@dlq_app.command("list")
+def dlq_list(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Messages shown per queue.")] = 100,
+    as_json: Json = False,
+) -> None:
+    """Each work queue's dead-lettered messages: their reason, run, event type and age (none is taken)."""
+    queues = _state(ctx).api().get("/dlq", params={"limit": limit})
+    _show(ctx, as_json, queues, render.show_dead_letters)
+
+
+@dlq_app.command("retry")
+def dlq_retry(ctx: typer.Context, queue: DlqQueue, as_json: Json = False) -> None:
+    """Put a queue's dead-lettered messages back into it, for its consumer to take again."""
+    result = _state(ctx).api().post(f"/dlq/{quote(queue, safe='')}/retry")
+    _show(ctx, as_json, result, lambda r: print(f"put back {r['retried']} message(s) into {r['queue']}"))
+
+
+@dlq_app.command("purge")
+def dlq_purge(ctx: typer.Context, queue: DlqQueue, as_json: Json = False) -> None:
+    """Drop a queue's dead-lettered messages for good."""
+    result = _state(ctx).api().post(f"/dlq/{quote(queue, safe='')}/purge")
+    _show(ctx, as_json, result, lambda r: print(f"dropped {r['purged']} message(s) from {r['dlq']}"))
 
 
 # --- lists, suppressions, mapping --------------------------------------------------------------------

@@ -3,6 +3,11 @@
 Children run in their own process group, so a Ctrl-C in the terminal reaches only the supervisor, which
 then stops them in order (SIGTERM, SIGKILL after a timeout) instead of racing their own shutdowns.
 Their output lines are relayed to our stderr, each prefixed with the child's name.
+
+Once the services are up, ``supervise`` restarts a child that dies, after a back-off (``Backoff``: 1, 2,
+4 ... 30 s, from 1 s again once it has stayed up a minute), and says so in one line. A child that dies
+while the services are still starting is not restarted: that is a configuration to fix, not a crash
+(``wait`` reports it and ``services up`` stops).
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO
+
+Clock = Callable[[], float]
 
 
 def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -38,17 +45,56 @@ class Exited:
         return f"{self.name} exited unexpectedly ({describe_exit(self.returncode)})"
 
 
-class Supervisor:
-    """Starts named children, relays their output, notices one dying, and stops them all."""
+@dataclass
+class Backoff:
+    """How long to wait before restarting a child that died: ``first``, doubling at each death up to
+    ``cap``; a child that stayed up ``stable`` seconds starts from ``first`` again (one crash a day is
+    restarted at once, a crash loop slows down to one try every ``cap`` seconds)."""
 
-    def __init__(self, out: IO[str] | None = None) -> None:
+    first: float = 1.0
+    cap: float = 30.0
+    stable: float = 60.0
+    deaths: int = 0
+
+    def delay(self, uptime: float) -> float:
+        """The wait before the next start of a child that died after ``uptime`` seconds."""
+        if uptime >= self.stable:
+            self.deaths = 0
+        wait: float = min(self.first * 2.0**self.deaths, self.cap)
+        self.deaths += 1
+        return wait
+
+
+class Supervisor:
+    """Starts named children, relays their output, restarts one that dies (``supervise``), and stops
+    them all."""
+
+    def __init__(
+        self,
+        out: IO[str] | None = None,
+        backoff: Callable[[], Backoff] = Backoff,
+        clock: Clock = time.monotonic,
+    ) -> None:
         self._out = out
         self._lock = threading.Lock()
         self._children: dict[str, subprocess.Popen[str]] = {}
+        self._argv: dict[str, Sequence[str]] = {}
+        self._started_at: dict[str, float] = {}
+        self._backoff: dict[str, Backoff] = {}
+        self._restart_at: dict[str, float] = {}  # children that died, and when they start again
+        self._new_backoff = backoff
+        self._clock = clock
         self._pumps: list[threading.Thread] = []
         self._width = 0
 
     def start(self, name: str, argv: Sequence[str]) -> None:
+        self._argv[name] = list(argv)
+        self._backoff[name] = self._new_backoff()
+        self._width = max(self._width, len(name))
+        self._spawn(name)
+
+    def _spawn(self, name: str) -> None:
+        argv = self._argv[name]
         process = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
@@ -60,7 +106,7 @@ class Supervisor:
             process_group=0,
         )
         self._children[name] = process
-        self._width = max(self._width, len(name))
+        self._started_at[name] = self._clock()
         pump = threading.Thread(target=self._relay, args=(name, process.stdout), daemon=True)
         pump.start()
         self._pumps.append(pump)
@@ -90,7 +136,30 @@ class Supervisor:
                 return exited
         return None
 
+    def supervise(self, stop: threading.Event, poll: float = 0.2) -> None:
+        """Until ``stop`` is set: restart each child that dies, after its back-off, saying so."""
+        while not stop.wait(poll):
+            self.restart_the_dead()
+
+    def restart_the_dead(self) -> None:
+        """One look: a child found dead is given its restart time (and a line saying when); one whose
+        time has come is started again."""
+        now = self._clock()
+        for name, process in self._children.items():
+            returncode = process.poll()
+            if returncode is None or name in self._restart_at:
+                continue
+            delay = self._backoff[name].delay(uptime=now - self._started_at[name])
+            self._restart_at[name] = now + delay
+            self.say(f"{Exited(name, returncode).describe()}; restarting in {delay:g} s")
+        for name, due in list(self._restart_at.items()):
+            if due <= now:
+                del self._restart_at[name]
+                self._spawn(name)
+                self.say(f"{name} restarted")
+
     def stop(self, timeout: float = 10.0) -> None:
+        self._restart_at.clear()
         running = [p for p in self._children.values() if p.poll() is None]
         for process in running:
             try:

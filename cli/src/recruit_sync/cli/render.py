@@ -337,3 +337,36 @@ def progress_line(run_id: str, summary: dict[str, Any] | None) -> str:
     if summary is None:
         return f"run {run_id}: waiting for it to start"
     return f"run {run_id}: {summary.get('state')}, {summary.get('total', 0)} records so far"
+
+
+# --- dead letters ------------------------------------------------------------------------------------
+
+
+def age(seconds: float | None) -> str:
+    """``42 s``, ``5 min``, ``3 h``, ``2 d``: how long a message has waited, at a glance."""
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit}"
+    return f"{int(seconds)} s"
+
+
+def show_dead_letters(queues: Sequence[dict[str, Any]]) -> None:
+    """One line per work queue with its count, then each non-empty DLQ's messages, oldest first."""
+    table(
+        [{"queue": q["queue"], "dead_lettered": q["count"]} for q in queues],
+        ["queue", "dead_lettered"],
+        "dead-letter queues",
+    )
+    for queue in queues:
+        messages = queue["messages"]
+        if not messages:
+            continue
+        shown = "" if len(messages) == queue["count"] else f", the oldest {len(messages)} shown"
+        rows = [{**m, "age": age(m.get("age_seconds"))} for m in messages]
+        table(
+            rows,
+            ["age", "reason", "run_id", "event_type", "message_id", "retries"],
+            f"{queue['dlq']} ({queue['count']}{shown})",
+        )

@@ -371,3 +371,41 @@ class Suppression(_Answer):
     email: str
     reason: SuppressionReason
     created_at: IsoTime
+
+
+# --- dead letters (the API reads the broker itself: runtime.dead_letters) ---------------------------
+
+
+class DeadLetter(_Answer):
+    """One dead-lettered message as ``dlq list`` shows it: never its body (a batch holds addresses, a
+    ``SyncDue`` a connection's encrypted secrets), only what says where it came from and why."""
+
+    message_id: str | None
+    run_id: str | None = Field(description="the AMQP correlation id, if the message had one")
+    event_type: str | None = Field(description="the routing key it was published with")
+    reason: str = Field(description="why its consumer refused it, or RabbitMQ's reason")
+    dead_lettered_at: IsoTime | None
+    age_seconds: float | None
+    size: int = Field(description="the body's length in bytes")
+    retries: int = Field(description="times 'dlq retry' has put it back before")
+
+
+class DeadLetterQueue(_Answer):
+    """A work queue's dead-letter queue: how many messages it holds and the first ``shown`` of them."""
+
+    queue: str = Field(description="the work queue, as 'dlq retry' and 'dlq purge' take it")
+    dlq: str
+    count: int
+    messages: list[DeadLetter]
+
+
+class DeadLettersRetried(_Answer):
+    queue: str
+    dlq: str
+    retried: int = Field(description="messages put back into the work queue")
+
+
+class DeadLettersPurged(_Answer):
+    queue: str
+    dlq: str
+    purged: int = Field(description="messages dropped")

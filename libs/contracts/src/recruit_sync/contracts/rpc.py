@@ -147,6 +147,8 @@ RUNS_RECORDS: Operation[r.RecordsQuery, list[r.RecordRow]] = _op(
 )
 EXPLAIN: Operation[r.EmailQuery, list[r.ExplainRow]] = _op("explain", _H, r.EmailQuery, list[r.ExplainRow])
 RUNS_REPLAY: Operation[r.RunRef, r.Replay] = _op("runs.replay", _H, r.RunRef, r.Replay)
+# stop a running run (`runs cancel`): it fails with error `cancelled` and its sync may run again
+RUNS_CANCEL: Operation[r.RunRef, RunSummary] = _op("runs.cancel", _H, r.RunRef, RunSummary)
 
 OPERATIONS: tuple[Operation[Any, Any], ...] = (
     CONNECTION_ADD,
@@ -180,6 +182,7 @@ OPERATIONS: tuple[Operation[Any, Any], ...] = (
     RUNS_RECORDS,
     EXPLAIN,
     RUNS_REPLAY,
+    RUNS_CANCEL,
     SYNC_PREVIEW_PLAN,
     RUNS_DRY_RUN,
     PREVIEW_OPEN,

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import aio_pika
+import aiormq
 import asyncpg
 import orjson
 import structlog
@@ -30,6 +33,7 @@ from pydantic import ValidationError
 from recruit_sync.contracts import topology
 from recruit_sync.contracts.envelope import Envelope
 from recruit_sync.contracts.events import MessageRejected, UnreadableEvent, read_event
+from recruit_sync.runtime import dead_letters
 from recruit_sync.runtime.journal import Retention, declare_journal
 
 log = structlog.get_logger()
@@ -60,14 +64,35 @@ async def _leave_body_undecoded(*_: Any) -> None:
     return None
 
 
-def make_broker(amqp_url: str, *, consumer: str, prefetch: int = 4) -> RabbitBroker:
-    """The broker of service ``consumer``, with ``DeadLetters`` around every subscriber."""
+DEFAULT_SHUTDOWN_SECONDS = 20.0
+# After a broker restart a service consumes again within this long of the broker's return (aio-pika's
+# robust connection retries at this pace; its default, 5 s, was half of issue 10's 10 s bound).
+RECONNECT_SECONDS = 1.0
+
+
+def shutdown_seconds_from_env() -> float:
+    """``RECRUIT_SYNC_SHUTDOWN_SECONDS``: how long a stopping service lets its deliveries in flight
+    finish. What has not finished by then is given back to its queue unacknowledged, when the
+    connection closes, and redelivered (the consumers are idempotent, ADR 0002): never lost."""
+    value = float(os.environ.get("RECRUIT_SYNC_SHUTDOWN_SECONDS", DEFAULT_SHUTDOWN_SECONDS))
+    if not 0 < value <= 3600:
+        raise ValueError(f"RECRUIT_SYNC_SHUTDOWN_SECONDS must be between 0 and 3600 seconds, not {value:g}")
+    return value
+
+
+def make_broker(
+    amqp_url: str, *, consumer: str, prefetch: int = 4, graceful_timeout: float | None = None
+) -> RabbitBroker:
+    """The broker of service ``consumer``, with ``DeadLetters`` around every subscriber. On SIGTERM
+    (FastStream's ``app.run``) it stops taking deliveries and waits up to ``graceful_timeout`` seconds
+    (``RECRUIT_SYNC_SHUTDOWN_SECONDS`` by default) for those in flight before it closes the connection."""
     broker = RabbitBroker(
         amqp_url,
         default_channel=Channel(prefetch_count=prefetch, on_return_raises=True),
-        graceful_timeout=30.0,
+        graceful_timeout=graceful_timeout if graceful_timeout is not None else shutdown_seconds_from_env(),
         logger=None,
         decoder=_leave_body_undecoded,
+        reconnect_interval=RECONNECT_SECONDS,
     )
     broker.add_middleware(functools.partial(DeadLetters, consumer=consumer, broker=broker))
     return broker
@@ -202,6 +227,9 @@ class DeadLetters(BaseMiddleware):
     * anything else: the message is dead-lettered (``<queue>.dlq``) and announced with ``MessageRejected``,
       so history fails its run with the reason instead of waiting for it. A rejected ``MessageRejected``
       is not announced again: that could loop for as long as its cause lasts.
+
+    The dead-lettered message is a copy carrying the reason in its headers (``runtime.dead_letters``, which
+    ``recruit-sync dlq list`` reads), the original acked once the broker has confirmed the copy.
     """
 
     def __init__(self, msg: Any, /, *, context: Any, consumer: str, broker: RabbitBroker) -> None:
@@ -246,6 +274,7 @@ class DeadLetters(BaseMiddleware):
             reason=reason,
             message_id=msg.message_id,
         )
+        with_reason = await self._dead_letter_with_reason(msg, queue, reason)
         if msg.raw_message.routing_key != topology.MESSAGE_REJECTED:
             run_id = msg.raw_message.correlation_id or None  # (FastStream falls back on the message id)
             rejected = MessageRejected(
@@ -257,7 +286,46 @@ class DeadLetters(BaseMiddleware):
                 correlation_id=run_id,
             )
             await publish_event(self.broker, rejected)
-        raise RejectMessage(requeue=False)
+        if with_reason:
+            raise AckMessage()  # its copy, with the reason, is in the DLQ
+        raise RejectMessage(requeue=False)  # RabbitMQ dead-letters it, with its own reason only
+
+    async def _dead_letter_with_reason(self, msg: StreamMessage[Any], queue: str, reason: str) -> bool:
+        """Publish a copy of the message to its queue's dead-letter exchange, its headers saying why
+        (``dead_letters.dead_letter_headers``, read by ``recruit-sync dlq list``): a rejected message
+        carries only RabbitMQ's reason (``rejected``). Through the channel it came on, with publisher
+        confirms: True once the broker has the copy, and the original may be acked. A crash before the
+        ack redelivers the original, which is refused again: a second copy, nothing lost. False (the
+        caller rejects instead) for a queue without a dead-letter exchange, or when the copy fails."""
+        arguments = getattr(getattr(self.context.get("handler_"), "queue", None), "arguments", None) or {}
+        exchange = arguments.get("x-dead-letter-exchange")
+        if not exchange:
+            return False
+        raw = msg.raw_message
+        properties = raw.properties
+        properties.headers = dead_letters.dead_letter_headers(
+            raw.headers,
+            reason=reason,
+            consumer=self.consumer,
+            queue=queue,
+            routing_key=raw.routing_key,
+            at=datetime.now(UTC),
+        )
+        properties.delivery_mode = aio_pika.DeliveryMode.PERSISTENT.value
+        properties.expiration = None
+        properties.user_id = None  # the broker checks it against this connection's user
+        try:
+            confirmed = await raw.channel.basic_publish(
+                raw.body,
+                exchange=exchange,
+                routing_key=arguments.get("x-dead-letter-routing-key") or raw.routing_key or "",
+                properties=properties,
+                mandatory=True,
+            )
+        except (aiormq.exceptions.AMQPError, aio_pika.exceptions.ChannelInvalidStateError, OSError) as exc:
+            log.warning("could not copy the message to its DLQ; rejecting it", error=repr(exc))
+            return False
+        return isinstance(confirmed, aiormq.spec.Basic.Ack)
 
     def _queue(self) -> str:
         subscriber = self.context.get("handler_")

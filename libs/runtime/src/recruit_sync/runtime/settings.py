@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from recruit_sync.runtime.journal import Retention
 
@@ -22,6 +24,10 @@ class Settings:
     scheduler_tick_seconds: float
     retrieval_max_age_days: int
     journal_retention: Retention = field(default_factory=Retention)
+    # retention (runtime.retention): per-record outcomes, and bookkeeping (inbox, outbox, claims, batches)
+    keep_outcomes: timedelta = timedelta(days=90)
+    keep_bookkeeping: timedelta = timedelta(days=7)
+    prune_interval_seconds: float = 600.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -35,4 +41,19 @@ class Settings:
             scheduler_tick_seconds=float(env.get("RECRUIT_SYNC_SCHEDULER_TICK", "5")),
             retrieval_max_age_days=int(env.get("RECRUIT_SYNC_RETRIEVAL_MAX_AGE_DAYS", "30")),
             journal_retention=Retention.from_env(),
+            keep_outcomes=_days(env, "RECRUIT_SYNC_KEEP_OUTCOMES_DAYS", "90"),
+            keep_bookkeeping=_days(env, "RECRUIT_SYNC_KEEP_BOOKKEEPING_DAYS", "7"),
+            prune_interval_seconds=float(env.get("RECRUIT_SYNC_PRUNE_INTERVAL", "600")),
         )
+
+
+def _days(env: Mapping[str, str], name: str, default: str) -> timedelta:
+    """A positive number of days (fractions allowed: ``0.5`` is twelve hours)."""
+    value = env.get(name, default)
+    try:
+        days = float(value)
+    except ValueError:
+        days = 0.0
+    if not days > 0:
+        raise ValueError(f"{name} {value!r}: a positive number of days")
+    return timedelta(days=days)

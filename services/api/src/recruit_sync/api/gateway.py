@@ -3,7 +3,8 @@
 A refusal keeps the status and message the service chose (404, 409, 400, ...); a service that does not
 answer within the timeout is a 503 naming it, so the CLI can say which process is missing. The timeout is
 the API's usual one, or the operation's own when it declares a longer one (a dry run, a preview:
-``rpc.LONG``).
+``rpc.LONG``). A broker that cannot be reached (or that dropped the connection while a call waited) is a
+503 saying so in one line, for the few seconds the RPC client takes to reconnect once the broker is back.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 from recruit_sync.contracts import topology
 from recruit_sync.contracts.rpc import Operation, Req, Res
 from recruit_sync.contracts.sync_spec import describe_validation_error
-from recruit_sync.runtime.rpc import RpcClient, RpcError
+from recruit_sync.runtime.rpc import BrokerUnavailable, RpcClient, RpcError
 
 SERVICE_NAMES = {
     topology.SCHEDULER_RPC: "scheduler",
@@ -42,6 +43,9 @@ class Services:
             raise HTTPException(exc.status if 400 <= exc.status <= 599 else 500, str(exc)) from None
         except TimeoutError:
             raise HTTPException(503, f"the {service} service is not answering") from None
+        except BrokerUnavailable as exc:
+            # the broker is down or the connection dropped: the client reconnects by itself, and says so
+            raise HTTPException(503, str(exc)) from None
         except (aiormq.exceptions.DeliveryError, aio_pika.exceptions.DeliveryError):
             # on_return_raises: nothing is bound to the RPC queue, i.e. the topology was never declared
             raise HTTPException(

@@ -7,9 +7,11 @@ does not name: a connection's secrets cannot leave the API (SPEC section 7).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+import aiormq
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from faststream.specification.asyncapi import get_asyncapi_html
@@ -36,6 +38,9 @@ from recruit_sync.contracts.resources import (
     Created,
     CreateSync,
     CredentialChanges,
+    DeadLetterQueue,
+    DeadLettersPurged,
+    DeadLettersRetried,
     DryRun,
     DryRunRequest,
     EditSync,
@@ -70,11 +75,12 @@ from recruit_sync.contracts.resources import (
     Unsuppressed,
 )
 from recruit_sync.contracts.sync_spec import SyncSpec, SyncSpecPatch
+from recruit_sync.runtime import dead_letters
 
 router = APIRouter()
 
 # Who may call what (INTERFACE.md "Access"): reads are for every role, changes for editors, connections
-# (credentials) for admins; /health for anyone.
+# (credentials) for admins; /health (and /health/live, /health/ready) for anyone.
 VIEWER = Depends(require(Role.VIEWER))
 EDITOR = Depends(require(Role.EDITOR))
 ADMIN = Depends(require(Role.ADMIN))
@@ -182,6 +188,14 @@ async def list_runs(sync_id: str, services: Svc) -> list[RunSummary]:
 async def get_run(run_id: str, services: Svc) -> RunSummary:
     """The run summary of INTERFACE.md; 404 until history has heard of the run."""
     return await services.call(rpc.RUNS_GET, RunRef(run_id=run_id))
+
+
+@router.post("/runs/{run_id}/cancel", tags=["runs"], dependencies=[EDITOR])
+async def cancel_run(run_id: str, services: Svc) -> RunSummary:
+    """Stop a running run: it ends ``failed`` with error ``cancelled`` and its sync may run again
+    (what its fetch or import still sends is ignored). 409 naming the state of a run that has ended,
+    404 for a run history has not heard of."""
+    return await services.call(rpc.RUNS_CANCEL, RunRef(run_id=run_id))
 
 
 @router.get("/runs/{run_id}/records", tags=["runs"], dependencies=[VIEWER])
@@ -304,6 +318,47 @@ async def revoke_token(name: str, services: Svc) -> Removed:
     return await services.call(rpc.TOKEN_REVOKE, TokenRef(name=name))
 
 
+# --- dead letters (docs/adr/0002): broker administration, for admins ---------------------------------
+# The API reads the broker itself (runtime.dead_letters) with the broker URL it already has: dead letters
+# are no service's data, and a service asked over RPC would only relay the same broker calls.
+
+
+@router.get("/dlq", tags=["dlq"], dependencies=[ADMIN])
+async def list_dead_letters(services: Svc, limit: int = Query(100, ge=1, le=1000)) -> list[DeadLetterQueue]:
+    """Each work queue's dead-letter queue: how many messages it holds, and the first ``limit`` with
+    their run, event type, reason and age (never a body: batches hold addresses). Listing takes
+    nothing away. Admins only: the retries and purges beside it change what the pipeline does."""
+    return await _on_broker(dead_letters.list_dead_letters(services.client.amqp_url, limit))
+
+
+@router.post("/dlq/{queue}/retry", tags=["dlq"], dependencies=[ADMIN])
+async def retry_dead_letters(queue: str, services: Svc) -> DeadLettersRetried:
+    """Put the dead-lettered messages of ``queue`` (a work queue or its ``.dlq``) back into the work
+    queue, for its consumer alone; answers how many. 404 for any other name."""
+    return await _on_broker(dead_letters.retry(services.client.amqp_url, queue))
+
+
+@router.post("/dlq/{queue}/purge", tags=["dlq"], dependencies=[ADMIN])
+async def purge_dead_letters(queue: str, services: Svc) -> DeadLettersPurged:
+    """Drop the dead-lettered messages of ``queue`` (a work queue or its ``.dlq``); answers how many."""
+    return await _on_broker(dead_letters.purge(services.client.amqp_url, queue))
+
+
+T = TypeVar("T")
+
+
+async def _on_broker(work: Coroutine[Any, Any, T]) -> T:
+    """The answer of a dead-letter call, its failures as HTTP errors."""
+    try:
+        return await work
+    except dead_letters.UnknownQueue as exc:
+        raise HTTPException(404, str(exc)) from None
+    except aiormq.exceptions.ChannelNotFoundEntity:
+        raise HTTPException(503, "the dead-letter queues do not exist (run 'recruit-sync migrate')") from None
+    except dead_letters.BROKER_ERRORS as exc:
+        raise HTTPException(503, f"the message broker is not reachable: {exc}") from None
+
+
 # --- documentation of the API and of the events ------------------------------------------------------
 
 
@@ -334,8 +389,19 @@ async def asyncapi_page(request: Request) -> str:
 
 
 @router.get("/health", tags=["health"])
+@router.get("/health/ready", tags=["health"])
 async def health(request: Request) -> dict[str, str]:
-    """200 while the broker connection is up (the services themselves answer through it)."""
-    if not request.app.state.services.client.connected:
-        raise HTTPException(503, "the message broker is not connected")
+    """200 while a call to the services can be made (the broker connection and the reply consumer are
+    up: the services themselves answer through it); otherwise 503 saying why in one line, for as long
+    as the API's RPC client takes to reconnect by itself."""
+    unavailable = request.app.state.services.client.unavailable
+    if unavailable is not None:
+        raise HTTPException(503, unavailable)
     return {"status": "ok", "broker": "connected"}
+
+
+@router.get("/health/live", tags=["health"])
+async def live() -> dict[str, str]:
+    """200 while the process serves requests, broker or not: a supervisor restarts the API only when
+    this fails (a restart would not bring the broker back; the API reconnects by itself)."""
+    return {"status": "ok"}

@@ -4,7 +4,9 @@ Events of a run arrive in any order and may be redelivered, so every handler: cr
 this is its first event and locks it; records the event in the inbox (a redelivery stops there); then
 applies what the event says. When that makes the run final, ``RunCompleted`` is written to the outbox
 in the same transaction and returned, so the caller can wake the relay to publish it.
-A run already final keeps its state: later events are logged and ignored.
+A run already final keeps its state: later events are logged and ignored. That holds for a run failed
+without an event too: cancelled (``cancel_run``) or stalled (``fail_stalled_runs``), while its fetch or
+import may still be going on.
 """
 
 from __future__ import annotations
@@ -26,17 +28,22 @@ from recruit_sync.contracts.events import (
     SyncDue,
 )
 from recruit_sync.contracts.ids import run_completed_id
+from recruit_sync.history.stalls import StallPolicy, stall_error
 from recruit_sync.history.store import Conn
 from recruit_sync.history.store.batches import claim_batch, keep_supersessions, take_due
 from recruit_sync.history.store.outcomes import copy_outcomes, displace, outcome_rows
 from recruit_sync.history.store.runs import (
     counts_of,
     finish_run,
+    lock_known_run,
     lock_run,
+    lock_stalled_run,
+    note_progress,
     note_run_facts,
     record_fetch,
     record_spend,
     save_counts,
+    stalled_run_ids,
     summary_of,
 )
 from recruit_sync.runtime import outbox
@@ -119,20 +126,80 @@ async def record_batch(event: BatchImported, *, pool: asyncpg.Pool) -> RunComple
 
 
 async def fail_rejected_run(event: MessageRejected, *, pool: asyncpg.Pool) -> RunCompleted | None:
-    """A consumer dead-lettered a message of the run: a batch will never come, so the run fails."""
-    if event.run_id is None:
-        async with pool.acquire() as conn, conn.transaction():
-            await first_time(conn, event)
-        log.warning("message rejected outside any run", consumer=event.consumer, reason=event.reason)
-        return None
+    """A consumer dead-lettered a message of the run: a batch will never come, so the run fails.
 
-    async def step(conn: Conn, run: asyncpg.Record) -> RunCompleted | None:
+    Only a run history knows: a message without a run id, or with one no event of a run ever carried
+    (a poison message published by hand: FastStream gives a message without a correlation id a random
+    one), creates no run and announces nothing. A rejection of a real run comes after its ``SyncDue``
+    on this queue, so the run is known by then (``lock_known_run`` also sees one being recorded); were
+    one ever to come first, its run would still end: failed when it stalls (``fail_stalled_runs``)."""
+    async with pool.acquire() as conn, conn.transaction():
+        run = None if event.run_id is None else await lock_known_run(conn, event.run_id)
+        if not await first_time(conn, event):
+            log.info("event already handled", event_id=str(event.event_id))
+            return None
+        if run is None:
+            log.warning(
+                "message rejected outside any run known to history; no run recorded",
+                consumer=event.consumer,
+                queue=event.queue,
+                rejected_message_id=event.message_id,
+                reason=event.reason,
+            )
+            return None
         if _is_final(run, event):
             return None
         error = f"{event.consumer} rejected a message ({event.queue}): {event.reason}"
         return await _finish(conn, run["run_id"], RunState.FAILED, event, error=error)
 
-    return await _apply(pool, event, event.run_id, step)
+
+class UnknownRun(LookupError):
+    """No run of that id: history has received none of its events."""
+
+
+class NotRunning(Exception):
+    """The run has already ended: it cannot be cancelled."""
+
+    def __init__(self, run_id: str, state: str, error: str | None) -> None:
+        super().__init__(f"run {run_id} has already {state}" + (f" ({error})" if error else ""))
+
+
+CANCELLED = "cancelled"
+
+
+async def cancel_run(run_id: str, *, pool: asyncpg.Pool) -> RunCompleted:
+    """Fail a running run with error ``cancelled`` (``runs cancel``), announcing it as any completion,
+    so the scheduler clears it and the sync may run again. The fetch or the import may still be going
+    on: whatever they send later is ignored, like any event of a finished run. Raises ``UnknownRun``
+    or ``NotRunning``."""
+    async with pool.acquire() as conn, conn.transaction():
+        run = await lock_known_run(conn, run_id)
+        if run is None:
+            raise UnknownRun(run_id)
+        if run["state"] != RunState.RUNNING:
+            raise NotRunning(run_id, run["state"], run["error"])
+        with structlog.contextvars.bound_contextvars(run_id=run_id, sync_id=run["sync_id"]):
+            log.info("run cancelled")
+            return await _finish(conn, run_id, RunState.FAILED, None, error=CANCELLED)
+
+
+async def fail_stalled_runs(policy: StallPolicy, *, pool: asyncpg.Pool) -> list[RunCompleted]:
+    """Fail every running run without progress for ``policy.seconds``, each with an error naming the
+    stage that went silent (``stalls.stall_error``). Replicas may look at the same time: a run is
+    failed by whichever locks it first, and one an event is being applied to right now is left alone
+    (that event is progress)."""
+    failed: list[RunCompleted] = []
+    async with pool.acquire() as conn:
+        for run_id in await stalled_run_ids(conn, policy.seconds):
+            async with conn.transaction():
+                run = await lock_stalled_run(conn, run_id, policy.seconds)
+                if run is None:
+                    continue
+                error = stall_error(policy.seconds, run["batch_count"], run["batches_received"])
+                with structlog.contextvars.bound_contextvars(run_id=run_id, sync_id=run["sync_id"]):
+                    log.warning("run stalled", error=error, last_progress=run["progressed_at"].isoformat())
+                    failed.append(await _finish(conn, run_id, RunState.FAILED, None, error=error))
+    return failed
 
 
 async def _apply(pool: asyncpg.Pool, event: Envelope, run_id: str, step: Step) -> RunCompleted | None:
@@ -141,13 +208,20 @@ async def _apply(pool: asyncpg.Pool, event: Envelope, run_id: str, step: Step) -
         if not await first_time(conn, event):
             log.info("event already handled", event_id=str(event.event_id))
             return None
+        await note_progress(conn, run_id)
         return await step(conn, run)
 
 
 def _is_final(run: asyncpg.Record, event: Envelope) -> bool:
     if run["state"] == RunState.RUNNING:
         return False
-    log.info("event for a finished run ignored", state=run["state"], event_id=str(event.event_id))
+    log.info(
+        "event for a finished run ignored",
+        state=run["state"],
+        error=run["error"],
+        event_type=event.ROUTING_KEY,
+        event_id=str(event.event_id),
+    )
     return True
 
 
@@ -171,7 +245,7 @@ async def _finish(
     conn: Conn,
     run_id: str,
     state: RunState,
-    cause: Envelope,
+    cause: Envelope | None,
     *,
     error: str | None = None,
     auth_failed: bool = False,
@@ -183,7 +257,7 @@ async def _finish(
         event_id=run_completed_id(run_id),
         occurred_at=run["finished_at"],
         correlation_id=run_id,
-        causation_id=str(cause.event_id),
+        causation_id=None if cause is None else str(cause.event_id),
         summary=summary_of(run),
         auth_failed=auth_failed,
     )

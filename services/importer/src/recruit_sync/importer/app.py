@@ -19,8 +19,10 @@ from recruit_sync.contracts import rpc, topology
 from recruit_sync.contracts.events import RecordBatch
 from recruit_sync.importer import handlers
 from recruit_sync.importer.scratch_runs import JOURNAL_READ_TIMEOUT, ScratchRuns
+from recruit_sync.importer.store import retention
 from recruit_sync.runtime.broker import EVENTS, decoder, work_queue
 from recruit_sync.runtime.journal import Journal
+from recruit_sync.runtime.retention import pruning
 from recruit_sync.runtime.rpc import Served, serve
 from recruit_sync.runtime.service import Resources, Service
 
@@ -70,5 +72,6 @@ SERVICE = Service(
     subscribe=subscribe,
     rpc_queue=topology.IMPORTER_RPC,
     operations=operations,
+    loops=(pruning(retention.prunes),),
     on_start=lambda _resources: tune_garbage_collector(),
 )

@@ -13,9 +13,10 @@ from faststream.rabbit import RabbitBroker
 from recruit_sync.contracts import rpc, topology
 from recruit_sync.contracts.events import RunCompleted
 from recruit_sync.runtime.broker import EVENTS, decoder, work_queue
+from recruit_sync.runtime.retention import pruning
 from recruit_sync.runtime.rpc import Served, serve
 from recruit_sync.runtime.service import Resources, Service
-from recruit_sync.scheduler import access, connections, runs, syncs
+from recruit_sync.scheduler import access, connections, retention, runs, syncs
 from recruit_sync.scheduler.deps import Deps
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -86,5 +87,5 @@ SERVICE = Service(
     rpc_queue=topology.SCHEDULER_RPC,
     operations=lambda resources: operations(Deps.of(resources)),
     outbox=True,
-    loops=(tick,),
+    loops=(tick, pruning(retention.prunes)),
 )

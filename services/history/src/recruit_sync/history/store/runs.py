@@ -24,6 +24,61 @@ async def lock_run(conn: Conn, run_id: str) -> asyncpg.Record:
     return row
 
 
+async def lock_known_run(conn: Conn, run_id: str) -> asyncpg.Record | None:
+    """The run's row locked until the transaction ends, or None when history has no such run (and
+    then none is created).
+
+    A run whose first event is being applied right now has an uncommitted row the plain ``SELECT``
+    does not see; the probing ``INSERT`` waits for that transaction and then conflicts, so such a run
+    is found too. A probe that inserts is the only one: it is rolled back (a savepoint)."""
+    row = await conn.fetchrow("SELECT * FROM runs WHERE run_id = $1 FOR UPDATE", run_id)
+    if row is not None:
+        return row
+    try:
+        async with conn.transaction():
+            inserted = await conn.fetchval(
+                "INSERT INTO runs (run_id) VALUES ($1) ON CONFLICT (run_id) DO NOTHING RETURNING true",
+                run_id,
+            )
+            if inserted:
+                raise _Unknown
+    except _Unknown:
+        return None
+    return await conn.fetchrow("SELECT * FROM runs WHERE run_id = $1 FOR UPDATE", run_id)
+
+
+class _Unknown(Exception):
+    """Rolls back the probe of ``lock_known_run``."""
+
+
+async def note_progress(conn: Conn, run_id: str) -> None:
+    """The run moved: one of its events was applied (``history.stalls``)."""
+    await conn.execute("UPDATE runs SET progressed_at = now() WHERE run_id = $1", run_id)
+
+
+async def stalled_run_ids(conn: Conn, seconds: float, limit: int = 100) -> list[str]:
+    """Running runs without progress for ``seconds``, least recently progressed first."""
+    rows = await conn.fetch(
+        "SELECT run_id FROM runs "
+        "WHERE state = 'running' AND progressed_at < now() - make_interval(secs => $1) "
+        "ORDER BY progressed_at LIMIT $2",
+        seconds,
+        limit,
+    )
+    return [row["run_id"] for row in rows]
+
+
+async def lock_stalled_run(conn: Conn, run_id: str, seconds: float) -> asyncpg.Record | None:
+    """The run's row locked, if it is still running without progress for ``seconds``; None when it has
+    moved or ended since, or when an event of it (or another replica's look) holds it right now."""
+    return await conn.fetchrow(
+        "SELECT * FROM runs WHERE run_id = $1 AND state = 'running' "
+        "AND progressed_at < now() - make_interval(secs => $2) FOR UPDATE SKIP LOCKED",
+        run_id,
+        seconds,
+    )
+
+
 async def note_run_facts(
     conn: Conn,
     run_id: str,
