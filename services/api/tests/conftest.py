@@ -3,22 +3,13 @@ RabbitMQ node to restart (``tests/faults/rabbitmq.py``)."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 
 from recruit_sync.contracts.access import Principal, Role, token_hash
-
-# the repository's ``tests`` package is importable under pytest only once one of its modules has been
-# collected; a run of this directory alone would not find it (appended: it shadows nothing installed)
-ROOT = str(Path(__file__).resolve().parents[3])
-if ROOT not in sys.path:
-    sys.path.append(ROOT)
-
-from tests.faults.rabbitmq import private_rabbitmq  # noqa: E402
+from tests.faults.rabbitmq import private_rabbitmq
 
 __all__ = ["private_rabbitmq"]
 
