@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -117,6 +118,9 @@ class Stack:
             "RECRUIT_SYNC_API": f"http://127.0.0.1:{self.api_port}",
             "RECRUIT_SYNC_KEY_FILE": str(self.workdir / "secret.key"),
             "RECRUIT_SYNC_SCHEDULER_TICK": "1",
+            # each stack's processes get ops ports of their own (base + 0..4, +10 per replica): stacks run in
+            # parallel, so not the default 9100 (a clash is only logged, but then the ops port is not theirs)
+            "RECRUIT_SYNC_OPS_PORT_BASE": str(random.randrange(20_000, 60_000, 50)),
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
         }

@@ -122,3 +122,73 @@ def test_a_patch_refuses_unknown_keys_and_the_connection() -> None:
     with pytest.raises(ValidationError) as info:
         SyncSpecPatch.model_validate({"connection": "other"})
     assert describe_validation_error(info.value) == "connection: unknown key"
+
+
+# alerts (issue 12) ----------------------------------------------------------------------------------------
+
+INTERFACE_ALERTS = [
+    {
+        "kind": "webhook",
+        "url": "https://hooks.example.com/recruit-sync",
+        "secret": "...",
+        "on": ["run_failed", "run_recovered", "ignored_above", "volume_drop", "sync_deactivated"],
+        "ignored_above": 0.2,
+        "volume_drop": 0.5,
+    },
+    {"kind": "email", "to": ["ops@example.com"], "on": ["run_failed", "run_recovered"]},
+]
+
+
+def test_the_interface_alerts_are_accepted_and_round_trip() -> None:
+    spec = SyncSpec.model_validate({**MINIMAL, "alerts": INTERFACE_ALERTS})
+    dumped = spec.model_dump(mode="json", by_alias=True, exclude_none=True)["alerts"]
+    assert dumped == INTERFACE_ALERTS  # a request carries the secret
+    # ... but the answers' schema has no room for it, and a spec without one dumps no key for it
+    webhook = {
+        mode: SyncSpec.model_json_schema(mode=mode)["$defs"]["WebhookAlert"]
+        for mode in ("validation", "serialization")
+    }
+    assert "secret" in webhook["validation"]["properties"]
+    assert "secret" not in webhook["serialization"]["properties"]
+    unset = spec.alerts[0].model_copy(update={"secret": None})
+    assert "secret" not in unset.model_dump(mode="json")
+    assert SyncSpec.model_validate(MINIMAL).alerts == []
+
+
+def test_an_alert_without_on_takes_the_default_events_and_its_thresholds() -> None:
+    spec = SyncSpec.model_validate(
+        {**MINIMAL, "alerts": [{"kind": "email", "to": ["a@b.example"], "volume_drop": 0.5}]}
+    )
+    assert [event.value for event in spec.alerts[0].on] == [
+        "run_failed",
+        "run_recovered",
+        "sync_deactivated",
+        "volume_drop",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("alert", "expected"),
+    [
+        ({"kind": "sms", "to": ["x"]}, "alerts.0"),
+        (
+            {"kind": "webhook", "url": "ftp://x", "secret": "s"},
+            "alerts.0.url: 'ftp://x' is not an http(s) URL",
+        ),
+        ({"kind": "webhook", "url": "https://x.example", "secret": ""}, "alerts.0.secret:"),
+        ({"kind": "email", "to": ["nobody"]}, "alerts.0.to: 'nobody' is not an email address"),
+        ({"kind": "email", "to": []}, "alerts.0.to:"),
+        ({"kind": "email", "to": ["a@b.example"], "on": ["ignored_above"]}, "alerts.0: 'on' includes"),
+        ({"kind": "email", "to": ["a@b.example"], "ignored_above": 1.5}, "alerts.0.ignored_above:"),
+        ({"kind": "email", "to": ["a@b.example"], "on": ["run_failed", "run_failed"]}, "alerts.0.on:"),
+        ({"kind": "email", "to": ["a@b.example"], "on": ["run_exploded"]}, "alerts.0.on.0:"),
+        ({"kind": "email", "to": ["a@b.example"], "cc": ["x"]}, "alerts.0.cc: unknown key"),
+    ],
+)
+def test_a_bad_alert_is_refused_naming_the_key(alert: dict[str, Any], expected: str) -> None:
+    assert expected in refusal({**MINIMAL, "alerts": [alert]})
+
+
+def test_a_patch_may_replace_the_alerts() -> None:
+    patch = SyncSpecPatch.model_validate({"alerts": INTERFACE_ALERTS[1:]})
+    assert patch.alerts is not None and patch.alerts[0].kind == "email"

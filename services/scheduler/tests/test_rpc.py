@@ -126,6 +126,7 @@ async def test_create_get_and_list_a_sync(scheduler: Scheduler) -> None:
             "retrieval": {"kind": "all", "after": None},
             "mapping": [{"from": "Skill_Set", "to": "skills"}],
             "favourite": None,
+            "alerts": [],
         },
         "mapping": [
             {"from": "Email", "to": "email"},

@@ -30,7 +30,7 @@ from typer.core import TyperGroup
 from recruit_sync.cli import render
 from recruit_sync.cli.client import DEFAULT_API_URL, LONG_TIMEOUT, ApiClient, CliError
 from recruit_sync.cli.inputs import parse_addresses, read_json, read_json_object, read_text
-from recruit_sync.cli.processes import Supervisor
+from recruit_sync.cli.processes import Supervisor, ops_port, ops_port_base_from_env
 from recruit_sync.contracts.access import NewToken, NewUser, Role
 from recruit_sync.contracts.events import Outcome
 from recruit_sync.contracts.resources import MAX_INT32, RecordRow, SuppressionReason
@@ -174,14 +174,26 @@ def services_up(
         raise CliError(f"an API already answers at {state.api_url} (is another 'services up' running?)")
     # each child has RECRUIT_SYNC_SHUTDOWN_SECONDS to finish its deliveries after SIGTERM; then SIGKILL
     stop_timeout = shutdown_seconds_from_env() + STOP_MARGIN_SECONDS
+    try:
+        ops_base = ops_port_base_from_env()
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+    def ops_env(service: str, replica: int = 1) -> dict[str, str]:
+        return {"RECRUIT_SYNC_OPS_PORT": str(ops_port(ops_base, service, replica))}
+
     supervisor = Supervisor()
     stop = threading.Event()
     with _stopping_on_signals(stop):
         try:
             for service in WORKER_SERVICES:
                 for n in range(1, replicas + 1):
-                    supervisor.start(f"{service}-{n}", [sys.executable, "-m", f"recruit_sync.{service}"])
-            supervisor.start("api", [sys.executable, "-m", "recruit_sync.api"])
+                    supervisor.start(
+                        f"{service}-{n}",
+                        [sys.executable, "-m", f"recruit_sync.{service}"],
+                        ops_env(service, n),
+                    )
+            supervisor.start("api", [sys.executable, "-m", "recruit_sync.api"], ops_env("api"))
             exited = _wait_until_healthy(api, supervisor, stop, ready_timeout)
             if exited is None and not stop.is_set():
                 render.note(f"services up (API at {state.api_url}); Ctrl-C stops them")
@@ -509,6 +521,12 @@ def runs_records(
         writer.writerows(records)
         return
     _show(ctx, as_json, records, lambda rows: render.table(rows, RECORD_COLUMNS, f"records of run {run_id}"))
+
+
+@app.command()
+def alerts(ctx: typer.Context, sync_id: str, as_json: Json = False) -> None:
+    """A sync's latest alert notifications, newest first, with their delivery attempts."""
+    _show(ctx, as_json, _state(ctx).api().get(f"/syncs/{sync_id}/alerts"), render.show_alerts)
 
 
 @app.command()

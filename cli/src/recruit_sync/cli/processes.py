@@ -30,6 +30,30 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return {**os.environ, "PYTHONUNBUFFERED": "1", **(extra or {})}
 
 
+# INTERFACE.md, RECRUIT_SYNC_OPS_PORT_BASE: each process's ops port (/metrics, /health/live, /health/ready)
+DEFAULT_OPS_PORT_BASE = 9100
+OPS_PORT_OFFSETS = {"scheduler": 0, "fetcher": 1, "importer": 2, "history": 3, "api": 4}
+
+
+def ops_port(base: int, service: str, replica: int = 1) -> int:
+    """The ops port of ``replica`` (from 1) of ``service``: base + the service's offset, replica k (from
+    2) at +10*(k-1) from its first."""
+    return base + OPS_PORT_OFFSETS[service] + 10 * (replica - 1)
+
+
+def ops_port_base_from_env(env: Mapping[str, str] | None = None) -> int:
+    value = (os.environ if env is None else env).get("RECRUIT_SYNC_OPS_PORT_BASE", "").strip()
+    if not value:
+        return DEFAULT_OPS_PORT_BASE
+    try:
+        base = int(value)
+    except ValueError:
+        base = -1
+    if not 1 <= base <= 65535 - 200:
+        raise ValueError(f"RECRUIT_SYNC_OPS_PORT_BASE {value!r}: a port number (1 to 65335)")
+    return base
+
+
 def describe_exit(returncode: int) -> str:
     if returncode < 0:
         return f"killed by {signal.Signals(-returncode).name}"
@@ -79,6 +103,7 @@ class Supervisor:
         self._lock = threading.Lock()
         self._children: dict[str, subprocess.Popen[str]] = {}
         self._argv: dict[str, Sequence[str]] = {}
+        self._env: dict[str, Mapping[str, str]] = {}
         self._started_at: dict[str, float] = {}
         self._backoff: dict[str, Backoff] = {}
         self._restart_at: dict[str, float] = {}  # children that died, and when they start again
@@ -87,8 +112,10 @@ class Supervisor:
         self._pumps: list[threading.Thread] = []
         self._width = 0
 
-    def start(self, name: str, argv: Sequence[str]) -> None:
+    def start(self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None) -> None:
+        """``env``: variables of this child's own, beyond ours."""
         self._argv[name] = list(argv)
+        self._env[name] = dict(env or {})
         self._backoff[name] = self._new_backoff()
         self._width = max(self._width, len(name))
         self._spawn(name)
@@ -102,7 +129,7 @@ class Supervisor:
             stderr=subprocess.STDOUT,
             text=True,
             bufsize=1,
-            env=child_env(),
+            env=child_env(self._env.get(name)),
             process_group=0,
         )
         self._children[name] = process

@@ -192,6 +192,16 @@ def outcomes(summary: dict[str, Any]) -> str:
     return ", ".join(counts) or "nothing"
 
 
+def show_alerts(notifications: Sequence[dict[str, Any]]) -> None:
+    """``recruit-sync alerts SYNC``: each notification and how its delivery went."""
+    rows = [
+        {**n, "created": when(n.get("created_at")), "delivered": when(n.get("delivered_at"))}
+        for n in notifications
+    ]
+    columns = ["created", "event", "channel", "target", "status", "attempts", "last_error", "delivered"]
+    table(rows, [*columns, "run_id"], "alert notifications (newest first)")
+
+
 def show_runs(runs: Sequence[dict[str, Any]]) -> None:
     rows = [{**run, "started": when(run.get("started_at")), "outcomes": outcomes(run)} for run in runs]
     table(

@@ -16,6 +16,7 @@ from recruit_sync.contracts import access as a
 from recruit_sync.contracts import resources as r
 from recruit_sync.contracts import topology
 from recruit_sync.contracts.events import BatchImported, RunSummary, SyncDue
+from recruit_sync.contracts.sync_spec import AlertNotification
 
 
 class RpcRequest(BaseModel):
@@ -115,6 +116,11 @@ TOKEN_LIST: Operation[r.NoArguments, list[a.Token]] = _op("token.list", _S, r.No
 TOKEN_CREATE: Operation[a.NewToken, a.TokenCreated] = _op("token.create", _S, a.NewToken, a.TokenCreated)
 TOKEN_REVOKE: Operation[a.TokenRef, a.Removed] = _op("token.revoke", _S, a.TokenRef, a.Removed)
 
+# scheduler: a sync's alert notifications and their delivery attempts (issue 12)
+ALERT_LIST: Operation[r.SyncRef, list[AlertNotification]] = _op(
+    "alert.list", _S, r.SyncRef, list[AlertNotification]
+)
+
 # importer: lists and suppressions
 LIST_MEMBERS: Operation[r.ListRef, list[r.Member]] = _op("list.members", _I, r.ListRef, list[r.Member])
 LIST_ALL: Operation[r.NoArguments, list[r.ListInfo]] = _op("list.all", _I, r.NoArguments, list[r.ListInfo])
@@ -189,4 +195,5 @@ OPERATIONS: tuple[Operation[Any, Any], ...] = (
     PREVIEW_BATCH,
     PREVIEW_CLOSE,
     FETCH_PREVIEW,
+    ALERT_LIST,
 )

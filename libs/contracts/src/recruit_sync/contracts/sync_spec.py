@@ -13,7 +13,17 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 DEFAULT_MAPPING: tuple[tuple[str, str], ...] = (
     ("Email", "email"),
@@ -213,6 +223,123 @@ class FieldMapping(_Strict):
 Mappings = list[FieldMapping]  # the spec has a key named "list", which shadows the builtin in class bodies
 
 
+class AlertEvent(StrEnum):
+    """What an alert notifies (INTERFACE ``alerts``), once per change of state."""
+
+    RUN_FAILED = "run_failed"
+    RUN_RECOVERED = "run_recovered"
+    IGNORED_ABOVE = "ignored_above"
+    VOLUME_DROP = "volume_drop"
+    SYNC_DEACTIVATED = "sync_deactivated"
+
+
+_DEFAULT_EVENTS = (AlertEvent.RUN_FAILED, AlertEvent.RUN_RECOVERED, AlertEvent.SYNC_DEACTIVATED)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
+
+
+class _Alert(_Strict):
+    """One place to notify; ``on`` defaults to failures, recoveries and deactivation, plus each threshold
+    the alert sets."""
+
+    on: list[AlertEvent] = Field(min_length=1)
+    ignored_above: float | None = Field(default=None, gt=0, lt=1)
+    volume_drop: float | None = Field(default=None, gt=0, lt=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_events(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "on" not in data:
+            events = [event.value for event in _DEFAULT_EVENTS]
+            events += [key for key in ("ignored_above", "volume_drop") if data.get(key) is not None]
+            data = {**data, "on": events}
+        return data
+
+    @field_validator("on")
+    @classmethod
+    def _no_repeats(cls, v: list[AlertEvent]) -> list[AlertEvent]:
+        if len(set(v)) != len(v):
+            raise ValueError("lists an event more than once")
+        return v
+
+    @model_validator(mode="after")
+    def _thresholds_set(self) -> _Alert:
+        for event, value in (
+            (AlertEvent.IGNORED_ABOVE, self.ignored_above),
+            (AlertEvent.VOLUME_DROP, self.volume_drop),
+        ):
+            if event in self.on and value is None:
+                raise ValueError(f"'on' includes {event.value!r}, which needs '{event.value}' (a share, 0-1)")
+        return self
+
+
+class WebhookAlert(_Alert):
+    """POSTs JSON signed with ``secret`` (HMAC-SHA256).
+
+    The secret is write-only: a request carries it, and the scheduler keeps it encrypted apart from the
+    spec (it requires one for a new URL and keeps the stored one when an edit leaves it out). The spec it
+    stores, shows and sends in events has none: a dump leaves an unset secret out, and the answers'
+    schema (serialization mode) has no room for one.
+    """
+
+    kind: Literal["webhook"]
+    url: str
+    secret: str | None = Field(default=None, min_length=1, max_length=500, exclude_if=lambda v: v is None)
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        if handler.mode == "serialization":
+            handler.resolve_ref_schema(schema)["properties"].pop("secret", None)
+        return schema
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, v: str) -> str:
+        if not _URL.match(v):
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        return v
+
+
+class EmailAlert(_Alert):
+    kind: Literal["email"]
+    to: list[str] = Field(min_length=1)
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, v: list[str]) -> list[str]:
+        for address in v:
+            if not _EMAIL.match(address):
+                raise ValueError(f"{address!r} is not an email address")
+        return v
+
+
+Alert = Annotated[WebhookAlert | EmailAlert, Field(discriminator="kind")]
+Alerts = list[Alert]  # ``list`` is shadowed in the spec's class body
+
+
+class AlertNotification(BaseModel):
+    """One notification of a sync's alerts and its delivery (``recruit-sync alerts SYNC``); never the
+    webhook's secret."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    sync_id: str
+    run_id: str | None
+    event: AlertEvent
+    channel: Literal["webhook", "email"]
+    target: str  # the webhook's URL or the email's addresses
+    created_at: datetime
+    status: Literal["pending", "delivered", "gave_up"]
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime | None  # while pending
+    delivered_at: datetime | None
+
+
 class SyncSpec(_Strict):
     name: str = Field(min_length=1, max_length=200)
     connection: str = Field(min_length=1)
@@ -224,6 +351,7 @@ class SyncSpec(_Strict):
     retrieval: Retrieval = Field(default_factory=Retrieval)
     mapping: Mappings = Field(default_factory=lambda: [])
     favourite: str | None = None
+    alerts: Alerts = Field(default_factory=lambda: [])
 
     @field_validator("module")
     @classmethod
@@ -267,13 +395,17 @@ class SyncSpecPatch(_Strict):
     mapping: Mappings | None = None
     favourite: str | None = None
     name: str | None = None
+    alerts: Alerts | None = None
 
 
 def describe_validation_error(exc: ValidationError) -> str:
     """One line per problem, each naming the key path: ``schedule.timezone: 'Mars/Olympus' is not ...``."""
     lines = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p)) or "(spec)"
+        # a union's tag (``selection.criteria.conditions``) is pydantic's, not a key the user wrote; a
+        # top-level key that happens to spell a tag (``email``) is the user's
+        parts = err["loc"]
+        loc = ".".join(str(p) for i, p in enumerate(parts) if i == 0 or not _is_union_tag(p)) or "(spec)"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
@@ -282,4 +414,4 @@ def describe_validation_error(exc: ValidationError) -> str:
 
 
 def _is_union_tag(part: Any) -> bool:
-    return isinstance(part, str) and part in {"all", "custom_view", "criteria"}
+    return isinstance(part, str) and part in {"all", "custom_view", "criteria", "webhook", "email"}

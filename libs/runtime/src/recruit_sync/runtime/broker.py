@@ -28,6 +28,8 @@ from faststream import BaseMiddleware
 from faststream.exceptions import AckMessage, HandlerException, NackMessage, RejectMessage
 from faststream.message import StreamMessage
 from faststream.rabbit import Channel, ExchangeType, QueueType, RabbitBroker, RabbitExchange, RabbitQueue
+from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
+from prometheus_client import REGISTRY
 from pydantic import ValidationError
 
 from recruit_sync.contracts import topology
@@ -35,6 +37,7 @@ from recruit_sync.contracts.envelope import Envelope
 from recruit_sync.contracts.events import MessageRejected, UnreadableEvent, read_event
 from recruit_sync.runtime import dead_letters
 from recruit_sync.runtime.journal import Retention, declare_journal
+from recruit_sync.runtime.tracing import telemetry_middleware
 
 log = structlog.get_logger()
 
@@ -95,6 +98,11 @@ def make_broker(
         reconnect_interval=RECONNECT_SECONDS,
     )
     broker.add_middleware(functools.partial(DeadLetters, consumer=consumer, broker=broker))
+    # message counts and latencies (faststream_* on the ops port's /metrics), around DeadLetters: it
+    # sees how each delivery was settled (acked, nacked, rejected)
+    broker.insert_middleware(RabbitPrometheusMiddleware(registry=REGISTRY, app_name=consumer))
+    # outermost: a delivery's span covers its handling, dead-lettering and announcement included
+    broker.insert_middleware(telemetry_middleware())
     return broker
 
 
@@ -207,8 +215,10 @@ async def any_event(message: StreamMessage[Any]) -> Envelope:
 
 def _bind_run(event: Envelope) -> None:
     """Every log line of the delivery's handling names its run and sync (a delivery has its own task)."""
+    summary = getattr(event, "summary", None)  # RunCompleted names them in its summary
     structlog.contextvars.bind_contextvars(
-        run_id=getattr(event, "run_id", None) or event.correlation_id, sync_id=getattr(event, "sync_id", None)
+        run_id=getattr(event, "run_id", None) or getattr(summary, "run_id", None) or event.correlation_id,
+        sync_id=getattr(event, "sync_id", None) or getattr(summary, "sync_id", None),
     )
 
 

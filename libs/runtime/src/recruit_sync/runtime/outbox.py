@@ -8,7 +8,9 @@ with the same event id. Replicas share the table through ``FOR UPDATE SKIP LOCKE
 twice (crash before ``sent_at`` is written) carries the same event id both times, which consumers skip.
 
 Each service's migrations create the table: ``outbox (id bigserial, event_id uuid unique,
-routing_key text, payload jsonb, created_at timestamptz, sent_at timestamptz)``.
+routing_key text, payload jsonb, created_at timestamptz, sent_at timestamptz, trace_context jsonb)``.
+``trace_context`` is the trace the event was written in (``runtime.tracing.carrier``, null when
+tracing is off); the relay publishes the event inside it, so it stays in its run's trace.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import structlog
 
 from recruit_sync.contracts.envelope import Envelope
 from recruit_sync.contracts.events import EVENT_TYPES
+from recruit_sync.runtime import tracing
 
 log = structlog.get_logger()
 
@@ -31,11 +34,12 @@ Publish = Callable[[Envelope], Awaitable[None]]
 async def enqueue(conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy, event: Envelope) -> None:
     """Write ``event`` to publish after commit (a deterministic event id is written once)."""
     await conn.execute(
-        "INSERT INTO outbox (event_id, routing_key, payload) VALUES ($1, $2, $3) "
+        "INSERT INTO outbox (event_id, routing_key, payload, trace_context) VALUES ($1, $2, $3, $4) "
         "ON CONFLICT (event_id) DO NOTHING",
         event.event_id,
         event.ROUTING_KEY,
         event.model_dump(mode="json", by_alias=True),
+        tracing.carrier(),
     )
 
 
@@ -54,12 +58,13 @@ class OutboxRelay:
         while True:
             async with self._pool.acquire() as conn, conn.transaction():
                 rows = await conn.fetch(
-                    "SELECT event_id, routing_key, payload FROM outbox WHERE sent_at IS NULL "
+                    "SELECT event_id, routing_key, payload, trace_context FROM outbox WHERE sent_at IS NULL "
                     "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
                     self._batch,
                 )
                 for row in rows:
-                    await self._publish(EVENT_TYPES[row["routing_key"]].model_validate(row["payload"]))
+                    with tracing.attached(row["trace_context"]):
+                        await self._publish(EVENT_TYPES[row["routing_key"]].model_validate(row["payload"]))
                 await conn.execute(
                     "UPDATE outbox SET sent_at = now() WHERE event_id = ANY($1::uuid[])",
                     [row["event_id"] for row in rows],

@@ -30,8 +30,10 @@ from recruit_sync.runtime import rpc
 from recruit_sync.runtime.broker import declare_topology, make_broker, publish_event, rpc_queue
 from recruit_sync.runtime.db import create_pool, migrate
 from recruit_sync.runtime.logging import configure_logging
+from recruit_sync.runtime.ops import OpsServer, latest_migration, ops_port_from_env, service_ready
 from recruit_sync.runtime.outbox import OutboxRelay
 from recruit_sync.runtime.settings import Settings
+from recruit_sync.runtime.tracing import configure_tracing
 
 
 @dataclass
@@ -92,9 +94,16 @@ def build_app(service: Service, settings: Settings) -> FastStream:
 
     app = FastStream(broker)
     tasks: list[asyncio.Task[None]] = []
+    # the ops port (runtime.ops): /metrics and health, when RECRUIT_SYNC_OPS_PORT is set
+    ops_port = ops_port_from_env()
+    database_url = settings.database_url if service.migrations is not None else None
+    ready = service_ready(broker.ping, database_url, service.name, latest_migration(service.migrations))
+    ops = OpsServer(ops_port, ready) if ops_port is not None else None
 
     @app.on_startup
     async def open_resources() -> None:
+        if ops is not None:
+            await ops.start()
         await declare_topology(settings.amqp_url, settings.journal_retention)
         if service.migrations is not None:
             resources._pool = await create_pool(
@@ -126,6 +135,8 @@ def build_app(service: Service, settings: Settings) -> FastStream:
     async def close_pool() -> None:
         if resources._pool is not None:
             await resources._pool.close()
+        if ops is not None:
+            await ops.stop()
 
     return app
 
@@ -139,6 +150,7 @@ def main(service: Service, build: Callable[[Settings], FastStream] | None = None
     if command == "migrate":
         asyncio.run(_migrate(settings, service))
     elif command == "run":
+        configure_tracing(service.name)  # off unless the OTEL_* variables configure it
         asyncio.run((build or partial(build_app, service))(settings).run())
     else:
         sys.exit(f"usage: python -m recruit_sync.{service.name} [run|migrate]")

@@ -24,6 +24,7 @@ from recruit_sync.api.errors import invalid_operation_request
 from recruit_sync.api.gateway import Services
 from recruit_sync.api.routes import router
 from recruit_sync.runtime.broker import declare_topology
+from recruit_sync.runtime.ops import OpsServer, ops_port_from_env
 from recruit_sync.runtime.rpc import RpcClient
 from recruit_sync.runtime.settings import Settings
 
@@ -39,16 +40,29 @@ def create_app(settings: Settings, rpc_timeout: float | None = None) -> FastAPI:
     client = RpcClient(settings.amqp_url)
     services = Services(client, rpc_timeout if rpc_timeout is not None else rpc_timeout_from_env())
 
+    async def ready() -> str | None:  # as /health: the API has no database of its own
+        return client.unavailable
+
+    # the ops port (runtime.ops): /metrics and health, when RECRUIT_SYNC_OPS_PORT is set
+    ops_port = ops_port_from_env()
+    ops = OpsServer(ops_port, ready) if ops_port is not None else None
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Declaring the topology here means an RPC publish finds its queue even before the first
-        # `migrate`; requests then wait in the queue until the service starts (or time out).
-        await declare_topology(settings.amqp_url, settings.journal_retention)
-        await client.connect()
+        if ops is not None:
+            await ops.start()
         try:
-            yield
+            # Declaring the topology here means an RPC publish finds its queue even before the first
+            # `migrate`; requests then wait in the queue until the service starts (or time out).
+            await declare_topology(settings.amqp_url, settings.journal_retention)
+            await client.connect()
+            try:
+                yield
+            finally:
+                await client.close()
         finally:
-            await client.close()
+            if ops is not None:
+                await ops.stop()
 
     app = FastAPI(
         title="recruit-sync",

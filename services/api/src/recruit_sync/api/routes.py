@@ -74,7 +74,7 @@ from recruit_sync.contracts.resources import (
     Unsuppress,
     Unsuppressed,
 )
-from recruit_sync.contracts.sync_spec import SyncSpec, SyncSpecPatch
+from recruit_sync.contracts.sync_spec import AlertNotification, SyncSpec, SyncSpecPatch
 from recruit_sync.runtime import dead_letters
 
 router = APIRouter()
@@ -174,6 +174,13 @@ async def run_sync(sync_id: str, services: Svc, full: bool = False) -> RunStarte
     """Start a run now (``full``: re-import all data). ``started`` is false when one is in progress,
     and ``run_id`` then names that run."""
     return await services.call(rpc.SYNC_RUN, RunSync(id=sync_id, full=full))
+
+
+@router.get("/syncs/{sync_id}/alerts", tags=["syncs"], dependencies=[VIEWER])
+async def list_alerts(sync_id: str, services: Svc) -> list[AlertNotification]:
+    """The sync's latest alert notifications (by id or name), newest first: event, channel, target,
+    status (pending, delivered, gave_up), delivery attempts and the last error. Never a secret."""
+    return await services.call(rpc.ALERT_LIST, SyncRef(id=sync_id))
 
 
 # --- history -----------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from recruit_sync.fetcher.modules import UnknownModule
 from recruit_sync.fetcher.recruit_auth import Credentials, TokenCache
 from recruit_sync.fetcher.recruit_client import ModuleCache, RecruitClient
 from recruit_sync.fetcher.recruit_http import AuthFailed, RecruitError, RetryPolicy
+from recruit_sync.runtime import metrics
 from recruit_sync.runtime.crypto import decrypt
 
 log = structlog.get_logger()
@@ -78,6 +79,9 @@ async def fetch_sync(due: SyncDue, *, connect: ClientFactory, publish: Publish) 
         else:
             await publish(completed)
             return
+        finally:  # the calls were made (and billed) whatever became of the fetch
+            metrics.RECRUIT_CALLS.labels(connection=due.connection.name).inc(client.api_calls)
+            metrics.RECRUIT_CREDITS.labels(connection=due.connection.name).inc(client.credits)
     log.warning("fetch failed", error=failed.error, auth_failed=failed.auth_failed)
     await publish(failed)
 

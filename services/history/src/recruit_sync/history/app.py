@@ -35,6 +35,7 @@ from recruit_sync.history import handlers
 from recruit_sync.history.queries import Queries
 from recruit_sync.history.stalls import StallPolicy
 from recruit_sync.history.store import retention
+from recruit_sync.runtime import metrics
 from recruit_sync.runtime.broker import EVENTS, TRANSIENT_ERRORS, BadInput, any_event, work_queue
 from recruit_sync.runtime.journal import Journal
 from recruit_sync.runtime.retention import pruning
@@ -78,8 +79,10 @@ async def _record_rejection(event: MessageRejected, pool: asyncpg.Pool) -> RunCo
 def subscribe(broker: RabbitBroker, resources: Resources) -> None:
     @broker.subscriber(work_queue(topology.HISTORY_EVENTS), EVENTS, decoder=any_event)
     async def on_event(event: Envelope) -> None:
-        if await handle(event, resources.pool) is not None:
+        completed = await handle(event, resources.pool)
+        if completed is not None:
             resources.relay.wake()  # publish the RunCompleted just committed
+            metrics.count_run(completed.summary)
 
 
 def operations(resources: Resources) -> Iterable[Served]:
@@ -95,6 +98,7 @@ def operations(resources: Resources) -> Iterable[Served]:
         except handlers.NotRunning as exc:
             raise RpcError(str(exc), 409) from None
         resources.relay.wake()  # publish the RunCompleted just committed
+        metrics.count_run(completed.summary)
         return completed.summary
 
     yield serve(rpc.RUNS_CANCEL, cancel)
@@ -110,8 +114,11 @@ async def watch_stalls(resources: Resources, policy: StallPolicy | None = None) 
     await asyncio.sleep(policy.seconds)
     while True:
         try:
-            if await handlers.fail_stalled_runs(policy, pool=resources.pool):
+            stalled = await handlers.fail_stalled_runs(policy, pool=resources.pool)
+            if stalled:
                 resources.relay.wake()
+            for completed in stalled:
+                metrics.count_run(completed.summary)
         except TRANSIENT_ERRORS as exc:  # the database is away: look again later
             log.warning("could not look for stalled runs", error=repr(exc))
         except Exception:

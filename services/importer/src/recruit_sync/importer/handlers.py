@@ -34,6 +34,7 @@ from recruit_sync.importer.store import Connection, lists, suppressions
 from recruit_sync.importer.store.batches import imported_batch, record_batch
 from recruit_sync.importer.store.facts import read_facts
 from recruit_sync.importer.store.writes import apply
+from recruit_sync.runtime import metrics
 from recruit_sync.runtime.rpc import RpcError
 
 log = structlog.get_logger()
@@ -49,7 +50,9 @@ async def import_batch(pool: asyncpg.Pool, batch: RecordBatch) -> BatchImported:
     """
     parsed = await parse_batch(batch)
     async with pool.acquire() as conn:
-        event = await decide_and_apply(conn, batch, parsed)
+        event, first_time = await _decide_and_apply(conn, batch, parsed)
+    if first_time:  # committed: count its outcomes once (a redelivery's republish is not counted)
+        metrics.count_outcomes(batch.sync_id, event.outcomes)
     log.info("batch imported", seq=batch.seq, records=len(batch.records), deleted=len(batch.deleted))
     return event
 
@@ -58,13 +61,21 @@ async def decide_and_apply(
     conn: Connection, batch: RecordBatch, parsed: list[ParsedRecord | MalformedRecord]
 ) -> BatchImported:
     """The batch's transaction, on ``conn``: the live store, or a scratch copy (``scratch_runs``)."""
+    event, _ = await _decide_and_apply(conn, batch, parsed)
+    return event
+
+
+async def _decide_and_apply(
+    conn: Connection, batch: RecordBatch, parsed: list[ParsedRecord | MalformedRecord]
+) -> tuple[BatchImported, bool]:
+    """``decide_and_apply``, and whether the batch was applied now (False: it had been already)."""
     settings = batch.settings
     async with conn.transaction():
         await lists.lock_list(conn, settings.list_name)
         done = await imported_batch(conn, batch.run_id, batch.seq)
         if done is not None:
             log.info("batch already imported, republishing", seq=batch.seq)
-            return done
+            return done, False
         list_id = await lists.ensure_list(conn, settings.list_name)
         facts = await read_facts(
             conn,
@@ -85,7 +96,7 @@ async def decide_and_apply(
             superseded=decision.superseded,
         )
         await record_batch(conn, event)
-    return event
+    return event, True
 
 
 async def parse_batch(batch: RecordBatch) -> list[ParsedRecord | MalformedRecord]:

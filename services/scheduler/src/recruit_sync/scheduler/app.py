@@ -16,8 +16,9 @@ from recruit_sync.runtime.broker import EVENTS, decoder, work_queue
 from recruit_sync.runtime.retention import pruning
 from recruit_sync.runtime.rpc import Served, serve
 from recruit_sync.runtime.service import Resources, Service
-from recruit_sync.scheduler import access, connections, retention, runs, syncs
+from recruit_sync.scheduler import access, connections, notify, retention, runs, syncs
 from recruit_sync.scheduler.deps import Deps
+from recruit_sync.scheduler.gauges import refresh_gauges
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -59,6 +60,7 @@ def operations(deps: Deps) -> Iterable[Served]:
         serve(rpc.TOKEN_LIST, _bound(access.list_tokens, deps)),
         serve(rpc.TOKEN_CREATE, _bound(access.create_token, deps)),
         serve(rpc.TOKEN_REVOKE, _bound(access.revoke_token, deps)),
+        serve(rpc.ALERT_LIST, _bound(notify.list_notifications, deps)),
     )
     return served
 
@@ -87,5 +89,5 @@ SERVICE = Service(
     rpc_queue=topology.SCHEDULER_RPC,
     operations=lambda resources: operations(Deps.of(resources)),
     outbox=True,
-    loops=(tick, pruning(retention.prunes)),
+    loops=(tick, pruning(retention.prunes), refresh_gauges, notify.delivery_loop),
 )

@@ -14,7 +14,7 @@ import structlog
 from recruit_sync.contracts.resources import Connection, Created, NewConnection, NoArguments, Rekey, Rekeyed
 from recruit_sync.runtime import crypto
 from recruit_sync.runtime.rpc import RpcError
-from recruit_sync.scheduler import budget, store
+from recruit_sync.scheduler import budget, notify, store
 from recruit_sync.scheduler.deps import Deps, transaction
 
 log = structlog.get_logger()
@@ -52,6 +52,7 @@ async def rekey_connection(deps: Deps, rekey: Rekey) -> Rekeyed:
             raise RpcError(f"no connection named {rekey.name!r}", 404)
         await store.update_credentials(conn, connection["id"], changes)
         deactivated = await store.deactivate_syncs(conn, connection["id"], "credentials_changed")
+        await notify.after_deactivation(conn, deactivated, "credentials_changed", deps.clock())
     log.info("connection rekeyed", connection=rekey.name, deactivated=len(deactivated))
     return Rekeyed(id=str(connection["id"]), deactivated=[str(sync_id) for sync_id in deactivated])
 

@@ -8,6 +8,8 @@
   sent; an unsent one never.
 - Credit spends count in a rolling 24-hour window (ADR 0011); finishing a run already forgets its own
   connection's older ones, this forgets those of connections that run no more.
+- Alert notifications delivered or given up go ``keep_outcomes`` after they were written; a pending one
+  never.
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ from recruit_sync.runtime.retention import Prune
 from recruit_sync.runtime.settings import Settings
 from recruit_sync.scheduler import budget
 
+FINISHED_NOTIFICATION = "(delivered_at IS NOT NULL OR gave_up_at IS NOT NULL)"
+
 
 def prunes(settings: Settings) -> list[Prune]:
     return [
         Prune("inbox", "handled_at < $1", settings.keep_bookkeeping),
         Prune("outbox", "sent_at < $1", settings.keep_bookkeeping),
         Prune("credit_spend", "spent_at < $1", 2 * budget.WINDOW),
+        # alert notifications delivered or given up, as long as a run's per-record outcomes (0007)
+        Prune("notifications", f"created_at < $1 AND {FINISHED_NOTIFICATION}", settings.keep_outcomes),
     ]

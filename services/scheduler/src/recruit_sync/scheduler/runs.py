@@ -15,8 +15,8 @@ import structlog
 from recruit_sync.contracts.events import RunCompleted, RunState, RunSummary, Trigger
 from recruit_sync.contracts.ids import run_id_for_schedule
 from recruit_sync.contracts.resources import WindowKind
-from recruit_sync.runtime import inbox, outbox
-from recruit_sync.scheduler import budget, store
+from recruit_sync.runtime import inbox, outbox, tracing
+from recruit_sync.scheduler import budget, notify, store
 from recruit_sync.scheduler.deps import Deps, transaction
 from recruit_sync.scheduler.due import Window, build_sync_due, retrieval_window
 from recruit_sync.scheduler.schedule import next_due_at
@@ -127,7 +127,8 @@ async def start_run(
             window=window,
             batch_size=deps.settings.batch_size,
         )
-        await outbox.enqueue(conn, event)
+        with tracing.run_span(run_id, str(sync.id), trigger):  # the run's trace starts here
+            await outbox.enqueue(conn, event)
     return started
 
 
@@ -169,7 +170,10 @@ async def record_run_completed(deps: Deps, event: RunCompleted) -> None:
             if finished is not None and finished.credentials_version < sync.credentials_version:
                 log.info("auth failure of superseded credentials ignored", run_id=summary.run_id)
             else:
-                await store.deactivate_syncs(conn, sync.connection_id, "auth_failed")
+                deactivated = await store.deactivate_syncs(conn, sync.connection_id, "auth_failed")
+                await notify.after_deactivation(conn, deactivated, "auth_failed", now)
+        if isinstance(sync, StoredSync):  # alerts, written with the completion (scheduler.notify)
+            await notify.after_run(conn, sync, summary, now)
 
 
 def _window_kind_of(sync: SyncRow, summary: RunSummary, finished: FinishedRun | None) -> WindowKind:

@@ -172,18 +172,22 @@ async def insert_sync(
     created_at: datetime,
     next_due_at: datetime | None,
     options_enabled_at: dict[str, datetime],
+    alert_secrets: dict[str, str] | None = None,
 ) -> uuid.UUID:
-    """Insert an active sync and its settings version 1; raises UniqueViolationError on a taken name."""
+    """Insert an active sync and its settings version 1; raises UniqueViolationError on a taken name.
+
+    ``alert_secrets``: its webhooks' signing secrets by URL, encrypted (scheduler.notify)."""
     data = dump_spec(spec)
     sync_id: uuid.UUID = await conn.fetchval(
-        "INSERT INTO syncs (name, connection_id, spec, state, created_at, next_due_at, options_enabled_at) "
-        "VALUES ($1, $2, $3, 'active', $4, $5, $6) RETURNING id",
+        "INSERT INTO syncs (name, connection_id, spec, state, created_at, next_due_at, options_enabled_at, "
+        "alert_secrets) VALUES ($1, $2, $3, 'active', $4, $5, $6, $7) RETURNING id",
         spec.name,
         connection_id,
         data,
         created_at,
         next_due_at,
         _iso_map(options_enabled_at),
+        alert_secrets or {},
     )
     await _insert_version(conn, sync_id, 1, data, created_at)
     return sync_id
@@ -235,6 +239,7 @@ async def update_settings(
     options_enabled_at: dict[str, datetime],
     reset_watermark: bool,
     at: datetime,
+    alert_secrets: dict[str, str] | None = None,
 ) -> None:
     """New settings (version ``version``); raises UniqueViolationError when a rename takes a used name.
 
@@ -245,7 +250,8 @@ async def update_settings(
         "UPDATE syncs SET name = $2, spec = $3, settings_version = $4, "
         "credit_wait_until = CASE WHEN next_due_at IS DISTINCT FROM $5 THEN NULL ELSE credit_wait_until END, "
         "next_due_at = $5, options_enabled_at = $6, "
-        "last_success_started_at = CASE WHEN $7 THEN NULL ELSE last_success_started_at END "
+        "last_success_started_at = CASE WHEN $7 THEN NULL ELSE last_success_started_at END, "
+        "alert_secrets = coalesce($8, alert_secrets) "
         "WHERE id = $1",
         sync_id,
         spec.name,
@@ -254,6 +260,7 @@ async def update_settings(
         next_due_at,
         _iso_map(options_enabled_at),
         reset_watermark,
+        alert_secrets,
     )
     await _insert_version(conn, sync_id, version, data, at)
 
@@ -441,3 +448,109 @@ async def save_favourite(conn: Conn, name: str, mapping: list[FieldMapping]) -> 
 async def favourites(conn: Conn) -> dict[str, list[dict[str, str]]]:
     rows = await conn.fetch("SELECT name, mapping FROM favourites ORDER BY name")
     return {row["name"]: row["mapping"] for row in rows}
+
+
+# alerts (scheduler.alerts, scheduler.notify) ------------------------------------------------------------
+
+
+async def alert_secrets(conn: Conn, sync_id: uuid.UUID) -> dict[str, str]:
+    """The sync's webhook signing secrets by URL, encrypted (never selected with the sync itself)."""
+    secrets: dict[str, str] = await conn.fetchval("SELECT alert_secrets FROM syncs WHERE id = $1", sync_id)
+    return secrets
+
+
+async def last_success_total(conn: Conn, sync_id: uuid.UUID) -> int | None:
+    total: int | None = await conn.fetchval("SELECT last_success_total FROM syncs WHERE id = $1", sync_id)
+    return total
+
+
+async def set_last_success_total(conn: Conn, sync_id: uuid.UUID, total: int) -> None:
+    await conn.execute("UPDATE syncs SET last_success_total = $2 WHERE id = $1", sync_id, total)
+
+
+async def alert_state(conn: Conn, sync_id: uuid.UUID) -> list[asyncpg.Record]:
+    """The conditions raised for the sync's alerts: rows of (target, event)."""
+    return await conn.fetch("SELECT target, event FROM alert_state WHERE sync_id = $1", sync_id)
+
+
+async def set_alert_state(conn: Conn, sync_id: uuid.UUID, raised: list[tuple[str, str]]) -> None:
+    await conn.execute("DELETE FROM alert_state WHERE sync_id = $1", sync_id)
+    await conn.executemany(
+        "INSERT INTO alert_state (sync_id, target, event) VALUES ($1, $2, $3)",
+        [(sync_id, target, event) for target, event in raised],
+    )
+
+
+async def insert_notification(
+    conn: Conn,
+    *,
+    sync_id: uuid.UUID,
+    run_id: str | None,
+    event: str,
+    channel: str,
+    target: str,
+    secret_enc: str | None,
+    payload: dict[str, Any],
+    at: datetime,
+) -> int:
+    notification_id: int = await conn.fetchval(
+        "INSERT INTO notifications (sync_id, run_id, event, channel, target, secret_enc, payload, "
+        "created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+        sync_id,
+        run_id,
+        event,
+        channel,
+        target,
+        secret_enc,
+        payload,
+        at,
+    )
+    return notification_id
+
+
+async def lease_notifications(conn: Conn, now: datetime, until: datetime, limit: int) -> list[asyncpg.Record]:
+    """The notifications due at ``now``, oldest first, each not due again before ``until`` (so a sender
+    that dies mid-delivery leaves them to be retried then; replicas skip each other's)."""
+    return await conn.fetch(
+        "UPDATE notifications SET next_attempt_at = $2 WHERE id IN ("
+        " SELECT id FROM notifications WHERE delivered_at IS NULL AND gave_up_at IS NULL "
+        " AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) "
+        "RETURNING id, channel, target, secret_enc, payload, attempts",
+        now,
+        until,
+        limit,
+    )
+
+
+async def record_attempt(
+    conn: Conn,
+    notification_id: int,
+    *,
+    attempts: int,
+    error: str | None,
+    delivered_at: datetime | None,
+    next_attempt_at: datetime,
+    gave_up_at: datetime | None,
+) -> None:
+    """One delivery attempt; a success keeps the error of the attempt before it, for the record."""
+    await conn.execute(
+        "UPDATE notifications SET attempts = $2, last_error = coalesce($3, last_error), delivered_at = $4, "
+        "next_attempt_at = $5, gave_up_at = $6 WHERE id = $1",
+        notification_id,
+        attempts,
+        error,
+        delivered_at,
+        next_attempt_at,
+        gave_up_at,
+    )
+
+
+async def notifications_of(conn: Conn, sync_id: uuid.UUID, limit: int) -> list[asyncpg.Record]:
+    """The sync's latest notifications, newest first (without their secrets)."""
+    return await conn.fetch(
+        "SELECT id, run_id, event, channel, target, payload, created_at, attempts, next_attempt_at, "
+        "last_error, delivered_at, gave_up_at FROM notifications WHERE sync_id = $1 "
+        "ORDER BY id DESC LIMIT $2",
+        sync_id,
+        limit,
+    )

@@ -32,6 +32,7 @@ from recruit_sync.runtime.rpc import RpcError
 from recruit_sync.scheduler import runs, store
 from recruit_sync.scheduler.deps import Deps, transaction
 from recruit_sync.scheduler.due import SyncSnapshot, Window, build_sync_due, retrieval_window
+from recruit_sync.scheduler.notify import gives_secrets, seal_secrets, without_secrets
 from recruit_sync.scheduler.schedule import next_due_at
 from recruit_sync.scheduler.specs import (
     SpecError,
@@ -59,11 +60,12 @@ async def create_sync(deps: Deps, request: CreateSync) -> Created:
             spec, connection = await _checked_new_spec(deps, conn, spec, now)
             sync_id = await store.insert_sync(
                 conn,
-                spec=spec,
+                spec=without_secrets(spec),
                 connection_id=connection["id"],
                 created_at=now,
                 next_due_at=next_due_at(spec.schedule, now),
                 options_enabled_at=options_enabled_at(None, spec.options, {}, now),
+                alert_secrets=seal_secrets(spec, {}),
             )
     except SpecError as exc:
         raise RpcError(str(exc), 400) from None
@@ -103,8 +105,10 @@ async def edit_sync(deps: Deps, request: EditSync) -> SyncDetail:
             data = apply_patch(current, patch)
             if patch.favourite is not None:
                 data = load_favourite(data, await store.favourites(conn))
-            new = validate_spec(data)
-            if new == current:
+            given = validate_spec(data)
+            secrets = seal_secrets(given, await store.alert_secrets(conn, sync.id))
+            new = without_secrets(given)
+            if new == current and not gives_secrets(given):
                 return describe_sync(sync)
             if new.retrieval != current.retrieval:
                 check_retrieval_age(new, sync.created_at, deps.settings.retrieval_max_age_days)
@@ -122,6 +126,7 @@ async def edit_sync(deps: Deps, request: EditSync) -> SyncDetail:
                 ),
                 reset_watermark=needs_full_window(current, new),
                 at=now,
+                alert_secrets=secrets,
             )
             sync = await _existing_sync(conn, str(sync.id))
     except SpecError as exc:
@@ -207,7 +212,7 @@ async def preview_plan(deps: Deps, request: PreviewRequest) -> SyncDue:
                 spec, connection = await _checked_new_spec(deps, conn, request.spec, now)
                 plan = SyncSnapshot(
                     sync_id=str(uuid.uuid4()),
-                    spec=spec,
+                    spec=without_secrets(spec),
                     settings_version=1,
                     options_enabled_at=options_enabled_at(None, spec.options, {}, now),
                     connection=connection_snapshot(connection),
