@@ -70,3 +70,14 @@ def test_only_the_api_is_published_and_no_password_has_a_default() -> None:
         uses = re.findall(rf"\$\{{{variable}(:\?|:-|-|\}})", text)
         assert uses and set(uses) == {":?"}, (variable, uses)  # required, never defaulted
     assert "guest:guest" not in text and "postgres:postgres@" not in text
+
+
+def test_every_service_process_is_probed_on_its_ops_port() -> None:
+    """Each container runs one process with its ops port (RECRUIT_SYNC_OPS_PORT) and is healthy only while
+    its /health/ready answers (broker connected, database answering, migrations applied)."""
+    services = compose()["services"]
+    for name in (*WORKERS, "api"):
+        service = services[name]
+        port = service["environment"]["RECRUIT_SYNC_OPS_PORT"]
+        assert f"127.0.0.1:{port}/health/ready" in " ".join(service["healthcheck"]["test"]), name
+    assert services["sim"]["healthcheck"] == {"disable": True}
