@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -149,7 +150,8 @@ class Person:
 
     def click(self, text: str) -> None:
         """Press the button, or follow the link, whose text is ``text``, and wait for the page it opens."""
-        for attempt in range(3):
+        attempts = 6
+        for attempt in range(attempts):
             try:
                 element = self.driver.find_element(
                     By.XPATH, f"//button[normalize-space()={_literal(text)}][not(@aria-hidden='true')]"
@@ -163,8 +165,9 @@ class Person:
             except (StaleElementReferenceException, WebDriverException) as exc:
                 # the page was still settling (Chromium: "Node ... does not belong to the document"):
                 # find the button again, as a person would look again
-                if attempt == 2 or not _settling(exc):
+                if attempt == attempts - 1 or not _settling(exc):
                     raise
+                time.sleep(0.25 * (attempt + 1))  # give the swap in progress time to finish
         WebDriverWait(self.driver, 30).until(staleness_of(page), f"{text!r} opened no page")
         WebDriverWait(self.driver, 30).until(
             lambda driver: driver.execute_script("return document.readyState") == "complete"
