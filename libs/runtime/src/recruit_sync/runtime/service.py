@@ -12,15 +12,15 @@ undoes it in reverse. ``main`` is the command line every service shares:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import structlog
 from faststream import FastStream
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.annotations import RabbitMessage
@@ -34,6 +34,8 @@ from recruit_sync.runtime.ops import OpsServer, latest_migration, ops_port_from_
 from recruit_sync.runtime.outbox import OutboxRelay
 from recruit_sync.runtime.settings import Settings
 from recruit_sync.runtime.tracing import configure_tracing
+
+log = structlog.get_logger()
 
 
 @dataclass
@@ -126,19 +128,35 @@ def build_app(service: Service, settings: Settings) -> FastStream:
     async def stop_loops() -> None:
         for task in tasks:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if tasks:  # bounded: a loop stuck in a call that ignores cancellation must not hold up the exit
+            _, stuck = await asyncio.wait(tasks, timeout=STOP_STEP_SECONDS)
+            for task in stuck:
+                log.warning("a background loop did not stop in time", loop=task.get_name())
         if resources._relay is not None:
-            await resources._relay.stop()
+            await _bounded(resources._relay.stop(), "the outbox relay")
 
     @app.after_shutdown
     async def close_pool() -> None:
         if resources._pool is not None:
-            await resources._pool.close()
+            if not await _bounded(resources._pool.close(), "the database pool"):
+                resources._pool.terminate()  # connections still held: closed by force
         if ops is not None:
-            await ops.stop()
+            await _bounded(ops.stop(), "the ops server")
 
     return app
+
+
+STOP_STEP_SECONDS = 10.0  # how long each step of a shutdown may take before it is cut short
+
+
+async def _bounded(step: Awaitable[None], what: str) -> bool:
+    """Await one step of a shutdown for at most ``STOP_STEP_SECONDS``; False (and a warning) if cut short."""
+    try:
+        await asyncio.wait_for(step, STOP_STEP_SECONDS)
+    except TimeoutError:
+        log.warning("shutdown step cut short", step=what, seconds=STOP_STEP_SECONDS)
+        return False
+    return True
 
 
 def main(service: Service, build: Callable[[Settings], FastStream] | None = None) -> None:
