@@ -117,3 +117,22 @@ async def event_queue(amqp_url: str) -> AsyncIterator[Callable[[str], Awaitable[
 
     yield bind
     await connection.close()
+
+
+@pytest.fixture
+def spans() -> Iterator[Any]:
+    """The OpenTelemetry spans this test finishes, in memory (the process's tracer provider is set once,
+    then shared)."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    yield exporter
+    exporter.shutdown()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterator
 from typing import Any
 
 import aio_pika
@@ -20,8 +19,7 @@ import pytest
 from faststream import TestApp
 from faststream.rabbit import RabbitBroker
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from recruit_sync.contracts import topology
@@ -37,19 +35,6 @@ from .conftest import RunEvents
 pytestmark = pytest.mark.integration
 
 ROUTING_KEY = "messaging.rabbitmq.destination.routing_key"
-
-
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    """The spans this test finishes (the process's tracer provider is set once, then shared)."""
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    exporter = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    yield exporter
-    exporter.shutdown()
 
 
 def _stand_ins(amqp_url: str, run: RunEvents) -> RabbitBroker:
