@@ -265,21 +265,26 @@ async def deliver_due(deps: Deps, sender: Sender, *, base: float | None = None) 
     delivered = 0
     for row in rows:
         attempts = row["attempts"] + 1
+        error: str | None = None
         try:
             await sender.send(row)
         except Exception as exc:  # any failure is an attempt, recorded and retried
             error = _describe(exc)
-            gave_up = attempts >= MAX_ATTEMPTS
-            async with transaction(deps) as conn:
-                await store.record_attempt(
-                    conn,
-                    row["id"],
-                    attempts=attempts,
-                    error=error,
-                    delivered_at=None,
-                    next_attempt_at=now + retry_delay(attempts, base),
-                    gave_up_at=now if gave_up else None,
-                )
+        gave_up = error is not None and attempts >= MAX_ATTEMPTS
+        async with transaction(deps) as conn:
+            await store.record_attempt(
+                conn,
+                row["id"],
+                attempts=attempts,
+                error=error,
+                delivered_at=deps.clock() if error is None else None,
+                next_attempt_at=now if error is None else now + retry_delay(attempts, base),
+                gave_up_at=now if gave_up else None,
+            )
+        if error is None:
+            delivered += 1
+            log.info("alert delivered", notification=row["id"], channel=row["channel"], attempts=attempts)
+        else:
             log.warning(
                 "alert delivery failed",
                 notification=row["id"],
@@ -288,19 +293,6 @@ async def deliver_due(deps: Deps, sender: Sender, *, base: float | None = None) 
                 error=error,
                 gave_up=gave_up,
             )
-        else:
-            delivered += 1
-            async with transaction(deps) as conn:
-                await store.record_attempt(
-                    conn,
-                    row["id"],
-                    attempts=attempts,
-                    error=None,
-                    delivered_at=deps.clock(),
-                    next_attempt_at=now,
-                    gave_up_at=None,
-                )
-            log.info("alert delivered", notification=row["id"], channel=row["channel"], attempts=attempts)
     return delivered
 
 
