@@ -19,22 +19,12 @@ from typing import Any
 import aio_pika
 import pytest
 
-from tests.e2e.conftest import DATA
+from tests.e2e.conftest import DATA, SMALL_MEMBERS
 from tests.e2e.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 IMPORTER = "recruit_sync.importer.record_batch"
-SMALL_MEMBERS = {
-    "ada.lovelace@analytical.example",
-    "grace.hopper@navy.example",
-    "alan.turing@bletchley.example",
-    "katherine.johnson@nasa.example",
-    "linus@kernel.example",
-    "margaret.hamilton@apollo.example",
-    "barbara.liskov@mit.example",
-    "edsger.dijkstra@tue.example",
-}
 
 
 @pytest.fixture(scope="module")

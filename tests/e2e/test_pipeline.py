@@ -10,6 +10,7 @@ from typing import Any
 import aio_pika
 import pytest
 
+from tests.e2e.conftest import SMALL_MEMBERS
 from tests.e2e.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -19,16 +20,6 @@ REASONS = (
     "empty_email", "invalid_pattern", "role_address", "file_duplicate", "opt_out",
     "converted", "do_not_mail", "bounced", "malformed",
 )  # fmt: skip
-SMALL_MEMBERS = {
-    "ada.lovelace@analytical.example",
-    "grace.hopper@navy.example",
-    "alan.turing@bletchley.example",
-    "katherine.johnson@nasa.example",
-    "linus@kernel.example",
-    "margaret.hamilton@apollo.example",
-    "barbara.liskov@mit.example",
-    "edsger.dijkstra@tue.example",
-}
 
 
 def spec(name: str, list_name: str, **extra: Any) -> dict[str, Any]:
