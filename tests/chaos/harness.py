@@ -25,22 +25,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from tests.e2e.stack import CLI, CliError
-from tests.faults.postgres import free_port
+from tests.e2e.stack import CLI, CliError, counts_of, free_port
 from tests.faults.proxy import TcpProxy
 
 WORKERS = ("scheduler", "fetcher", "importer", "history")
-COUNTS = (
-    "total",
-    "new",
-    "re_added",
-    "duplicate",
-    "updated",
-    "unchanged",
-    "ignored",
-    "ignored_by_reason",
-    "deleted",
-)
 SPEC = {"name": "chaos", "connection": "acme-recruit", "list": "Chaos",
         "schedule": {"kind": "weekly", "weekday": "monday", "at": "09:30", "timezone": "UTC"},
         "options": {"on_recruit_delete": "remove_from_list"}}  # fmt: skip
@@ -278,7 +266,7 @@ class ChaosStack:
         records = self.json("runs", "records", summary["run_id"])
         members = self.json("list", "members", SPEC["list"])
         return Outcome(
-            counts={key: summary[key] for key in COUNTS},
+            counts=counts_of(summary),
             records=sorted(
                 (r["record_id"] or "", r["email"] or "", r["outcome"], r["reason"] or "") for r in records
             ),

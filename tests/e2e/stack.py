@@ -38,6 +38,28 @@ def not_due_today() -> dict[str, str]:
     return {"kind": "daily", "at": at, "timezone": "UTC"}
 
 
+SUMMARY_COUNTS = (
+    "total", "new", "re_added", "duplicate", "updated", "unchanged", "ignored", "ignored_by_reason",
+    "deleted",
+)  # fmt: skip
+
+
+def counts_of(summary: dict[str, Any]) -> dict[str, Any]:
+    """A run summary's counts (INTERFACE.md "Run summary"), without its identity, times and costs."""
+    keys = (
+        "total",
+        "new",
+        "re_added",
+        "duplicate",
+        "updated",
+        "unchanged",
+        "ignored",
+        "ignored_by_reason",
+        "deleted",
+    )
+    return {key: summary[key] for key in keys}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

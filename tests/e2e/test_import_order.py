@@ -15,23 +15,12 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.stack import Stack
+from tests.e2e.stack import Stack, counts_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 DATA = Path(__file__).parent / "data" / "import_order.json"
 SMALL_BATCHES = {"RECRUIT_SYNC_BATCH_SIZE": "7"}
-COUNTS = (
-    "total",
-    "new",
-    "re_added",
-    "duplicate",
-    "updated",
-    "unchanged",
-    "ignored",
-    "ignored_by_reason",
-    "deleted",
-)
 
 
 def stack_with(tmp_path_factory: pytest.TempPathFactory, replicas: int) -> Iterator[Stack]:
@@ -65,7 +54,7 @@ def import_into(stack: Stack, list_name: str) -> tuple[dict[str, Any], list[Any]
     assert summary["state"] == "succeeded", (summary, stack.logs()[-4000:])
     records = stack.json("runs", "records", summary["run_id"])
     outcomes = sorted((r["record_id"], r["outcome"], r["reason"]) for r in records)
-    return {key: summary[key] for key in COUNTS}, outcomes, stack.json("list", "members", list_name)
+    return counts_of(summary), outcomes, stack.json("list", "members", list_name)
 
 
 def most_recent_records() -> dict[str, dict[str, Any]]:

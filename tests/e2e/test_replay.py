@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.stack import Stack
+from tests.e2e.stack import Stack, counts_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -80,13 +80,6 @@ def test_an_unknown_run_is_one_error_line(stack: Stack) -> None:
         assert result.stderr.splitlines() == ["error: no run 'no-such-run'"]
 
 
-COUNTS = ("total", "new", "re_added", "duplicate", "updated", "unchanged", "ignored", "deleted")
-
-
-def _counts(summary: dict[str, Any]) -> dict[str, Any]:
-    return {key: summary[key] for key in (*COUNTS, "ignored_by_reason")}
-
-
 def test_a_dry_run_of_the_three_replica_run_reproduces_run_after_run(
     stack: Stack, finished_run: dict[str, Any]
 ) -> None:
@@ -95,7 +88,7 @@ def test_a_dry_run_of_the_three_replica_run_reproduces_run_after_run(
         dry = stack.json("replay", finished_run["run_id"], "--dry-run")
         print(f"dry run took {time.monotonic() - began:.2f} s")
         assert (dry["differences"], dry["differences_total"]) == ([], 0)
-        assert dry["recorded"] == dry["replayed"] == _counts(finished_run)
+        assert dry["recorded"] == dry["replayed"] == counts_of(finished_run)
         assert dry["batches"] == -(-finished_run["total"] // 7)
     out = stack.run("replay", finished_run["run_id"], "--dry-run").stdout
     assert out.rstrip().endswith("reproduces: 0 differences")
@@ -114,7 +107,7 @@ def test_a_run_reproduces_after_later_runs_changed_what_it_found(
     for summary in (finished_run, later):
         dry = stack.json("replay", summary["run_id"], "--dry-run")
         assert dry["differences"] == [], dry["differences"]
-        assert dry["recorded"] == dry["replayed"] == _counts(summary)
+        assert dry["recorded"] == dry["replayed"] == counts_of(summary)
 
 
 def test_a_dry_run_goes_on_beside_a_run_in_flight(stack: Stack, finished_run: dict[str, Any]) -> None:
@@ -175,7 +168,7 @@ def test_a_preview_writes_nothing_and_the_next_run_does_what_it_said(stack: Stac
     assert "Previewed" not in [row["name"] for row in before["lists"]]
 
     summary = stack.run_sync(sync_id)
-    assert preview["summary"] == _counts(summary)
+    assert preview["summary"] == counts_of(summary)
     assert calls == preview["api_calls"] > 0  # what Recruit saw is what the preview says it spent
     # the same pages as the run; the module list is cached per fetcher process, so one call may differ
     assert abs(preview["api_calls"] - summary["api_calls"]) <= 1
@@ -196,7 +189,7 @@ def test_a_preview_writes_nothing_and_the_next_run_does_what_it_said(stack: Stac
 
     # nothing changed since: the preview of the incremental run says so, and so does the run
     again = stack.json("sync", "preview", sync_id)
-    assert again["summary"] == _counts(stack.run_sync(sync_id))
+    assert again["summary"] == counts_of(stack.run_sync(sync_id))
 
 
 def test_a_spec_is_previewed_before_it_exists(stack: Stack, tmp_path: Path) -> None:
@@ -213,7 +206,7 @@ def test_a_spec_is_previewed_before_it_exists(stack: Stack, tmp_path: Path) -> N
     assert "Globex people" not in [row["name"] for row in stack.json("list", "all")]
     assert "Only Globex" not in [s["name"] for s in stack.json("sync", "list")]
     summary = stack.run_sync(stack.create_sync(spec))
-    assert preview["summary"] == _counts(summary) and summary["total"] > 0
+    assert preview["summary"] == counts_of(summary) and summary["total"] > 0
     text = stack.run("sync", "preview", "--file", str(path)).stdout
     assert "api calls:" in text and "new" in text
 

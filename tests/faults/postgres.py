@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from tests.e2e.stack import free_port
 
 
 def _bin(name: str) -> str:
@@ -24,12 +25,6 @@ def _bin(name: str) -> str:
         if (directory / name).exists():
             return str(directory / name)
     raise RuntimeError(f"{name} not found (is PostgreSQL installed?)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class PrivatePostgres:

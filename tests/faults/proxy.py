@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import threading
 
-from tests.faults.postgres import free_port
+from tests.e2e.stack import free_port
 
 CHUNK = 65536
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.postgres import free_port
+from tests.e2e.stack import free_port
 
 START_TIMEOUT = 60.0
 

@@ -10,7 +10,8 @@ import socket
 import asyncpg
 import pytest
 
-from tests.faults.postgres import PrivatePostgres, free_port
+from tests.e2e.stack import free_port
+from tests.faults.postgres import PrivatePostgres
 from tests.faults.proxy import TcpProxy
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
