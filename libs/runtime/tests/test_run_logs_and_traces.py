@@ -79,10 +79,14 @@ def test_a_runs_log_lines_name_it_and_its_spans_make_one_trace(stack: Stack) -> 
     assert summary["state"] == "succeeded", summary
     run_id = summary["run_id"]
 
-    # the scheduler handles the RunCompleted after the CLI has seen the run finish: wait for its span
+    # the scheduler handles the RunCompleted after the CLI has seen the run finish: wait for its span, and
+    # for history's last line (each child's output is relayed by its own thread: one may lag another)
     deadline = time.monotonic() + 60
     while True:
         output = _output(stack)
+        history_finished = any(
+            e.get("run_id") == run_id and e["event"] == "run finished" for e in _log_lines(output["history"])
+        )
         run_spans = [
             span
             for name in output
@@ -95,7 +99,7 @@ def test_a_runs_log_lines_name_it_and_its_spans_make_one_trace(stack: Stack) -> 
             if span["kind"] == "SpanKind.CONSUMER"
             and span["attributes"].get("messaging.rabbitmq.destination.routing_key") == topology.RUN_COMPLETED
         ]
-        if completed or time.monotonic() > deadline:
+        if (completed and history_finished) or time.monotonic() > deadline:
             break
         time.sleep(0.5)
 
