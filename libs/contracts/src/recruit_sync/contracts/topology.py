@@ -51,3 +51,7 @@ IMPORTER_RPC: Final = "recruit_sync.importer.rpc"
 HISTORY_RPC: Final = "recruit_sync.history.rpc"
 FETCHER_RPC: Final = "recruit_sync.fetcher.rpc"
 RPC_QUEUES: Final = (SCHEDULER_RPC, IMPORTER_RPC, HISTORY_RPC, FETCHER_RPC)
+
+# each fetcher process's own, exclusive queue of BatchImported events (flow control per run), this
+# prefix and a random suffix
+FETCHER_IMPORTS_PREFIX: Final = "recruit_sync.fetcher.imports."

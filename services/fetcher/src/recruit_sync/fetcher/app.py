@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import Iterable
+from typing import Any
 
-from faststream import FastStream
-from faststream.rabbit import Channel, RabbitBroker
+from faststream import AckPolicy, FastStream
+from faststream.message import StreamMessage
+from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
 
 from recruit_sync.contracts import rpc, topology
 from recruit_sync.contracts.events import SyncDue
 from recruit_sync.contracts.resources import Preview
 from recruit_sync.contracts.rpc import Operation, Req, Res
+from recruit_sync.fetcher.flow import FlowControl
 from recruit_sync.fetcher.handlers import ClientFactory, fetch_sync, recruit_client_factory
 from recruit_sync.fetcher.preview import preview_sync
 from recruit_sync.runtime import service
@@ -23,10 +27,33 @@ from recruit_sync.runtime.rpc import RpcClient, Served, serve
 from recruit_sync.runtime.service import Resources, Service
 from recruit_sync.runtime.settings import Settings
 
-# A SyncDue is a long job (a whole run); two at once per process keeps both Recruit and the broker busy
-# without one process hoarding the queue while other replicas idle.
-SYNC_DUE_PREFETCH = 2
+# A SyncDue is a long job (a whole run). Flow control keeps each run's fetch a few batches ahead of its
+# import, so a run mostly waits: eight at once per process let small syncs start beside a backfill
+# instead of queueing behind it (docs/adr/0023), and replicas still share the queue.
+DEFAULT_SYNC_DUE_PREFETCH = 8
 DEFAULT_RECRUIT_TIMEOUT = 30.0
+
+
+def sync_due_prefetch() -> int:
+    """Runs one fetcher process fetches at once (``RECRUIT_SYNC_FETCH_CONCURRENCY``)."""
+    return int(os.environ.get("RECRUIT_SYNC_FETCH_CONCURRENCY", DEFAULT_SYNC_DUE_PREFETCH))
+
+
+def imports_queue() -> RabbitQueue:
+    """This process's own queue of ``BatchImported`` events (flow control): exclusive, gone with the
+    connection. Every process sees every import; each cares about its own runs' batches."""
+    queue: RabbitQueue = RabbitQueue(  # type: ignore[call-overload]
+        f"{topology.FETCHER_IMPORTS_PREFIX}{uuid.uuid4().hex}",
+        exclusive=True,
+        auto_delete=True,
+        routing_key=topology.BATCH_IMPORTED,
+    )
+    return queue
+
+
+async def message_id_only(message: StreamMessage[Any]) -> str | None:
+    """The body (a batch's outcomes) is not read: the message id says which batch was imported."""
+    return message.message_id
 
 
 def recruit_timeout() -> float:
@@ -71,16 +98,27 @@ def fetcher(connect: ClientFactory | None = None) -> Service:
     that share the process's token and module-list caches, between runs and previews alike)."""
     make_client = connect or recruit_client_factory(timeout=recruit_timeout())
     importer = ImporterRpc()
+    flow = FlowControl.from_env()
 
     def subscribe(broker: RabbitBroker, resources: Resources) -> None:
         @broker.subscriber(
             work_queue(topology.FETCHER_SYNC_DUE),
             EVENTS,
-            channel=Channel(prefetch_count=SYNC_DUE_PREFETCH),
+            channel=Channel(prefetch_count=sync_due_prefetch()),
             decoder=decoder(SyncDue),
         )
         async def on_sync_due(due: SyncDue) -> None:
-            await fetch_sync(due, connect=make_client, publish=resources.publish)
+            await fetch_sync(due, connect=make_client, publish=resources.publish, flow=flow)
+
+        @broker.subscriber(
+            imports_queue(),
+            EVENTS,
+            ack_policy=AckPolicy.ACK_FIRST,
+            decoder=message_id_only,
+            include_in_schema=False,
+        )
+        async def on_batch_imported(message_id: str | None) -> None:
+            flow.imported(message_id)
 
     def operations(resources: Resources) -> Iterable[Served]:
         importer.amqp_url = resources.settings.amqp_url

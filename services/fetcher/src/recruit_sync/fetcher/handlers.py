@@ -13,10 +13,12 @@ from collections.abc import Callable
 import httpx
 import structlog
 
+from recruit_sync.contracts.envelope import Envelope
 from recruit_sync.contracts.events import ConnectionSnapshot, FetchFailed, SyncDue, caused_by
 from recruit_sync.contracts.ids import fetch_failed_id
 from recruit_sync.criteria import CriteriaError
 from recruit_sync.fetcher.fetch import Publish, fetch_run
+from recruit_sync.fetcher.flow import FlowControl
 from recruit_sync.fetcher.modules import UnknownModule
 from recruit_sync.fetcher.recruit_auth import Credentials, TokenCache
 from recruit_sync.fetcher.recruit_client import ModuleCache, RecruitClient
@@ -62,16 +64,25 @@ def recruit_client_factory(
     return connect
 
 
-async def fetch_sync(due: SyncDue, *, connect: ClientFactory, publish: Publish) -> None:
-    """Fetch ``due``'s run and publish its batches and FetchCompleted, or FetchFailed."""
+async def fetch_sync(
+    due: SyncDue, *, connect: ClientFactory, publish: Publish, flow: FlowControl | None = None
+) -> None:
+    """Fetch ``due``'s run and publish its batches and FetchCompleted, or FetchFailed; with ``flow``,
+    never more than its bound of batches ahead of their import (``flow.py``)."""
     try:
         client = connect(due.connection)
     except ValueError as exc:  # a secret that does not decrypt: the message says which key is wrong
         await publish(_failed(due, f"connection {due.connection.name!r}: {exc}"))
         return
-    async with client:
+    flow = flow or FlowControl(ahead=0, patience=0)
+    async with client, flow.run(due.run_id) as window:
+
+        async def paced(event: Envelope) -> None:
+            await flow.before_publish(window, event)
+            await publish(event)
+
         try:
-            completed = await fetch_run(due, client, publish)
+            completed = await fetch_run(due, client, paced)
         except AuthFailed as exc:
             failed = _failed(due, str(exc), client, auth_failed=True)
         except (RecruitError, UnknownModule, CriteriaError) as exc:

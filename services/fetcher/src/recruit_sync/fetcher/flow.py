@@ -1,0 +1,133 @@
+"""Flow control per run: a run's fetch stays at most ``ahead`` batches ahead of its import (docs/adr/0023).
+
+Before it publishes a batch, the fetch of a run waits until fewer than ``ahead`` of the batches it has
+published are still to be imported. It learns of imports from the ``BatchImported`` events, which
+every fetcher process receives on a queue of its own, reading only their message id: a
+``BatchImported`` id is ``batch_imported_id(run_id, seq)``, so the fetcher knows which id stands for
+which of its batches without decoding the body (a thousand outcomes).
+
+So the importer's queue holds a few batches of each run in flight, not a whole backfill: a small sync
+started beside a big one waits behind at most ``ahead`` batches of it, and a crash leaves little work
+in flight. The window counts batches, not records: batches have the run's batch size.
+
+Liveness comes first: if none of a run's batches is imported for ``patience`` seconds while the fetch
+waits (the importer down, events missed during a broker reconnect), the run's window opens for good
+and it is fetched as it was before flow control, with a warning. A run never hangs on flow control.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import structlog
+
+from recruit_sync.contracts.envelope import Envelope
+from recruit_sync.contracts.events import RecordBatch
+from recruit_sync.contracts.ids import batch_imported_id
+
+log = structlog.get_logger()
+
+DEFAULT_AHEAD = 8  # batches: enough to keep importer processes (prefetch 4 each) busy with one run
+DEFAULT_PATIENCE = 60.0  # seconds without an import before a waiting run's window opens
+
+
+def ahead_from_env() -> int:
+    """``RECRUIT_SYNC_BATCHES_AHEAD``: batches a run's fetch may be ahead of its import (0: no bound)."""
+    value = int(os.environ.get("RECRUIT_SYNC_BATCHES_AHEAD", DEFAULT_AHEAD))
+    if value < 0:
+        raise ValueError(f"RECRUIT_SYNC_BATCHES_AHEAD must be 0 (no bound) or more, not {value}")
+    return value
+
+
+def patience_from_env() -> float:
+    """``RECRUIT_SYNC_FLOW_PATIENCE_SECONDS``: how long a fetch waits on an import that does not come."""
+    return float(os.environ.get("RECRUIT_SYNC_FLOW_PATIENCE_SECONDS", DEFAULT_PATIENCE))
+
+
+@dataclass
+class Window:
+    """One run's batches published and not yet imported."""
+
+    run_id: str
+    ahead: int
+    patience: float
+    in_flight: set[int] = field(default_factory=set)  # seqs published, not yet imported
+    opened: bool = False  # no bound any more (``patience`` ran out)
+    _progress: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def has_room(self) -> bool:
+        return self.opened or self.ahead == 0 or len(self.in_flight) < self.ahead
+
+    async def wait_for_room(self) -> None:
+        while not self.has_room():
+            self._progress.clear()
+            try:
+                await asyncio.wait_for(self._progress.wait(), self.patience)
+            except TimeoutError:
+                self.opened = True
+                log.warning(
+                    "no batch of the run imported for a while: fetching on without flow control",
+                    waited_seconds=self.patience,
+                    batches_in_flight=len(self.in_flight),
+                )
+
+    def imported(self, seq: int) -> None:
+        self.in_flight.discard(seq)
+        self._progress.set()
+
+
+class FlowControl:
+    """The windows of the runs this process is fetching, and the import events that move them."""
+
+    def __init__(self, ahead: int, patience: float) -> None:
+        self.ahead = ahead
+        self.patience = patience
+        self._expected: dict[uuid.UUID, tuple[Window, int]] = {}  # BatchImported id -> (window, seq)
+
+    @classmethod
+    def from_env(cls) -> FlowControl:
+        return cls(ahead_from_env(), patience_from_env())
+
+    @asynccontextmanager
+    async def run(self, run_id: str) -> AsyncIterator[Window]:
+        """The window of one run's fetch, forgotten when the fetch ends."""
+        window = Window(run_id, self.ahead, self.patience)
+        try:
+            yield window
+        finally:
+            for seq in window.in_flight:
+                self._expected.pop(batch_imported_id(run_id, seq), None)
+
+    async def before_publish(self, window: Window, event: Envelope) -> None:
+        """Wait for room if ``event`` is a batch of the run, then count it as in flight (before it is
+        published: its import may be reported before the publish returns)."""
+        if not isinstance(event, RecordBatch):
+            return
+        await window.wait_for_room()
+        if event.seq not in window.in_flight:
+            window.in_flight.add(event.seq)
+            self._expected[batch_imported_id(window.run_id, event.seq)] = (window, event.seq)
+
+    def imported(self, message_id: str | None) -> None:
+        """A ``BatchImported`` went by: if it is one of our runs' batches, that batch is no longer in
+        flight. Others' (runs another process fetches, batches of finished fetches) are ignored."""
+        if not message_id:
+            return
+        try:
+            event_id = uuid.UUID(message_id)
+        except ValueError:
+            return
+        expected = self._expected.pop(event_id, None)
+        if expected is not None:
+            window, seq = expected
+            window.imported(seq)
+
+    @property
+    def batches_in_flight(self) -> int:
+        """Batches published and not yet imported, across this process's runs."""
+        return len(self._expected)
