@@ -113,6 +113,33 @@ STATUSES: Final = (
 )  # fmt: skip
 SOURCES: Final = ("Added by User", "Import", "Career Site", "LinkedIn", "Referral", "Job Board")
 
+# Per-record pieces that depend only on a few bits of a hash, built once: record building is what a
+# listing of generated candidates spends its time on.
+#: (first, last, "first last", "first.last" lower case without "-") by `first * len(LAST_NAMES) + last`.
+_NAMES: Final = tuple(
+    (first, last, f"{first} {last}", f"{first}.{last}".lower().replace("-", ""))
+    for first in FIRST_NAMES
+    for last in LAST_NAMES
+)
+_N_FIRST: Final = len(FIRST_NAMES)
+_N_LAST: Final = len(LAST_NAMES)
+_N_COMPANIES: Final = len(COMPANIES)
+_N_FREE_MAIL: Final = len(FREE_MAIL)
+_N_CITIES: Final = len(CITIES)
+_N_TITLES: Final = len(JOB_TITLES)
+_N_STATUSES: Final = len(STATUSES)
+_N_SOURCES: Final = len(SOURCES)
+_N_SKILLS: Final = len(SKILLS)
+#: `Skill_Set` by `(a * n + b) * n + c` for the three skill numbers a, b, c (n skills).
+_SKILL_SETS: Final = tuple(
+    ", ".join(dict.fromkeys((SKILLS[a], SKILLS[b], SKILLS[c])))
+    for a in range(_N_SKILLS)
+    for b in range(_N_SKILLS)
+    for c in range(_N_SKILLS)
+)
+_PHONE_HEADS: Final = tuple(f"+1 555 {n:03d} " for n in range(100, 1000))
+_PHONE_TAILS: Final = tuple(f"{n:04d}" for n in range(10000))
+
 
 def _mix(x: int) -> int:
     """splitmix64 finaliser: a well-spread 64-bit hash of an integer."""
@@ -128,6 +155,7 @@ class BlockLayout:
 
     category: dict[int, str]
     converted: tuple[int, ...]  # sorted offsets of converted records
+    converted_set: frozenset[int]  # the same, for membership tests
     duplicate_of: dict[int, tuple[int, bool]]  # offset -> (source offset, exact copy?)
 
 
@@ -146,12 +174,12 @@ def block_layout(seed: int, block: int) -> BlockLayout:
         category[offset] = CATEGORIES[n // PER_CATEGORY]
     duplicate_of: dict[int, tuple[int, bool]] = {}
     duplicates = sorted(o for o, c in category.items() if c == "duplicate_email")
+    ordinary = [o for o in range(BLOCK) if o not in category]
     for rank, offset in enumerate(duplicates):
-        ordinary = [o for o in range(offset) if o not in category]
-        state = _mix(state)
-        duplicate_of[offset] = (ordinary[state % len(ordinary)], rank % 2 == 0)
+        state = _mix(state)  # a source among the ordinary offsets below this one
+        duplicate_of[offset] = (ordinary[state % bisect_left(ordinary, offset)], rank % 2 == 0)
     converted = tuple(sorted(o for o, c in category.items() if c == "converted"))
-    return BlockLayout(category, converted, duplicate_of)
+    return BlockLayout(category, converted, frozenset(converted), duplicate_of)
 
 
 class GeneratedCandidates:
@@ -162,6 +190,7 @@ class GeneratedCandidates:
             raise ValueError("generated count must be >= 0")
         self.count = count
         self.seed = seed
+        self._seed_key = seed << 24
 
     def __len__(self) -> int:
         return self.count
@@ -180,7 +209,7 @@ class GeneratedCandidates:
 
     # cheap per-index facts (no record built) ---------------------------------------------------
     def _hash(self, index: int, salt: int = 0) -> int:
-        return _mix((self.seed << 24) ^ (index * 0xD1B54A32D192ED03 + salt))
+        return _mix(self._seed_key ^ (index * 0xD1B54A32D192ED03 + salt))
 
     def category(self, index: int) -> str | None:
         return block_layout(self.seed, index // BLOCK).category.get(index % BLOCK)
@@ -218,6 +247,22 @@ class GeneratedCandidates:
         """The index of the k-th (0-based) converted record."""
         block, r = divmod(k, PER_CATEGORY)
         return block * BLOCK + block_layout(self.seed, block).converted[r]
+
+    def unconverted_from(self, index: int, count: int) -> list[int]:
+        """The first `count` indices from `index` on (inclusive) that are not converted."""
+        found: list[int] = []
+        if count <= 0:
+            return found
+        block, offset = divmod(index, BLOCK)
+        while True:
+            skip = block_layout(self.seed, block).converted_set
+            base = block * BLOCK
+            for o in range(offset, BLOCK):
+                if o not in skip:
+                    found.append(base + o)
+                    if len(found) == count:
+                        return found
+            block, offset = block + 1, 0
 
     def select_unconverted(self, k: int) -> int:
         """The index of the k-th (0-based) record that is not converted."""
@@ -257,15 +302,64 @@ class GeneratedCandidates:
         return email
 
     def record(self, index: int) -> dict[str, Any]:
-        """The full record at `index` (0 <= index < count)."""
-        layout = block_layout(self.seed, index // BLOCK)
-        category = layout.category.get(index % BLOCK)
-        h = self._hash(index, 4)
-        first, last, email, employer, company_domain = self._person(index)
-        created, updated = self.times(index)
+        """The full record at `index` (0 <= index < count).
+
+        What `_person` and `times` compute is inlined, with pieces from the tables above: listing
+        generated candidates spends most of its time here. `test_generate.py` checks it against a
+        plain implementation."""
+        block, offset = divmod(index, BLOCK)
+        category = block_layout(self.seed, block).category.get(offset)
+        key = self._seed_key
+        spread = index * 0xD1B54A32D192ED03
+        hp = _mix(key ^ spread)  # _hash(index): the person
+        ht = _mix(key ^ (spread + 1))  # _hash(index, 1): the times
+        h = _mix(key ^ (spread + 4))  # _hash(index, 4): everything else
+        first, last, full_name, local = _NAMES[hp % _N_FIRST * _N_LAST + (hp >> 8) % _N_LAST]
+        employer, company_domain = COMPANIES[(hp >> 16) % _N_COMPANIES]
+        domain = company_domain if (hp >> 24) % 100 < 60 else FREE_MAIL[(hp >> 32) % _N_FREE_MAIL]
+        email_value: str | None = f"{local}{index + 1}@{domain}"
+        if category is not None:
+            first, last, full_name, email_value = self._category_person(index, category, h, company_domain)
+        created = GEN_EPOCH + SPACING * index + ht % SPACING
+        created_text = format_epoch(created)
+        if (ht >> 8) % 100 < 35:
+            updated_text = created_text
+        else:
+            updated_text = format_epoch(created + SPACING + (ht >> 16) % (MAX_LAG - SPACING))
+        city, country = CITIES[(h >> 8) % _N_CITIES]
+        return {
+            "id": str(GEN_ID_BASE + index),
+            "Candidate_ID": f"ZR_{1000001 + index}_CAND",
+            "First_Name": first,
+            "Last_Name": last,
+            "Full_Name": full_name,
+            "Email": email_value,
+            "Phone": _PHONE_HEADS[(h >> 31) % 900] + _PHONE_TAILS[(h >> 41) % 10000],
+            "City": city,
+            "Country": country,
+            "Current_Employer": employer,
+            "Current_Job_Title": JOB_TITLES[(h >> 12) % _N_TITLES],
+            "Experience_in_Years": (h >> 4) % 25,
+            "Skill_Set": _SKILL_SETS[
+                ((h >> 16) % _N_SKILLS * _N_SKILLS + (h >> 21) % _N_SKILLS) * _N_SKILLS
+                + (h >> 26) % _N_SKILLS
+            ],
+            "Candidate_Status": STATUSES[(h >> 36) % _N_STATUSES],
+            "Source": SOURCES[(h >> 52) % _N_SOURCES],
+            "Email_Opt_Out": category == "opt_out",
+            "$converted": category == "converted",
+            "Created_Time": created_text,
+            "Updated_On": updated_text,
+        }
+
+    def _category_person(
+        self, index: int, category: str, h: int, company_domain: str
+    ) -> tuple[str, str, str, str | None]:
+        """First name, last name, full name and email of a record in one of the categories."""
+        first, last, email, _, _ = self._person(index)
         email_value: str | None = email
         if category == "duplicate_email":
-            source_offset, exact = layout.duplicate_of[index % BLOCK]
+            source_offset, exact = block_layout(self.seed, index // BLOCK).duplicate_of[index % BLOCK]
             first, last, email, _, _ = self._person(index - index % BLOCK + source_offset)
             if exact:
                 email_value = email
@@ -274,28 +368,6 @@ class GeneratedCandidates:
                 email_value = f"{local.title()}@{domain}"
         elif category == "role_email":
             email_value = f"{ROLE_PREFIXES[h % len(ROLE_PREFIXES)]}@{company_domain}"
-        elif category is not None:
+        else:
             email_value = self._special_email(index, category, first, last, email)
-        city, country = CITIES[(h >> 8) % len(CITIES)]
-        skills = (SKILLS[(h >> 16) % 20], SKILLS[(h >> 21) % 20], SKILLS[(h >> 26) % 20])
-        return {
-            "id": str(GEN_ID_BASE + index),
-            "Candidate_ID": f"ZR_{1000001 + index}_CAND",
-            "First_Name": first,
-            "Last_Name": last,
-            "Full_Name": f"{first} {last}",
-            "Email": email_value,
-            "Phone": f"+1 555 {100 + (h >> 31) % 900:03d} {(h >> 41) % 10000:04d}",
-            "City": city,
-            "Country": country,
-            "Current_Employer": employer,
-            "Current_Job_Title": JOB_TITLES[(h >> 12) % len(JOB_TITLES)],
-            "Experience_in_Years": (h >> 4) % 25,
-            "Skill_Set": ", ".join(dict.fromkeys(skills)),
-            "Candidate_Status": STATUSES[(h >> 36) % len(STATUSES)],
-            "Source": SOURCES[(h >> 52) % len(SOURCES)],
-            "Email_Opt_Out": category == "opt_out",
-            "$converted": category == "converted",
-            "Created_Time": format_epoch(created),
-            "Updated_On": format_epoch(updated),
-        }
+        return first, last, f"{first} {last}", email_value

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from functools import lru_cache
 
 #: Offset the simulator writes its own timestamps in (Zoho answers in the account's zone).
 SIM_TZ = timezone(timedelta(hours=5, minutes=30))
@@ -12,16 +11,29 @@ _SIM_OFFSET = 19800
 _SIM_SUFFIX = "+05:30"
 
 
-@lru_cache(maxsize=4096)
 def _day_prefix(day: int) -> str:
     return (date(1970, 1, 1) + timedelta(days=day)).isoformat()
+
+
+#: `YYYY-MM-DD` by day number (epoch days in SIM_TZ), filled as days are formatted (bounded below).
+_DAYS: dict[int, str] = {}
+_MAX_DAYS = 4096
+#: `THH:MM:` of every minute of a day and `SS+05:30` of every second of a minute: a generated page
+#: writes two timestamps a record, and formatting them field by field was the simulator's top cost.
+_MINUTES: tuple[str, ...] = tuple(f"T{hour:02d}:{minute:02d}:" for hour in range(24) for minute in range(60))
+_SECONDS: tuple[str, ...] = tuple(f"{second:02d}{_SIM_SUFFIX}" for second in range(60))
 
 
 def format_epoch(epoch: float) -> str:
     """`1700000000` -> `2023-11-15T03:43:20+05:30` (whole seconds, in SIM_TZ)."""
     day, second = divmod(int(epoch) + _SIM_OFFSET, 86400)
-    hour, rest = divmod(second, 3600)
-    return f"{_day_prefix(day)}T{hour:02d}:{rest // 60:02d}:{rest % 60:02d}{_SIM_SUFFIX}"
+    prefix = _DAYS.get(day)
+    if prefix is None:
+        if len(_DAYS) >= _MAX_DAYS:
+            _DAYS.clear()
+        prefix = _DAYS[day] = _day_prefix(day)
+    minute, second = divmod(second, 60)
+    return prefix + _MINUTES[minute] + _SECONDS[second]
 
 
 def parse_timestamp(text: str) -> float:

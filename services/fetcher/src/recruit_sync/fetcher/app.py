@@ -42,7 +42,7 @@ def sync_due_prefetch() -> int:
 def imports_queue() -> RabbitQueue:
     """This process's own queue of ``BatchImported`` events (flow control): exclusive, gone with the
     connection. Every process sees every import; each cares about its own runs' batches."""
-    queue: RabbitQueue = RabbitQueue(  # type: ignore[call-overload]
+    queue: RabbitQueue = RabbitQueue(
         f"{topology.FETCHER_IMPORTS_PREFIX}{uuid.uuid4().hex}",
         exclusive=True,
         auto_delete=True,
