@@ -70,6 +70,11 @@ def email_key(text: str | None) -> str | None:
     stripped = text.strip()
     if not stripped:
         return None
+    if stripped.isascii():
+        # What history keys by the thousand. The normal form of an ASCII address differs from it only in
+        # case (no IDNA to apply; quoted local parts are refused), and text that is no address is keyed
+        # lower-cased anyway: no need to parse it (the tests compare both ways).
+        return stripped.lower()
     parts = normalise(stripped)
     if parts is None:
         return stripped.lower()
