@@ -14,6 +14,31 @@ from recruit_sync.importer.store.priors import NOTHING_FOUND, found_to_json, pri
 
 _first = itemgetter(0)
 
+_MEMBERSHIPS_LINKS_AND_CLAIMS = """
+WITH joined AS (
+    INSERT INTO memberships (list_id, email_key, sync_id, record_id, settings_version)
+    SELECT $1, r->>0, $2, r->>1, $3 FROM jsonb_array_elements($4::jsonb) AS r
+), linked AS (
+    INSERT INTO record_links (record_id, module, email_key)
+    SELECT r->>0, $5, r->>1 FROM jsonb_array_elements($6::jsonb) AS r
+    ON CONFLICT (record_id, module) DO UPDATE SET email_key = EXCLUDED.email_key
+), claimed AS (
+    INSERT INTO run_emails
+           (email_key, run_id, record_id, modified_at, seq, position, deletion, created, prior, found)
+    SELECT r->>0, $7, r->>1, (r->>2)::timestamptz, $8, (r->>3)::integer, (r->>4)::boolean,
+           (r->>5)::boolean, nullif(r->6, 'null'), nullif(r->7, 'null')
+      FROM jsonb_array_elements($9::jsonb) AS r
+), reclaimed AS (  -- emails claimed by an earlier batch: never among those claimed above
+    UPDATE run_emails AS e
+       SET record_id = r->>1, modified_at = (r->>2)::timestamptz, seq = $8,
+           position = (r->>3)::integer, deletion = (r->>4)::boolean, created = (r->>5)::boolean,
+           prior = nullif(r->6, 'null')
+      FROM jsonb_array_elements($10::jsonb) AS r
+     WHERE e.email_key = r->>0 AND e.run_id = $7
+)
+SELECT 1
+"""
+
 
 async def apply(
     conn: Connection,
@@ -59,52 +84,20 @@ async def apply(
             decision.unlink,
         )
     lost = await _write_contacts(conn, decision) if decision.contacts else set()
-    if decision.join_list:
+    if decision.join_list or decision.link or decision.claims or decision.reclaims:
+        # one statement, one round trip: only record links can meet another list's batch (contacts
+        # are written and locked by now, in the same order as every batch does)
         await conn.execute(
-            """
-            INSERT INTO memberships (list_id, email_key, sync_id, record_id, settings_version)
-            SELECT $1, r->>0, $2, r->>1, $3 FROM jsonb_array_elements($4::jsonb) AS r
-            """,
+            _MEMBERSHIPS_LINKS_AND_CLAIMS,
             list_id,
             sync_id,
             settings_version,
             decision.join_list,
-        )
-    if decision.link:
-        await conn.execute(
-            """
-            INSERT INTO record_links (record_id, module, email_key)
-            SELECT r->>0, $1, r->>1 FROM jsonb_array_elements($2::jsonb) AS r
-            ON CONFLICT (record_id, module) DO UPDATE SET email_key = EXCLUDED.email_key
-            """,
             module,
             sorted(decision.link.items()),
-        )
-    if decision.claims:
-        await conn.execute(
-            """
-            INSERT INTO run_emails
-                   (email_key, run_id, record_id, modified_at, seq, position, deletion, created, prior, found)
-            SELECT r->>0, $1, r->>1, (r->>2)::timestamptz, $2, (r->>3)::integer, (r->>4)::boolean,
-                   (r->>5)::boolean, nullif(r->6, 'null'), nullif(r->7, 'null')
-              FROM jsonb_array_elements($3::jsonb) AS r
-            """,
             run_id,
             seq,
-            _claim_rows(decision.claims, _found_documents(decision, lost)),
-        )
-    if decision.reclaims:
-        await conn.execute(
-            """
-            UPDATE run_emails AS e
-               SET record_id = r->>1, modified_at = (r->>2)::timestamptz, seq = $2,
-                   position = (r->>3)::integer, deletion = (r->>4)::boolean, created = (r->>5)::boolean,
-                   prior = nullif(r->6, 'null')
-              FROM jsonb_array_elements($3::jsonb) AS r
-             WHERE e.email_key = r->>0 AND e.run_id = $1
-            """,
-            run_id,
-            seq,
+            _claim_rows(decision.claims, _found_documents(decision, lost)) if decision.claims else [],
             _claim_rows(decision.reclaims),
         )
     return lost
