@@ -31,7 +31,7 @@ from recruit_sync.importer.decide import decide
 from recruit_sync.importer.email_rules import classify_email
 from recruit_sync.importer.parse import MalformedRecord, ParsedRecord, read_records, records_to_look_up
 from recruit_sync.importer.store import Connection, lists, suppressions
-from recruit_sync.importer.store.batches import imported_batch, record_batch
+from recruit_sync.importer.store.batches import imported_batch
 from recruit_sync.importer.store.facts import read_facts
 from recruit_sync.importer.store.writes import apply
 from recruit_sync.runtime import metrics
@@ -71,12 +71,13 @@ async def _decide_and_apply(
     """``decide_and_apply``, and whether the batch was applied now (False: it had been already)."""
     settings = batch.settings
     async with conn.transaction():
+        # the list's own row first (created on first use): no other batch's facts, so outside the lock
+        list_id = await lists.ensure_list(conn, settings.list_name)
         await lists.lock_list(conn, settings.list_name)
         done = await imported_batch(conn, batch.run_id, batch.seq)
         if done is not None:
             log.info("batch already imported, republishing", seq=batch.seq)
             return done, False
-        list_id = await lists.ensure_list(conn, settings.list_name)
         facts = await read_facts(
             conn,
             list_id=list_id,
@@ -87,15 +88,17 @@ async def _decide_and_apply(
             other_lists=settings.options.on_recruit_delete is OnRecruitDelete.REMOVE_FROM_ORG,
         )
         decision = decide(parsed, batch.deleted, sync_id=batch.sync_id, settings=settings, facts=facts)
-        created_elsewhere = await apply(conn, decision, list_id=list_id, batch=batch)
-        event = BatchImported(
-            event_id=batch_imported_id(batch.run_id, batch.seq),
-            **caused_by(batch),
-            seq=batch.seq,
-            outcomes=decision.counted_as_existing(created_elsewhere),
-            superseded=decision.superseded,
-        )
-        await record_batch(conn, event)
+
+        def recorded(created_elsewhere: set[str]) -> BatchImported:
+            return BatchImported(
+                event_id=batch_imported_id(batch.run_id, batch.seq),
+                **caused_by(batch),
+                seq=batch.seq,
+                outcomes=decision.counted_as_existing(created_elsewhere),
+                superseded=decision.superseded,
+            )
+
+        event = await apply(conn, decision, list_id=list_id, batch=batch, recorded=recorded)
     return event, True
 
 

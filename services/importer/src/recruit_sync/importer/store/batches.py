@@ -3,6 +3,8 @@ batch changes nothing and republishes the BatchImported it produced, unchanged (
 
 from __future__ import annotations
 
+from typing import Any
+
 from recruit_sync.contracts.events import BatchImported, RecordOutcome, Superseded
 from recruit_sync.importer.store import Connection
 
@@ -30,17 +32,12 @@ async def imported_batch(conn: Connection, run_id: str, seq: int) -> BatchImport
     )
 
 
-async def record_batch(conn: Connection, event: BatchImported) -> None:
+def stored_batch(event: BatchImported) -> tuple[Any, ...]:
+    """What ``imported_batches`` keeps of a batch's event (``writes.apply`` inserts it with the batch's
+    other writes): sync id, event id, causation id, time, outcomes and supersessions."""
     # one model_dump for the lot: three times faster than one per outcome
     stored = event.model_dump(mode="json", include={"outcomes", "superseded"})
-    await conn.execute(
-        """
-        INSERT INTO imported_batches
-               (run_id, seq, sync_id, event_id, causation_id, occurred_at, outcomes, superseded)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-        """,
-        event.run_id,
-        event.seq,
+    return (
         event.sync_id,
         event.event_id,
         event.causation_id,

@@ -1,20 +1,22 @@
-"""Applying a ``Decision``: a handful of set-based statements, each skipped when it has nothing to write."""
+"""Applying a ``Decision`` and recording the batch: the rare writes (deletions, restores) first, each
+skipped when it has nothing to write, then the contacts, then the rest in one statement."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from recruit_sync.contracts.events import RecordBatch
+from recruit_sync.contracts.events import BatchImported, RecordBatch
 from recruit_sync.importer.claims import CREATED, Prior
 from recruit_sync.importer.decide import ClaimRow, Decision
 from recruit_sync.importer.store import Connection
+from recruit_sync.importer.store.batches import stored_batch
 from recruit_sync.importer.store.priors import NOTHING_FOUND, found_to_json, prior_to_json
 
 _first = itemgetter(0)
 
-_MEMBERSHIPS_LINKS_AND_CLAIMS = """
+_MEMBERSHIPS_LINKS_CLAIMS_AND_BATCH = """
 WITH joined AS (
     INSERT INTO memberships (list_id, email_key, sync_id, record_id, settings_version)
     SELECT $1, r->>0, $2, r->>1, $3 FROM jsonb_array_elements($4::jsonb) AS r
@@ -36,7 +38,8 @@ WITH joined AS (
       FROM jsonb_array_elements($10::jsonb) AS r
      WHERE e.email_key = r->>0 AND e.run_id = $7
 )
-SELECT 1
+INSERT INTO imported_batches (run_id, seq, sync_id, event_id, causation_id, occurred_at, outcomes, superseded)
+VALUES ($7, $8, $11, $12, $13, $14, $15, $16)
 """
 
 
@@ -46,8 +49,10 @@ async def apply(
     *,
     list_id: int,
     batch: RecordBatch,
-) -> set[str]:
-    """Write ``batch``'s decision. Returns the keys decided ``new`` that another transaction created first.
+    recorded: Callable[[set[str]], BatchImported],
+) -> BatchImported:
+    """Write ``batch``'s decision and record the batch with its event, ``recorded(lost)``: ``lost`` are
+    the keys decided ``new`` that another transaction created first. Returns that event.
 
     Memberships of the target list are only ever written under the list's lock (a run has one list),
     so they are plain inserts: a conflict there would be a bug, not a race. Contacts and record links
@@ -84,23 +89,24 @@ async def apply(
             decision.unlink,
         )
     lost = await _write_contacts(conn, decision) if decision.contacts else set()
-    if decision.join_list or decision.link or decision.claims or decision.reclaims:
-        # one statement, one round trip: only record links can meet another list's batch (contacts
-        # are written and locked by now, in the same order as every batch does)
-        await conn.execute(
-            _MEMBERSHIPS_LINKS_AND_CLAIMS,
-            list_id,
-            sync_id,
-            settings_version,
-            decision.join_list,
-            module,
-            sorted(decision.link.items()),
-            run_id,
-            seq,
-            _claim_rows(decision.claims, _found_documents(decision, lost)) if decision.claims else [],
-            _claim_rows(decision.reclaims),
-        )
-    return lost
+    event = recorded(lost)
+    # one statement, one round trip, for the rest and the batch's record: only record links can meet
+    # another list's batch (contacts are written and locked by now, in the order every batch uses)
+    await conn.execute(
+        _MEMBERSHIPS_LINKS_CLAIMS_AND_BATCH,
+        list_id,
+        sync_id,
+        settings_version,
+        decision.join_list,
+        module,
+        sorted(decision.link.items()),
+        run_id,
+        seq,
+        _claim_rows(decision.claims, _found_documents(decision, lost)) if decision.claims else [],
+        _claim_rows(decision.reclaims),
+        *stored_batch(event),
+    )
+    return event
 
 
 def _claim_rows(
