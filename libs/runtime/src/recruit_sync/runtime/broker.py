@@ -166,9 +166,9 @@ async def declare_topology(amqp_url: str, retention: Retention | None = None) ->
 
 
 def encode_event(event: Envelope) -> bytes:
-    # python-mode dump + orjson (which writes UUIDs, datetimes and enums itself) is ~1.5x faster than
-    # pydantic's json mode on record batches
-    return orjson.dumps(event.model_dump(by_alias=True), option=orjson.OPT_NON_STR_KEYS, default=str)
+    # pydantic-core's JSON serialiser, straight to bytes: 2.5 times faster than a python-mode dump then
+    # orjson on a record batch, 1.2 times on a batch's outcomes (pydantic 2.14)
+    return event.__pydantic_serializer__.to_json(event, by_alias=True)
 
 
 async def publish_event(broker: RabbitBroker, event: Envelope) -> None:
@@ -190,13 +190,12 @@ def decoder(event_cls: type[E]) -> Callable[[StreamMessage[Any]], Awaitable[E]]:
     (parsing once; FastStream's own decoder would ``json.loads`` a batch a second time)."""
 
     async def decode(message: StreamMessage[Any]) -> E:
-        try:  # parsed and validated in one pass by pydantic-core
-            event = event_cls.model_validate_json(message.body)
-        except ValidationError:
-            try:  # read again to say what is wrong as the dead-letter reason always has
-                event = event_cls.model_validate(orjson.loads(message.body))
-            except (ValidationError, orjson.JSONDecodeError) as exc:
-                raise BadInput(f"cannot read {event_cls.__name__}: {_short(exc)}") from None
+        # (orjson first: a batch's records are free-form objects, which pydantic-core's own JSON parsing
+        # builds twice as slowly; typed contents are the other way round, see ``read_event``)
+        try:
+            event = event_cls.model_validate(orjson.loads(message.body))
+        except (ValidationError, orjson.JSONDecodeError) as exc:
+            raise BadInput(f"cannot read {event_cls.__name__}: {_short(exc)}") from None
         _bind_run(event)
         return event
 

@@ -8,8 +8,9 @@ number of statements whatever its size (docs/adr/0013).
 * ``suppressions``: the suppression registry (RPC).
 
 A batch runs in one transaction (``handlers.import_batch``) that finds (or creates) its target list,
-then takes an advisory lock on it: batches of one list, from any number of importer processes, are applied one at a time,
-so two of them never both decide ``new`` for one email and never interleave their membership changes.
+then takes an advisory lock on it: batches of one list, from any number of importer processes, are
+applied one at a time, so two of them never both decide ``new`` for one email and never interleave
+their membership changes.
 Contacts the batch touches are then row-locked in key order, and new contacts and links are written in
 key order too, so batches of *different* lists sharing contacts queue behind each other. (Three or more
 lists racing to create the same new contacts can still form a cycle; PostgreSQL breaks it and the batch

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+from pydantic import TypeAdapter
+
 from recruit_sync.contracts.events import BatchImported, RecordOutcome, Superseded
 from recruit_sync.importer.store import Connection
 
@@ -32,16 +35,19 @@ async def imported_batch(conn: Connection, run_id: str, seq: int) -> BatchImport
     )
 
 
+_OUTCOMES: TypeAdapter[list[RecordOutcome]] = TypeAdapter(list[RecordOutcome])
+_SUPERSEDED: TypeAdapter[list[Superseded]] = TypeAdapter(list[Superseded])
+
+
 def stored_batch(event: BatchImported) -> tuple[Any, ...]:
     """What ``imported_batches`` keeps of a batch's event (``writes.apply`` inserts it with the batch's
-    other writes): sync id, event id, causation id, time, outcomes and supersessions."""
-    # one model_dump for the lot: three times faster than one per outcome
-    stored = event.model_dump(mode="json", include={"outcomes", "superseded"})
+    other writes): sync id, event id, causation id, time, outcomes and supersessions, the last two as
+    JSON made by pydantic-core and passed through as it is (an ``orjson.Fragment``)."""
     return (
         event.sync_id,
         event.event_id,
         event.causation_id,
         event.occurred_at,
-        stored["outcomes"],
-        stored["superseded"],
+        orjson.Fragment(_OUTCOMES.dump_json(event.outcomes)),
+        orjson.Fragment(_SUPERSEDED.dump_json(event.superseded)),
     )
