@@ -178,7 +178,8 @@ def _page_response(
     if not records:
         return Response(status_code=204)
     if fields is not None:
-        records = [{"id": r["id"], **{f: r.get(f) for f in fields}} for r in records]
+        keys = ("id", *fields)  # every record has an id; `fields` never holds it (`_fields`)
+        records = [{key: r.get(key) for key in keys} for r in records]
     info: dict[str, Any] = {"per_page": per_page, "count": len(records), "page": page, "more_records": more}
     if next_page_token is not None:
         info["next_page_token"] = next_page_token

@@ -13,7 +13,7 @@ from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 from recruit_sync.sim.criteria import Matcher
 from recruit_sync.sim.data import SimData
@@ -159,6 +159,25 @@ class GenView:
             k = lo
         return self._base_select(k)
 
+    def select_run(self, k: int, count: int) -> list[int]:
+        """Indices of the elements `k .. k+count-1` (all of them < len): what `select` gives for
+        each, found in one walk instead of one search each (a page of a listing)."""
+        if count <= 0:
+            return []
+        if self.hidden_ranks:
+            return [self.select(j) for j in range(k, k + count)]
+        found = self.window[k : k + count]
+        rest = count - len(found)
+        if rest > 0:
+            rank = self._tail_base + max(k - len(self.window), 0)
+            if self.mode == "both":
+                found += range(rank, rank + rest)
+            elif self.mode == "true":
+                found += [self.gen.select_converted(r) for r in range(rank, rank + rest)]
+            else:
+                found += self.gen.unconverted_from(self.gen.select_unconverted(rank), rest)
+        return found
+
     def rank(self, index: int) -> int:
         """How many elements have an index below `index`."""
         base = self._base_rank(index)
@@ -198,6 +217,14 @@ class ListSelection(Selection):
             return self.gen.record(found)
         return found
 
+    def page(self, start: int, count: int) -> list[dict[str, Any]]:
+        """What `Selection.page` gives, with the generated records built in one run."""
+        items = self.items[start : start + count] if start >= 0 else []
+        if self.gen is None:
+            return cast(list[dict[str, Any]], items)  # without a generator every item is a record
+        built = iter(self.gen.records([i for i in items if isinstance(i, int)]))
+        return [next(built) if isinstance(item, int) else item for item in items]
+
 
 class MergedSelection(Selection):
     """Explicit records (a short list) and a `GenView`, merged in id order (or its reverse)."""
@@ -228,6 +255,36 @@ class MergedSelection(Selection):
             return self.explicit[n]
         return self.view.gen.record(self.view.select(position - n))
 
+    def page(self, start: int, count: int) -> list[dict[str, Any]]:
+        """What `Selection.page` gives, with the generated records' indices found in one run."""
+        end = min(start + count, self.length)
+        if start >= end:
+            return []
+        if self.descending:
+            found = self._ascending(self.length - end, self.length - start)
+            found.reverse()
+            return found
+        return self._ascending(start, end)
+
+    def _ascending(self, low: int, high: int) -> list[dict[str, Any]]:
+        """The items at ascending positions `low .. high-1`."""
+        positions = self.positions
+        first = n = bisect_left(positions, low)
+        last = bisect_left(positions, high)
+        generated = self.view.gen.records(self.view.select_run(low - first, (high - low) - (last - first)))
+        if first == last:
+            return generated
+        found: list[dict[str, Any]] = []
+        g = 0
+        for position in range(low, high):
+            if n < last and positions[n] == position:
+                found.append(self.explicit[n])
+                n += 1
+            else:
+                found.append(generated[g])
+                g += 1
+        return found
+
 
 class SearchScan:
     """Matches of one criteria over one selection, found lazily and remembered for later pages."""
@@ -242,11 +299,18 @@ class SearchScan:
         """Matches `start .. start+count-1` and whether any lie beyond."""
         need = start + count + 1
         total = len(self.selection)
+        built: dict[int, dict[str, Any]] = {}  # matches found by this call, so as not to build them twice
         while len(self.matches) < need and self.scanned < total:
-            if self.criteria.matches(self.selection.item(self.scanned)):
-                self.matches.append(self.scanned)
-            self.scanned += 1
-        found = [self.selection.item(p) for p in self.matches[start : start + count]]
+            # a run at a time (a page is cheaper than its records one by one); at most 31 built in vain
+            for record in self.selection.page(self.scanned, max(need - len(self.matches), 32)):
+                if self.criteria.matches(record):
+                    self.matches.append(self.scanned)
+                    built[self.scanned] = record
+                self.scanned += 1
+                if len(self.matches) == need:
+                    break
+        item = self.selection.item
+        found = [built.get(p) or item(p) for p in self.matches[start : start + count]]
         return found, len(self.matches) > start + count
 
 

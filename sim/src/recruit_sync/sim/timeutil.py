@@ -7,7 +7,7 @@ from email.utils import parsedate_to_datetime
 
 #: Offset the simulator writes its own timestamps in (Zoho answers in the account's zone).
 SIM_TZ = timezone(timedelta(hours=5, minutes=30))
-_SIM_OFFSET = 19800
+SIM_OFFSET = 19800  # SIM_TZ in seconds
 _SIM_SUFFIX = "+05:30"
 
 
@@ -16,24 +16,33 @@ def _day_prefix(day: int) -> str:
 
 
 #: `YYYY-MM-DD` by day number (epoch days in SIM_TZ), filled as days are formatted (bounded below).
-_DAYS: dict[int, str] = {}
+DAY_TEXT: dict[int, str] = {}
 _MAX_DAYS = 4096
 #: `THH:MM:` of every minute of a day and `SS+05:30` of every second of a minute: a generated page
 #: writes two timestamps a record, and formatting them field by field was the simulator's top cost.
-_MINUTES: tuple[str, ...] = tuple(f"T{hour:02d}:{minute:02d}:" for hour in range(24) for minute in range(60))
-_SECONDS: tuple[str, ...] = tuple(f"{second:02d}{_SIM_SUFFIX}" for second in range(60))
+MINUTE_TEXT: tuple[str, ...] = tuple(
+    f"T{hour:02d}:{minute:02d}:" for hour in range(24) for minute in range(60)
+)
+SECOND_TEXT: tuple[str, ...] = tuple(f"{second:02d}{_SIM_SUFFIX}" for second in range(60))
+
+
+def day_text(day: int) -> str:
+    """`YYYY-MM-DD` of a day number (days since 1970-01-01 in SIM_TZ), kept in `DAY_TEXT`."""
+    text = DAY_TEXT.get(day)
+    if text is None:
+        if len(DAY_TEXT) >= _MAX_DAYS:
+            DAY_TEXT.clear()
+        text = DAY_TEXT[day] = _day_prefix(day)
+    return text
 
 
 def format_epoch(epoch: float) -> str:
-    """`1700000000` -> `2023-11-15T03:43:20+05:30` (whole seconds, in SIM_TZ)."""
-    day, second = divmod(int(epoch) + _SIM_OFFSET, 86400)
-    prefix = _DAYS.get(day)
-    if prefix is None:
-        if len(_DAYS) >= _MAX_DAYS:
-            _DAYS.clear()
-        prefix = _DAYS[day] = _day_prefix(day)
+    """`1700000000` -> `2023-11-15T03:43:20+05:30` (whole seconds, in SIM_TZ).
+
+    `GeneratedCandidates.records` inlines this: change both together."""
+    day, second = divmod(int(epoch) + SIM_OFFSET, 86400)
     minute, second = divmod(second, 60)
-    return prefix + _MINUTES[minute] + _SECONDS[second]
+    return (DAY_TEXT.get(day) or day_text(day)) + MINUTE_TEXT[minute] + SECOND_TEXT[second]
 
 
 def parse_timestamp(text: str) -> float:
