@@ -541,3 +541,16 @@ async def test_an_answer_whose_body_is_lost_counts_once(make_client: Any) -> Non
 )
 def testrate_limit_wait_reads_the_headers(headers: dict[str, str], wait: float) -> None:
     assert rate_limit_wait(httpx.Headers(headers), now=1_800_000_000.0) == pytest.approx(wait)
+
+
+def test_every_client_shares_the_process_tls_context() -> None:
+    """Making a TLS context loads the CA bundle (some 30 ms): one per process, not one per run's client."""
+    from recruit_sync.fetcher.recruit_http import RetryPolicy, Sender, tls_context
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    first = Sender(None, timeout=1, retry=RetryPolicy(), sleep=no_sleep)
+    second = Sender(None, timeout=1, retry=RetryPolicy(), sleep=no_sleep)
+    contexts = {id(sender._http._transport._pool._ssl_context) for sender in (first, second)}
+    assert contexts == {id(tls_context())}

@@ -8,7 +8,9 @@ and Recruit's code and message, never a secret.
 
 from __future__ import annotations
 
+import functools
 import random
+import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -89,6 +91,14 @@ class Meter:
             self.credits += cost
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The process's one TLS context, made as httpx makes its default (its CA bundle, ``SSL_CERT_FILE``).
+    Making one loads the CA bundle, some 30 ms of CPU: when each run's client made its own, twenty small
+    syncs started together held the fetcher's event loop for seconds (bench/fairness.py)."""
+    return httpx.create_ssl_context()
+
+
 class Sender:
     """The HTTP side of one client: its connection pool, its meter, and the retries of every request.
 
@@ -108,7 +118,10 @@ class Sender:
         self.retry = retry
         self.sleep = sleep
         self._http = httpx.AsyncClient(
-            transport=transport, timeout=timeout, event_hooks={"response": [self.meter.answered]}
+            transport=transport,
+            timeout=timeout,
+            event_hooks={"response": [self.meter.answered]},
+            verify=tls_context(),
         )
 
     async def aclose(self) -> None:
