@@ -1,16 +1,19 @@
 """Flow control per run and runs side by side (docs/adr/0023), through the real services.
 
-The journal holds every event in the order the broker routed it, and a fetcher publishes a batch only
-after the BatchImported it waited for was routed (to the journal too): so replaying a run's
-RecordBatch and BatchImported events from the journal shows how many of its batches were in flight at
-any moment.
+A fetcher makes a batch (its ``occurred_at``) only once the imports it waited for were reported, and
+an importer stamps a BatchImported before it publishes it: so, by the events' own times (one clock,
+this machine's), the batches of a run made before each moment and the imports stamped before it say
+how many of its batches were in flight. (The journal's order would not: events of two publishers
+reach the stream in either order.)
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -47,22 +50,18 @@ def run_events(stack: Stack, run_id: str) -> list[JournalEntry]:
         time.sleep(0.5)
 
 
+def _at(entry: JournalEntry) -> datetime:
+    return datetime.fromisoformat(entry.event()["occurred_at"])
+
+
 def most_in_flight(stack: Stack, run_id: str) -> int:
-    """The most batches of the run published and not yet imported at once, from the journal."""
-    in_flight: set[int] = set()
-    imported: set[int] = set()
-    most = 0
-    for entry in run_events(stack, run_id):
-        if entry.routing_key == topology.RECORD_BATCH:
-            seq = entry.event()["seq"]
-            if seq not in imported:
-                in_flight.add(seq)
-        elif entry.routing_key == topology.BATCH_IMPORTED:
-            seq = entry.event()["seq"]
-            imported.add(seq)
-            in_flight.discard(seq)
-        most = max(most, len(in_flight))
-    return most
+    """The most batches of the run made and not yet imported at once: when each batch was made, how
+    many of the run's batches had been made and how many imports stamped before it."""
+    events = run_events(stack, run_id)
+    made = sorted(_at(e) for e in events if e.routing_key == topology.RECORD_BATCH)
+    imported = sorted(_at(e) for e in events if e.routing_key == topology.BATCH_IMPORTED)
+    assert len(made) == len(imported) > AHEAD, (len(made), len(imported))
+    return max(n + 1 - bisect.bisect_left(imported, at) for n, at in enumerate(made))
 
 
 def test_a_runs_fetch_stays_within_its_bound_of_batches_ahead_of_the_import(stack: Stack) -> None:

@@ -32,13 +32,24 @@ from recruit_sync.fetcher.slim import batch_fields, slim
 log = structlog.get_logger()
 
 Publish = Callable[[Envelope], Awaitable[None]]
+Room = Callable[[int], Awaitable[None]]
+"""Awaited before batch ``seq`` is made and published: flow control (``flow.py``) waits there."""
+
+
+async def _always_room(seq: int) -> None:
+    return None
+
+
 T = TypeVar("T")
 
 _DELETED_TIME: TypeAdapter[datetime] = TypeAdapter(datetime)
 
 
-async def fetch_run(due: SyncDue, client: RecruitClient, publish: Publish) -> FetchCompleted:
-    """Fetch the run's records and deletions, publish them as batches; return (not publish) the summary."""
+async def fetch_run(
+    due: SyncDue, client: RecruitClient, publish: Publish, room: Room = _always_room
+) -> FetchCompleted:
+    """Fetch the run's records and deletions, publish them as batches, each once ``room`` lets it go;
+    return (not publish) the summary."""
     started_at = utc_now()
     plan = plan_selection(due.selection)  # bad criteria fail the run before any call
     try:
@@ -59,7 +70,7 @@ async def fetch_run(due: SyncDue, client: RecruitClient, publish: Publish) -> Fe
         deleted_since=due.deleted_since.isoformat() if due.deleted_since else None,
     )
 
-    batches = _Batches(due, module, publish, batch_fields(due.settings))
+    batches = _Batches(due, module, publish, room, batch_fields(due.settings))
     pages = selected_pages(client, module, plan, converted=converted, since=due.since)
     async with contextlib.aclosing(read_ahead(pages)) as pages_ahead:
         async for page in pages_ahead:
@@ -108,6 +119,7 @@ class _Batches:
     due: SyncDue
     module: str
     publish: Publish
+    room: Room
     fields: tuple[str, ...]  # what of each record the batch carries
     seq: int = 0
     record_count: int = 0
@@ -137,6 +149,7 @@ class _Batches:
     async def flush(self) -> None:
         if not self.records and not self.deleted:
             return
+        await self.room(self.seq)  # (the batch's time is when it goes, after any wait for room)
         due = self.due
         batch = RecordBatch(
             event_id=record_batch_id(due.run_id, self.seq),

@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from recruit_sync.contracts.envelope import Envelope
-from recruit_sync.contracts.events import RecordBatch
 from recruit_sync.contracts.ids import batch_imported_id
 
 log = structlog.get_logger()
@@ -103,15 +101,13 @@ class FlowControl:
             for seq in window.in_flight:
                 self._expected.pop(batch_imported_id(run_id, seq), None)
 
-    async def before_publish(self, window: Window, event: Envelope) -> None:
-        """Wait for room if ``event`` is a batch of the run, then count it as in flight (before it is
+    async def room_for(self, window: Window, seq: int) -> None:
+        """Wait until batch ``seq`` of the window's run may go, then count it as in flight (before it is
         published: its import may be reported before the publish returns)."""
-        if not isinstance(event, RecordBatch):
-            return
         await window.wait_for_room()
-        if event.seq not in window.in_flight:
-            window.in_flight.add(event.seq)
-            self._expected[batch_imported_id(window.run_id, event.seq)] = (window, event.seq)
+        if seq not in window.in_flight:
+            window.in_flight.add(seq)
+            self._expected[batch_imported_id(window.run_id, seq)] = (window, seq)
 
     def imported(self, message_id: str | None) -> None:
         """A ``BatchImported`` went by: if it is one of our runs' batches, that batch is no longer in

@@ -9,11 +9,11 @@ SyncDue is redelivered and the run re-fetched with the same deterministic event 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import httpx
 import structlog
 
-from recruit_sync.contracts.envelope import Envelope
 from recruit_sync.contracts.events import ConnectionSnapshot, FetchFailed, SyncDue, caused_by
 from recruit_sync.contracts.ids import fetch_failed_id
 from recruit_sync.criteria import CriteriaError
@@ -76,13 +76,8 @@ async def fetch_sync(
         return
     flow = flow or FlowControl(ahead=0, patience=0)
     async with client, flow.run(due.run_id) as window:
-
-        async def paced(event: Envelope) -> None:
-            await flow.before_publish(window, event)
-            await publish(event)
-
         try:
-            completed = await fetch_run(due, client, paced)
+            completed = await fetch_run(due, client, publish, partial(flow.room_for, window))
         except AuthFailed as exc:
             failed = _failed(due, str(exc), client, auth_failed=True)
         except (RecruitError, UnknownModule, CriteriaError) as exc:

@@ -1,19 +1,21 @@
 """The importer service: record batches in, BatchImported out, and the contact store's RPC operations.
 
-Batches run concurrently up to the prefetch; batches of one target list serialise on the list's
-advisory lock inside ``handlers.import_batch``. The BatchImported of a batch is published after its
-transaction commits: if the process dies in between, the batch is redelivered, finds itself recorded
-and republishes the same event (same id), so no outbox is needed.
+Batches run concurrently up to the prefetch; batches of one target list take turns in the process
+(``handlers.ListTurns``), then serialise on the list's advisory lock inside ``handlers.import_batch``.
+The BatchImported of a batch is published after its transaction commits: if the process dies in
+between, the batch is redelivered, finds itself recorded and republishes the same event (same id), so
+no outbox is needed.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
-from faststream.rabbit import RabbitBroker
+from faststream.rabbit import Channel, RabbitBroker
 
 from recruit_sync.contracts import rpc, topology
 from recruit_sync.contracts.events import RecordBatch
@@ -30,8 +32,24 @@ from recruit_sync.runtime.service import Resources, Service
 GC_THRESHOLDS = (50_000, 20, 100)
 
 
+# Record batches delivered at once: more than the database connections (RECRUIT_SYNC_PREFETCH), since
+# batches of one list wait for their turn without one (``handlers.ListTurns``), parsed meanwhile; flow
+# control keeps a run to 8 batches in flight (docs/adr/0023), so a backfill's batches never take them all.
+DEFAULT_BATCH_PREFETCH = 16
+
+
+def batch_prefetch() -> int:
+    """``RECRUIT_SYNC_IMPORTER_PREFETCH``: record batches one importer process holds at once."""
+    return int(os.environ.get("RECRUIT_SYNC_IMPORTER_PREFETCH", DEFAULT_BATCH_PREFETCH))
+
+
 def subscribe(broker: RabbitBroker, resources: Resources) -> None:
-    @broker.subscriber(work_queue(topology.IMPORTER_RECORD_BATCH), EVENTS, decoder=decoder(RecordBatch))
+    @broker.subscriber(
+        work_queue(topology.IMPORTER_RECORD_BATCH),
+        EVENTS,
+        channel=Channel(prefetch_count=batch_prefetch()),
+        decoder=decoder(RecordBatch),
+    )
     async def on_record_batch(batch: RecordBatch) -> None:
         await resources.publish(await handlers.import_batch(resources.pool, batch))
 

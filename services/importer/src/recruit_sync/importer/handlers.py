@@ -7,6 +7,8 @@ emails (``store/facts.py``), decides (``decide.py``) and applies the decision (`
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import asyncpg
 import structlog
@@ -42,14 +44,46 @@ log = structlog.get_logger()
 PARSE_SLICE = 100  # records parsed between two yields to the event loop (about half a millisecond)
 
 
-async def import_batch(pool: asyncpg.Pool, batch: RecordBatch) -> BatchImported:
+class ListTurns:
+    """Batches of one list take turns in this process before they take a database connection: the
+    list's lock (``store/lists.py``) lets one at a time through anyway, and those waiting for it in
+    PostgreSQL would each hold a connection and a delivery, leaving batches of other lists (other
+    syncs, small ones beside a backfill) nothing to run on. asyncio's lock is FIFO: a list's batches
+    go in the order they arrived. (Across importer processes, the list's lock still decides.)"""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, list_name: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(list_name, asyncio.Lock())
+        self._users[list_name] = self._users.get(list_name, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[list_name] -= 1
+            if not self._users[list_name]:  # the last user forgets the list: no lock per list ever seen
+                del self._users[list_name], self._locks[list_name]
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+LIST_TURNS = ListTurns()
+
+
+async def import_batch(
+    pool: asyncpg.Pool, batch: RecordBatch, turns: ListTurns = LIST_TURNS
+) -> BatchImported:
     """Apply one batch in one transaction and return the BatchImported to publish.
 
     A batch already imported (a redelivery) changes nothing and yields the event recorded then, so the
     republished event carries the same id and content.
     """
-    parsed = await parse_batch(batch)
-    async with pool.acquire() as conn:
+    parsed = await parse_batch(batch)  # while other batches of its list go first
+    async with turns.turn(batch.settings.list_name), pool.acquire() as conn:
         event, first_time = await _decide_and_apply(conn, batch, parsed)
     if first_time:  # committed: count its outcomes once (a redelivery's republish is not counted)
         metrics.count_outcomes(batch.sync_id, event.outcomes)
