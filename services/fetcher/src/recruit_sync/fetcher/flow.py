@@ -1,10 +1,11 @@
 """Flow control per run: a run's fetch stays at most ``ahead`` batches ahead of its import (docs/adr/0023).
 
-Before it publishes a batch, the fetch of a run waits until fewer than ``ahead`` of the batches it has
-published are still to be imported. It learns of imports from the ``BatchImported`` events, which
-every fetcher process receives on a queue of its own, reading only their message id: a
-``BatchImported`` id is ``batch_imported_id(run_id, seq)``, so the fetcher knows which id stands for
-which of its batches without decoding the body (a thousand outcomes).
+Before it makes (and publishes) a batch, the fetch of a run waits until fewer than ``ahead`` of the
+batches it has published are still to be imported (``room_for``, the hook ``fetch.fetch_run``
+awaits). It learns of imports from the ``BatchImported`` events, which every fetcher process receives
+on a queue of its own, reading only their message id: a ``BatchImported`` id is
+``batch_imported_id(run_id, seq)``, so the fetcher knows which id stands for which of its batches
+without decoding the body (a thousand outcomes).
 
 So the importer's queue holds a few batches of each run in flight, not a whole backfill: a small sync
 started beside a big one waits behind at most ``ahead`` batches of it, and a crash leaves little work

@@ -82,7 +82,7 @@ async def import_batch(
     A batch already imported (a redelivery) changes nothing and yields the event recorded then, so the
     republished event carries the same id and content.
     """
-    parsed = await parse_batch(batch)  # while other batches of its list go first
+    parsed = await parse_batch(batch)  # before its turn: while earlier batches of its list import
     async with turns.turn(batch.settings.list_name), pool.acquire() as conn:
         event, first_time = await _decide_and_apply(conn, batch, parsed)
     if first_time:  # committed: count its outcomes once (a redelivery's republish is not counted)
