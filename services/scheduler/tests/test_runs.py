@@ -70,7 +70,8 @@ async def test_run_now_publishes_one_snapshot_with_encrypted_secrets(scheduler: 
     assert settings["list_name"] == "IT talent" and settings["settings_version"] == 1
     assert [m["to"] for m in settings["mapping"]] == ["email", "first_name", "last_name", "skills"]
     assert settings["options"]["exclude_opt_out"] is True
-    assert settings["options_enabled_at"] == {"exclude_opt_out": START.isoformat()}
+    enabled_at = settings["options_enabled_at"]  # an RFC 3339 time: "Z" or "+00:00", as the encoder writes it
+    assert {k: datetime.fromisoformat(v) for k, v in enabled_at.items()} == {"exclude_opt_out": START}
     assert due["batch_size"] == 500
     assert await scheduler.outbox(topology.SYNC_DUE) == []  # published: nothing left unsent
     assert (await show(scheduler, sync_id)).run_in_flight == run_id
