@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,8 +22,8 @@ from selenium.common.exceptions import (
 )
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -61,6 +61,22 @@ def chromium() -> Iterator[webdriver.Chrome]:
 
 def _settling(exc: WebDriverException) -> bool:
     return isinstance(exc, StaleElementReferenceException) or "does not belong to the document" in str(exc)
+
+
+def _gone(element: WebElement) -> Callable[[WebDriver], bool]:
+    """Selenium's ``staleness_of``, also when Chromium answers for the old page's node with "does not
+    belong to the document" (a plain WebDriverException) rather than a stale-element error."""
+
+    def predicate(_: WebDriver) -> bool:
+        try:
+            element.is_enabled()
+        except WebDriverException as exc:
+            if _settling(exc):
+                return True
+            raise
+        return False
+
+    return predicate
 
 
 def _literal(text: str) -> str:
@@ -168,7 +184,7 @@ class Person:
                 if attempt == attempts - 1 or not _settling(exc):
                     raise
                 time.sleep(0.25 * (attempt + 1))  # give the swap in progress time to finish
-        WebDriverWait(self.driver, 30).until(staleness_of(page), f"{text!r} opened no page")
+        WebDriverWait(self.driver, 30).until(_gone(page), f"{text!r} opened no page")
         WebDriverWait(self.driver, 30).until(
             lambda driver: driver.execute_script("return document.readyState") == "complete"
         )
