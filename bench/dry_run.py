@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.pipeline import RssSampler
+from bench.common import RssSampler
 from tests.e2e.stack import Stack
 
 
@@ -44,8 +44,7 @@ def main() -> None:
         began = time.perf_counter()
         dry = stack.json("replay", summary["run_id"], "--dry-run", timeout=3600)
         dry_seconds = time.perf_counter() - began
-        sampler.stopped.set()
-        sampler.join()
+        sampler.stop()
 
         # a preview of the same selection as a new sync would run it: every record fetched and decided
         spec = Path(tmp) / "preview.json"

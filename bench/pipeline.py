@@ -16,7 +16,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (
     SERVICES,
     RssSampler,
-    baseline_upsert,
     baseline_upsert_rate,
     bench_stack,
     bench_sync,
@@ -27,9 +26,6 @@ from bench.common import (
     run_seconds,
     services_pid,
 )
-
-# bench/dry_run.py and scripts import these from here
-__all__ = ["SERVICES", "RssSampler", "baseline_upsert", "cpu_seconds_by_component", "main"]
 
 
 def main() -> None:
