@@ -31,7 +31,7 @@ from recruit_sync.contracts.ids import batch_imported_id
 
 log = structlog.get_logger()
 
-DEFAULT_AHEAD = 8  # batches: enough to keep importer processes (prefetch 4 each) busy with one run
+DEFAULT_AHEAD = 8  # batches: a run's batches import one at a time; 8 leave some parsed ahead, and slack
 DEFAULT_PATIENCE = 60.0  # seconds without an import before a waiting run's window opens
 
 
