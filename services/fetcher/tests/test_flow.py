@@ -10,7 +10,8 @@ import pytest
 import structlog
 
 from recruit_sync.contracts.ids import batch_imported_id
-from recruit_sync.fetcher.flow import FlowControl, ahead_from_env
+from recruit_sync.fetcher.flow import FlowControl
+from recruit_sync.runtime.settings import Settings
 
 RUN = "run-1"
 
@@ -104,7 +105,7 @@ async def test_two_runs_have_a_window_each() -> None:
 
 def test_the_bound_is_configurable_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RECRUIT_SYNC_BATCHES_AHEAD", "3")
-    assert ahead_from_env() == 3
+    assert Settings.from_env().batches_ahead == 3
     monkeypatch.setenv("RECRUIT_SYNC_BATCHES_AHEAD", "-1")
     with pytest.raises(ValueError, match="RECRUIT_SYNC_BATCHES_AHEAD"):
-        ahead_from_env()
+        Settings.from_env()

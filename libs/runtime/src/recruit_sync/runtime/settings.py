@@ -28,6 +28,11 @@ class Settings:
     keep_outcomes: timedelta = timedelta(days=90)
     keep_bookkeeping: timedelta = timedelta(days=7)
     prune_interval_seconds: float = 600.0
+    # runs side by side (docs/adr/0023): flow control per run, and what a fetcher and an importer hold
+    batches_ahead: int = 8  # a run's batches import one at a time; 8 leave some parsed ahead, and slack
+    flow_patience_seconds: float = 60.0  # without an import this long, a waiting run's window opens
+    fetch_concurrency: int = 8  # runs one fetcher process fetches at once
+    importer_prefetch: int = 16  # record batches one importer process holds (its lists take turns)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -44,7 +49,19 @@ class Settings:
             keep_outcomes=_days(env, "RECRUIT_SYNC_KEEP_OUTCOMES_DAYS", "90"),
             keep_bookkeeping=_days(env, "RECRUIT_SYNC_KEEP_BOOKKEEPING_DAYS", "7"),
             prune_interval_seconds=float(env.get("RECRUIT_SYNC_PRUNE_INTERVAL", "600")),
+            batches_ahead=_batches_ahead(env),
+            flow_patience_seconds=float(env.get("RECRUIT_SYNC_FLOW_PATIENCE_SECONDS", "60")),
+            fetch_concurrency=int(env.get("RECRUIT_SYNC_FETCH_CONCURRENCY", "8")),
+            importer_prefetch=int(env.get("RECRUIT_SYNC_IMPORTER_PREFETCH", "16")),
         )
+
+
+def _batches_ahead(env: Mapping[str, str]) -> int:
+    """``RECRUIT_SYNC_BATCHES_AHEAD``: batches a run's fetch may be ahead of its import (0: no bound)."""
+    value = int(env.get("RECRUIT_SYNC_BATCHES_AHEAD", "8"))
+    if value < 0:
+        raise ValueError(f"RECRUIT_SYNC_BATCHES_AHEAD must be 0 (no bound) or more, not {value}")
+    return value
 
 
 def _days(env: Mapping[str, str], name: str, default: str) -> timedelta:

@@ -27,16 +27,7 @@ from recruit_sync.runtime.rpc import RpcClient, Served, serve
 from recruit_sync.runtime.service import Resources, Service
 from recruit_sync.runtime.settings import Settings
 
-# A SyncDue is a long job (a whole run). Flow control keeps each run's fetch a few batches ahead of its
-# import, so a run mostly waits: eight at once per process let small syncs start beside a backfill
-# instead of queueing behind it (docs/adr/0023), and replicas still share the queue.
-DEFAULT_SYNC_DUE_PREFETCH = 8
 DEFAULT_RECRUIT_TIMEOUT = 30.0
-
-
-def sync_due_prefetch() -> int:
-    """Runs one fetcher process fetches at once (``RECRUIT_SYNC_FETCH_CONCURRENCY``)."""
-    return int(os.environ.get("RECRUIT_SYNC_FETCH_CONCURRENCY", DEFAULT_SYNC_DUE_PREFETCH))
 
 
 def imports_queue() -> RabbitQueue:
@@ -98,13 +89,17 @@ def fetcher(connect: ClientFactory | None = None) -> Service:
     that share the process's token and module-list caches, between runs and previews alike)."""
     make_client = connect or recruit_client_factory(timeout=recruit_timeout())
     importer = ImporterRpc()
-    flow = FlowControl.from_env()
 
     def subscribe(broker: RabbitBroker, resources: Resources) -> None:
+        settings = resources.settings
+        flow = FlowControl(settings.batches_ahead, settings.flow_patience_seconds)
+
         @broker.subscriber(
             work_queue(topology.FETCHER_SYNC_DUE),
             EVENTS,
-            channel=Channel(prefetch_count=sync_due_prefetch()),
+            # a SyncDue is a whole run, which flow control keeps a few batches ahead of its import, so it
+            # mostly waits: several at once let small syncs start beside a backfill (docs/adr/0023)
+            channel=Channel(prefetch_count=settings.fetch_concurrency),
             decoder=decoder(SyncDue),
         )
         async def on_sync_due(due: SyncDue) -> None:

@@ -1,4 +1,5 @@
-"""Flow control per run: a run's fetch stays at most ``ahead`` batches ahead of its import (docs/adr/0023).
+"""Flow control per run: a run's fetch stays at most ``ahead`` batches ahead of its import (docs/adr/0023;
+``ahead`` and ``patience`` are ``Settings.batches_ahead`` and ``flow_patience_seconds``).
 
 Before it makes (and publishes) a batch, the fetch of a run waits until fewer than ``ahead`` of the
 batches it has published are still to be imported (``room_for``, the hook ``fetch.fetch_run``
@@ -19,7 +20,6 @@ and it is fetched as it was before flow control, with a warning. A run never han
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,22 +30,6 @@ import structlog
 from recruit_sync.contracts.ids import batch_imported_id
 
 log = structlog.get_logger()
-
-DEFAULT_AHEAD = 8  # batches: a run's batches import one at a time; 8 leave some parsed ahead, and slack
-DEFAULT_PATIENCE = 60.0  # seconds without an import before a waiting run's window opens
-
-
-def ahead_from_env() -> int:
-    """``RECRUIT_SYNC_BATCHES_AHEAD``: batches a run's fetch may be ahead of its import (0: no bound)."""
-    value = int(os.environ.get("RECRUIT_SYNC_BATCHES_AHEAD", DEFAULT_AHEAD))
-    if value < 0:
-        raise ValueError(f"RECRUIT_SYNC_BATCHES_AHEAD must be 0 (no bound) or more, not {value}")
-    return value
-
-
-def patience_from_env() -> float:
-    """``RECRUIT_SYNC_FLOW_PATIENCE_SECONDS``: how long a fetch waits on an import that does not come."""
-    return float(os.environ.get("RECRUIT_SYNC_FLOW_PATIENCE_SECONDS", DEFAULT_PATIENCE))
 
 
 @dataclass
@@ -87,10 +71,6 @@ class FlowControl:
         self.ahead = ahead
         self.patience = patience
         self._expected: dict[uuid.UUID, tuple[Window, int]] = {}  # BatchImported id -> (window, seq)
-
-    @classmethod
-    def from_env(cls) -> FlowControl:
-        return cls(ahead_from_env(), patience_from_env())
 
     @asynccontextmanager
     async def run(self, run_id: str) -> AsyncIterator[Window]:

@@ -10,7 +10,6 @@ no outbox is needed.
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -32,22 +31,14 @@ from recruit_sync.runtime.service import Resources, Service
 GC_THRESHOLDS = (50_000, 20, 100)
 
 
-# Record batches delivered at once: more than the database connections (RECRUIT_SYNC_PREFETCH), since
-# batches of one list wait for their turn without one (``handlers.ListTurns``), parsed meanwhile; flow
-# control keeps a run to 8 batches in flight (docs/adr/0023), so a backfill's batches never take them all.
-DEFAULT_BATCH_PREFETCH = 16
-
-
-def batch_prefetch() -> int:
-    """``RECRUIT_SYNC_IMPORTER_PREFETCH``: record batches one importer process holds at once."""
-    return int(os.environ.get("RECRUIT_SYNC_IMPORTER_PREFETCH", DEFAULT_BATCH_PREFETCH))
-
-
 def subscribe(broker: RabbitBroker, resources: Resources) -> None:
     @broker.subscriber(
         work_queue(topology.IMPORTER_RECORD_BATCH),
         EVENTS,
-        channel=Channel(prefetch_count=batch_prefetch()),
+        # more than the database connections (Settings.prefetch): batches of one list wait for their
+        # turn without one (``handlers.ListTurns``), parsed meanwhile; flow control keeps a run to a few
+        # batches in flight (docs/adr/0023), so a backfill's batches never take them all
+        channel=Channel(prefetch_count=resources.settings.importer_prefetch),
         decoder=decoder(RecordBatch),
     )
     async def on_record_batch(batch: RecordBatch) -> None:
