@@ -25,6 +25,14 @@ RECORDS = Counter(
     registry=REGISTRY,
 )
 
+# importer: per batch that read its facts ahead of its turn, whether they still held (docs/adr/0025)
+READ_AHEAD = Counter(
+    f"{PREFIX}_importer_read_ahead",
+    "Batches whose facts were read ahead of their list's turn, by whether they still held then",
+    ["verdict"],
+    registry=REGISTRY,
+)
+
 # history: when a run completes
 RUNS = Counter(
     f"{PREFIX}_runs", "Runs completed, by sync and final state", ["sync_id", "state"], registry=REGISTRY

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 
 import asyncpg
 import structlog
@@ -29,12 +31,13 @@ from recruit_sync.contracts.resources import (
     Unsuppressed,
 )
 from recruit_sync.contracts.sync_spec import OnRecruitDelete
-from recruit_sync.importer.decide import decide
+from recruit_sync.importer.ahead import ReadAhead, Turn, Verdict, list_verdict, marks
+from recruit_sync.importer.decide import Decision, decide
 from recruit_sync.importer.email_rules import classify_email
 from recruit_sync.importer.parse import MalformedRecord, ParsedRecord, read_records, records_to_look_up
 from recruit_sync.importer.store import Connection, lists, suppressions
 from recruit_sync.importer.store.batches import imported_batch
-from recruit_sync.importer.store.facts import read_facts
+from recruit_sync.importer.store.facts import read_facts, read_facts_ahead, stamps_now
 from recruit_sync.importer.store.writes import apply
 from recruit_sync.runtime import metrics
 from recruit_sync.runtime.rpc import RpcError
@@ -44,31 +47,52 @@ log = structlog.get_logger()
 PARSE_SLICE = 100  # records parsed between two yields to the event loop (about half a millisecond)
 
 
+@dataclass(eq=False)
+class _List:
+    reading: asyncio.Lock = field(default_factory=asyncio.Lock)  # one batch reads ahead at a time
+    turn: asyncio.Lock = field(default_factory=asyncio.Lock)
+    holder: Turn | None = None  # the batch holding the turn
+    users: int = 0
+
+
 class ListTurns:
     """Batches of one list take turns in this process before they take a database connection: the
     list's lock (``store/lists.py``) lets one at a time through anyway, and those waiting for it in
     PostgreSQL would each hold a connection and a delivery, leaving batches of other lists (other
-    syncs, small ones beside a backfill) nothing to run on. asyncio's lock is FIFO: a list's batches
-    go in the order they arrived. (Across importer processes, the list's lock still decides.)"""
+    syncs, small ones beside a backfill) nothing to run on. asyncio's locks are FIFO: a list's batches
+    go in the order they arrived. (Across importer processes, the list's lock still decides.)
+
+    While a batch holds the turn, the next one may read ahead (``ahead``: docs/adr/0025), told which
+    batch holds the turn meanwhile; the one after waits until that one has the turn."""
 
     def __init__(self) -> None:
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._users: dict[str, int] = {}
+        self._lists: dict[str, _List] = {}
 
     @contextlib.asynccontextmanager
-    async def turn(self, list_name: str) -> AsyncIterator[None]:
-        lock = self._locks.setdefault(list_name, asyncio.Lock())
-        self._users[list_name] = self._users.get(list_name, 0) + 1
+    async def turn(
+        self, list_name: str, ahead: Callable[[Turn | None], Awaitable[None]] | None = None
+    ) -> AsyncIterator[Turn]:
+        state = self._lists.setdefault(list_name, _List())
+        state.users += 1
         try:
-            async with lock:
-                yield
+            mine = Turn()
+            async with state.reading:
+                if ahead is not None:
+                    await ahead(state.holder)
+                await state.turn.acquire()
+                state.holder = mine
+            try:
+                yield mine
+            finally:
+                state.holder = None
+                state.turn.release()
         finally:
-            self._users[list_name] -= 1
-            if not self._users[list_name]:  # the last user forgets the list: no lock per list ever seen
-                del self._users[list_name], self._locks[list_name]
+            state.users -= 1
+            if not state.users:  # the last user forgets the list: no locks per list ever seen
+                del self._lists[list_name]
 
     def __len__(self) -> int:
-        return len(self._locks)
+        return len(self._lists)
 
 
 LIST_TURNS = ListTurns()
@@ -83,8 +107,16 @@ async def import_batch(
     republished event carries the same id and content.
     """
     parsed = await parse_batch(batch)  # before its turn: while earlier batches of its list import
-    async with turns.turn(batch.settings.list_name), pool.acquire() as conn:
-        event, first_time = await _decide_and_apply(conn, batch, parsed)
+    ahead: ReadAhead | None = None
+
+    async def read_ahead(before: Turn | None) -> None:
+        nonlocal ahead
+        if not batch.deleted:  # (deletions read other lists' memberships: they read under the lock)
+            async with pool.acquire() as conn:
+                ahead = await _read_ahead(conn, batch, parsed, before)
+
+    async with turns.turn(batch.settings.list_name, read_ahead) as turn, pool.acquire() as conn:
+        event, first_time = await _decide_and_apply(conn, batch, parsed, turn, ahead)
     if first_time:  # committed: count its outcomes once (a redelivery's republish is not counted)
         metrics.count_outcomes(batch.sync_id, event.outcomes)
     log.info("batch imported", seq=batch.seq, records=len(batch.records), deleted=len(batch.deleted))
@@ -95,33 +127,63 @@ async def decide_and_apply(
     conn: Connection, batch: RecordBatch, parsed: list[ParsedRecord | MalformedRecord]
 ) -> BatchImported:
     """The batch's transaction, on ``conn``: the live store, or a scratch copy (``scratch_runs``)."""
-    event, _ = await _decide_and_apply(conn, batch, parsed)
+    event, _ = await _decide_and_apply(conn, batch, parsed, Turn(), None)
     return event
 
 
+async def _read_ahead(
+    conn: Connection, batch: RecordBatch, parsed: list[ParsedRecord | MalformedRecord], before: Turn | None
+) -> ReadAhead:
+    """The batch's facts and decision, read while ``before`` (if any) holds the list's turn."""
+    list_id = await lists.ensure_list(conn, batch.settings.list_name)
+    records = records_to_look_up(parsed)
+    async with conn.transaction(isolation="repeatable_read", readonly=True):  # one snapshot for both
+        version = await lists.version_of(conn, list_id)
+        facts, stamps = await read_facts_ahead(
+            conn, list_id=list_id, run_id=batch.run_id, module=batch.module, records=records
+        )
+    decision = decide(parsed, batch.deleted, sync_id=batch.sync_id, settings=batch.settings, facts=facts)
+    keys, record_ids = marks(facts, records, ())
+    return ReadAhead(list_id, version, before, facts, stamps, decision, keys, record_ids)
+
+
 async def _decide_and_apply(
-    conn: Connection, batch: RecordBatch, parsed: list[ParsedRecord | MalformedRecord]
+    conn: Connection,
+    batch: RecordBatch,
+    parsed: list[ParsedRecord | MalformedRecord],
+    turn: Turn,
+    ahead: ReadAhead | None,
 ) -> tuple[BatchImported, bool]:
-    """``decide_and_apply``, and whether the batch was applied now (False: it had been already)."""
+    """``decide_and_apply``, and whether the batch was applied now (False: it had been already).
+    ``ahead``: the facts and decision read ahead, used if they still hold, else read again."""
     settings = batch.settings
     async with conn.transaction():
         # the list's own row first (created on first use): no other batch's facts, so outside the lock
-        list_id = await lists.ensure_list(conn, settings.list_name)
+        list_id = ahead.list_id if ahead else await lists.ensure_list(conn, settings.list_name)
         await lists.lock_list(conn, settings.list_name)
         done = await imported_batch(conn, batch.run_id, batch.seq)
         if done is not None:
             log.info("batch already imported, republishing", seq=batch.seq)
             return done, False
-        facts = await read_facts(
-            conn,
-            list_id=list_id,
-            run_id=batch.run_id,
-            module=batch.module,
-            records=records_to_look_up(parsed),
-            deleted_ids=[d.id for d in batch.deleted],
-            other_lists=settings.options.on_recruit_delete is OnRecruitDelete.REMOVE_FROM_ORG,
-        )
-        decision = decide(parsed, batch.deleted, sync_id=batch.sync_id, settings=settings, facts=facts)
+        previous_version, previous_writer = await lists.advance(conn, list_id, turn.writer)
+        decision = await _ahead_if_it_holds(conn, ahead, previous_version, previous_writer)
+        if decision is None:
+            records = records_to_look_up(parsed)
+            deleted_ids = [d.id for d in batch.deleted]
+            facts = await read_facts(
+                conn,
+                list_id=list_id,
+                run_id=batch.run_id,
+                module=batch.module,
+                records=records,
+                deleted_ids=deleted_ids,
+                other_lists=settings.options.on_recruit_delete is OnRecruitDelete.REMOVE_FROM_ORG,
+            )
+            decision = decide(parsed, batch.deleted, sync_id=batch.sync_id, settings=settings, facts=facts)
+            turn.keys, turn.record_ids = marks(facts, records, deleted_ids)
+        else:
+            assert ahead is not None
+            turn.keys, turn.record_ids = ahead.keys, ahead.record_ids
 
         def recorded(created_elsewhere: set[str]) -> BatchImported:
             return BatchImported(
@@ -134,6 +196,22 @@ async def _decide_and_apply(
 
         event = await apply(conn, decision, list_id=list_id, batch=batch, recorded=recorded)
     return event, True
+
+
+async def _ahead_if_it_holds(
+    conn: Connection, ahead: ReadAhead | None, previous_version: int, previous_writer: uuid.UUID | None
+) -> Decision | None:
+    """The decision read ahead if it still holds (``ahead.py``), its contacts now row-locked; else None."""
+    if ahead is None:
+        return None
+    verdict = list_verdict(ahead, previous_version, previous_writer)
+    if verdict is Verdict.HOLDS and await stamps_now(conn, ahead.list_id, list(ahead.stamps)) != ahead.stamps:
+        verdict = Verdict.CONTACTS_CHANGED
+    metrics.READ_AHEAD.labels(verdict=verdict.value).inc()
+    if verdict is not Verdict.HOLDS:
+        log.info("facts read ahead no longer hold, reading them again", verdict=verdict.value)
+        return None
+    return ahead.decision
 
 
 async def parse_batch(batch: RecordBatch) -> list[ParsedRecord | MalformedRecord]:

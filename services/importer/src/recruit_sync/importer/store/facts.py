@@ -1,5 +1,5 @@
 """Reading what ``decide`` needs about a batch (``Facts``): one query for its email keys, plus the
-record links of its records and deletions."""
+record links of its records and deletions; under the list's lock, or ahead of it (docs/adr/0025)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from recruit_sync.contracts.events import IgnoreReason
+from recruit_sync.importer.ahead import Stamps
 from recruit_sync.importer.claims import CREATED, Claim
 from recruit_sync.importer.contacts import Membership, StoredContact
 from recruit_sync.importer.facts import Facts
@@ -35,24 +36,55 @@ async def read_facts(
     to the batch whatever the table sizes and statistics (a plain join lets the planner choose a hash
     join over a whole-table scan, which it does on tables not analysed yet, e.g. during a first import).
     """
-    links = await _links(conn, module, deleted_ids)
-    keys = sorted({key for _, key in records}.union(links.values()))
+    facts, _ = await _read(
+        conn, _FACTS_LOCKED, list_id, run_id, module, records, deleted_ids, other_lists=other_lists
+    )
+    return facts
+
+
+async def read_facts_ahead(
+    conn: Connection, *, list_id: int, run_id: str, module: str, records: Sequence[tuple[str, str]]
+) -> tuple[Facts, Stamps]:
+    """``read_facts`` before the batch's turn (docs/adr/0025), for a batch without deletions: nothing is
+    locked, and each contact found comes with its stamps, for ``stamps_now`` to check under the lock."""
+    return await _read(conn, _FACTS_AHEAD, list_id, run_id, module, records, [], other_lists=False)
+
+
+async def stamps_now(conn: Connection, list_id: int, keys: Sequence[str]) -> Stamps:
+    """The stamps of these contacts (and of their memberships of the list) now, row-locking the contacts
+    (``FOR UPDATE``, in key order, as ``read_facts`` would) until the batch commits."""
     if not keys:
-        return Facts(links=links)
+        return {}
     rows = await conn.fetch(
         """
-        SELECT t.key, c.email, c.first_name, c.last_name, c.fields, c.deleted,
-               m.sync_id, m.added_at, m.settings_version, m.record_id AS member_record_id, s.reasons,
+        SELECT t.key, c.stamp, m.stamp AS member_stamp
+          FROM jsonb_array_elements_text($1::jsonb) AS t(key)
+         CROSS JOIN LATERAL (SELECT xmin::text AS stamp FROM contacts WHERE email_key = t.key FOR UPDATE) c
+          LEFT JOIN LATERAL (
+                SELECT xmin::text AS stamp FROM memberships WHERE email_key = t.key AND list_id = $2 LIMIT 1
+               ) m ON true
+        """,
+        sorted(keys),
+        list_id,
+    )
+    return {r["key"]: (r["stamp"], r["member_stamp"]) for r in rows}
+
+
+_FACTS = """
+        SELECT t.key, c.email, c.first_name, c.last_name, c.fields, c.deleted, c.stamp,
+               m.sync_id, m.added_at, m.settings_version, m.record_id AS member_record_id,
+               m.stamp AS member_stamp, s.reasons,
                r.record_id AS claim_record_id, r.modified_at, r.seq, r.position, r.deletion, r.created,
                r.prior
           FROM jsonb_array_elements_text($1::jsonb) AS t(key)
           LEFT JOIN LATERAL (
-                SELECT email, first_name, last_name, fields, deleted_at IS NOT NULL AS deleted
+                SELECT email, first_name, last_name, fields, deleted_at IS NOT NULL AS deleted,
+                       xmin::text AS stamp
                   FROM contacts WHERE email_key = t.key
-                   FOR UPDATE
+                   {lock}
                ) c ON true
           LEFT JOIN LATERAL (  -- the membership of a contact that exists (the filter skips the probe)
-                SELECT sync_id, added_at, settings_version, record_id
+                SELECT sync_id, added_at, settings_version, record_id, xmin::text AS stamp
                   FROM memberships WHERE c.email IS NOT NULL AND email_key = t.key AND list_id = $2
                  LIMIT 1
                ) m ON true
@@ -65,21 +97,38 @@ async def read_facts(
                  LIMIT 1  -- (the primary key; without it the planner may scan the table)
                ) r ON true
          WHERE c.email IS NOT NULL OR s.reasons IS NOT NULL OR r.record_id IS NOT NULL
-        """,
-        keys,
-        list_id,
-        run_id,
-    )
+        """
+_FACTS_LOCKED = _FACTS.format(lock="FOR UPDATE")
+_FACTS_AHEAD = _FACTS.format(lock="")
+
+
+async def _read(
+    conn: Connection,
+    statement: str,
+    list_id: int,
+    run_id: str,
+    module: str,
+    records: Sequence[tuple[str, str]],
+    deleted_ids: Sequence[str],
+    *,
+    other_lists: bool,
+) -> tuple[Facts, Stamps]:
+    links = await _links(conn, module, deleted_ids)
+    keys = sorted({key for _, key in records}.union(links.values()))
+    if not keys:
+        return Facts(links=links), {}
+    rows = await conn.fetch(statement, keys, list_id, run_id)
     contacts = {r["key"]: _stored_contact(r) for r in rows if r["email"] is not None}
     deleted_keys = sorted(set(links.values()))
     links.update(await _links(conn, module, [rid for rid, key in records if key in contacts]))
-    return Facts(
+    facts = Facts(
         contacts=contacts,
         suppressed={r["key"]: frozenset(map(IgnoreReason, r["reasons"])) for r in rows if r["reasons"]},
         claims={r["key"]: _claim(r) for r in rows if r["claim_record_id"] is not None},
         links=links,
         elsewhere=await _elsewhere(conn, list_id, deleted_keys) if other_lists else {},
     )
+    return facts, {r["key"]: (r["stamp"], r["member_stamp"]) for r in rows if r["email"] is not None}
 
 
 async def _links(conn: Connection, module: str, record_ids: Sequence[str]) -> dict[str, str]:

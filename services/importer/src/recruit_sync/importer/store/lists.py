@@ -1,6 +1,9 @@
-"""Mailing lists: the lock a batch takes on its list, the list's id, and what the RPC operations show."""
+"""Mailing lists: the lock a batch takes on its list, the list's id and version, and what the RPC
+operations show."""
 
 from __future__ import annotations
+
+import uuid
 
 from recruit_sync.contracts.resources import ListInfo, Member
 from recruit_sync.importer.store import Connection
@@ -9,6 +12,28 @@ from recruit_sync.importer.store import Connection
 async def lock_list(conn: Connection, list_name: str) -> None:
     """Until the transaction ends, no other batch of this list runs (see ``store``'s docstring)."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('list:' || $1))", list_name)
+
+
+async def version_of(conn: Connection, list_id: int) -> int:
+    """How many batches have been applied to the list (``reading ahead``: docs/adr/0025)."""
+    return int(await conn.fetchval("SELECT version FROM lists WHERE id = $1", list_id))
+
+
+async def advance(conn: Connection, list_id: int, writer: uuid.UUID) -> tuple[int, uuid.UUID | None]:
+    """Count one more batch applied to the list, by ``writer``; under the list's lock. Returns the
+    version and writer before (the statement reads them after the lock was taken: they are current)."""
+    row = await conn.fetchrow(
+        """
+        UPDATE lists AS l SET version = l.version + 1, writer = $2
+          FROM (SELECT version, writer FROM lists WHERE id = $1) AS before
+         WHERE l.id = $1
+        RETURNING before.version, before.writer
+        """,
+        list_id,
+        writer,
+    )
+    assert row is not None  # (the list exists: ``ensure_list`` made it)
+    return int(row["version"]), row["writer"]
 
 
 async def ensure_list(conn: Connection, list_name: str) -> int:
