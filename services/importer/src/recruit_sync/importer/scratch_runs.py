@@ -44,6 +44,7 @@ from recruit_sync.importer.dry_run import Difference, RunOutcomes, differences
 from recruit_sync.importer.handlers import decide_and_apply, parse_batch
 from recruit_sync.importer.parse import records_to_look_up
 from recruit_sync.importer.store import scratch
+from recruit_sync.importer.store.batches import stored_outcomes, stored_supersessions
 from recruit_sync.runtime.db import connect
 from recruit_sync.runtime.journal import Journal
 from recruit_sync.runtime.rpc import RpcError
@@ -174,10 +175,10 @@ async def _named(
     ]
     rows = await conn.fetch(
         """
-        SELECT t.seq, t.pos, b.outcomes->t.pos->>'record_id' AS record_id,
-               b.outcomes->t.pos->>'email' AS email
+        SELECT t.seq, t.pos, o->>'record_id' AS record_id, o->>'email' AS email
           FROM jsonb_to_recordset($2::jsonb) AS t(seq integer, pos integer)
           JOIN imported_batches AS b ON b.run_id = $1 AND b.seq = t.seq
+         CROSS JOIN LATERAL (SELECT convert_from(b.outcomes, 'UTF8')::jsonb->t.pos AS o) AS outcome
         """,
         run_id,
         [{"seq": seq, "pos": pos} for seq, pos in wanted],
@@ -238,8 +239,8 @@ async def _batches(
         async for row in cursor:
             yield (
                 row["seq"],
-                [RecordOutcome.model_validate(o) for o in row["outcomes"]],
-                [Superseded.model_validate(s) for s in row["superseded"]],
+                stored_outcomes(row),
+                stored_supersessions(row),
             )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
+import asyncpg
 from pydantic import TypeAdapter
 
 from recruit_sync.contracts.events import BatchImported, RecordOutcome, Superseded
@@ -30,8 +30,8 @@ async def imported_batch(conn: Connection, run_id: str, seq: int) -> BatchImport
         run_id=run_id,
         sync_id=row["sync_id"],
         seq=seq,
-        outcomes=[RecordOutcome.model_validate(o) for o in row["outcomes"]],
-        superseded=[Superseded.model_validate(s) for s in row["superseded"]],
+        outcomes=stored_outcomes(row),
+        superseded=stored_supersessions(row),
     )
 
 
@@ -39,15 +39,24 @@ _OUTCOMES: TypeAdapter[list[RecordOutcome]] = TypeAdapter(list[RecordOutcome])
 _SUPERSEDED: TypeAdapter[list[Superseded]] = TypeAdapter(list[Superseded])
 
 
+def stored_outcomes(row: asyncpg.Record) -> list[RecordOutcome]:
+    """A stored batch's outcomes (``row["outcomes"]``), as its event had them."""
+    return _OUTCOMES.validate_json(row["outcomes"])
+
+
+def stored_supersessions(row: asyncpg.Record) -> list[Superseded]:
+    return _SUPERSEDED.validate_json(row["superseded"])
+
+
 def stored_batch(event: BatchImported) -> tuple[Any, ...]:
     """What ``imported_batches`` keeps of a batch's event (``writes.apply`` inserts it with the batch's
     other writes): sync id, event id, causation id, time, outcomes and supersessions, the last two as
-    JSON made by pydantic-core and passed through as it is (an ``orjson.Fragment``)."""
+    JSON bytes made by pydantic-core, stored as they are (``bytea``, migration 0008)."""
     return (
         event.sync_id,
         event.event_id,
         event.causation_id,
         event.occurred_at,
-        orjson.Fragment(_OUTCOMES.dump_json(event.outcomes)),
-        orjson.Fragment(_SUPERSEDED.dump_json(event.superseded)),
+        _OUTCOMES.dump_json(event.outcomes),
+        _SUPERSEDED.dump_json(event.superseded),
     )

@@ -88,8 +88,9 @@ _FACTS = """
                   FROM memberships WHERE c.email IS NOT NULL AND email_key = t.key AND list_id = $2
                  LIMIT 1
                ) m ON true
-          LEFT JOIN LATERAL (
-                SELECT array_agg(reason) AS reasons FROM suppressions WHERE email_key = t.key
+          LEFT JOIN LATERAL (  -- (an aggregate per key cost a quarter of the query; EXISTS a fortieth)
+                SELECT CASE WHEN EXISTS (SELECT FROM suppressions WHERE email_key = t.key)
+                            THEN ARRAY(SELECT reason FROM suppressions WHERE email_key = t.key) END AS reasons
                ) s ON true
           LEFT JOIN LATERAL (
                 SELECT record_id, modified_at, seq, position, deletion, created, prior
