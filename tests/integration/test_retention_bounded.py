@@ -72,7 +72,7 @@ PRUNED = [
     ("scheduler", "outbox"),
     ("importer", "run_emails"),
     ("importer", "imported_batches"),
-    ("history", "record_outcomes"),
+    ("history", "batch_outcomes"),
     ("history", "run_batches"),
     ("history", "superseded"),
     ("history", "inbox"),
@@ -271,9 +271,7 @@ async def test_every_table_stays_bounded_over_100_runs(pipeline: Pipeline) -> No
     print(f"kept after {RUNS} runs: {kept}")
 
     # before each pass: what the last 20 runs wrote (and the run in flight), the same every time
-    assert all(
-        before["history.record_outcomes"] <= PASS_EVERY * RECORDS + 10 * 5 for _, before, _, _ in passes
-    )
+    assert all(before["history.batch_outcomes"] <= PASS_EVERY * 2 + 5 for _, before, _, _ in passes)
     # the two failed runs of each 20 left their supersessions waiting
     assert [before["history.superseded"] for _, before, _, _ in passes] == [PASS_EVERY // FAIL_EVERY] * len(
         passes
@@ -285,7 +283,7 @@ async def test_every_table_stays_bounded_over_100_runs(pipeline: Pipeline) -> No
             "scheduler.outbox": 0,  # every SyncDue was sent, the run in flight's too, long ago
             "importer.run_emails": 10 * number,
             "importer.imported_batches": number,
-            "history.record_outcomes": 10 * number,
+            "history.batch_outcomes": number,
             "history.run_batches": number,
             "history.superseded": 0,
             "history.inbox": 1,  # the run in flight's last batch, just handled

@@ -18,6 +18,7 @@ from recruit_sync.contracts.events import IgnoreReason, MessageRejected, Outcome
 from recruit_sync.contracts.resources import EmailQuery, RecordRow, RecordsQuery, RunRef
 from recruit_sync.history import app, handlers
 from recruit_sync.history.app import SERVICE
+from recruit_sync.history.store.outcomes import run_records
 from recruit_sync.runtime.broker import EVENTS, BadInput, encode_event, publish_event
 from recruit_sync.runtime.rpc import RpcClient, RpcError
 from recruit_sync.runtime.service import build_app
@@ -237,8 +238,12 @@ async def test_a_version_1_batch_through_the_broker_is_upgraded_and_recorded(
         1,
     )
     assert completed.summary.ignored_by_reason[IgnoreReason.MALFORMED] == 1
-    rows = await pool.fetch("SELECT record_id, reason, problem FROM record_outcomes ORDER BY position")
-    assert [tuple(row) for row in rows] == [("1", None, None), ("2", "malformed", "Email is a number")]
+    async with pool.acquire() as conn:
+        items = await run_records(conn, run.run_id, None, None, 0)
+    assert [(item.record_id, item.reason, item.problem) for item in items] == [
+        ("1", None, None),
+        ("2", IgnoreReason.MALFORMED, "Email is a number"),
+    ]
 
 
 async def test_an_event_history_does_not_keep_is_bad_input(pool: asyncpg.Pool, run: Any) -> None:

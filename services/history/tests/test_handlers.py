@@ -9,7 +9,6 @@ from typing import Any
 import asyncpg
 import pytest
 
-from recruit_sync.addresses import email_key
 from recruit_sync.contracts.events import (
     BatchImported,
     Displacement,
@@ -21,7 +20,7 @@ from recruit_sync.contracts.events import (
 )
 from recruit_sync.contracts.ids import deterministic_id, run_completed_id
 from recruit_sync.history import handlers
-from recruit_sync.history.store.outcomes import outcome_of, run_records
+from recruit_sync.history.store.outcomes import outcomes_for_email, run_records
 from recruit_sync.history.store.runs import get_run, summary_of
 
 pytestmark = pytest.mark.integration
@@ -126,7 +125,7 @@ async def test_the_same_batch_twice_counts_once(pool: asyncpg.Pool, run: Any) ->
     summary = await _summary(pool, run.run_id)
     assert (summary["total"], summary["new"], summary["ignored"]) == (3, 1, 2)
     async with pool.acquire() as conn:
-        assert await conn.fetchval("SELECT count(*) FROM record_outcomes") == 3
+        assert await conn.fetchval("SELECT count(*) FROM batch_outcomes") == 1
         assert await conn.fetchval("SELECT batches_received FROM runs") == 1
 
 
@@ -213,23 +212,34 @@ async def test_a_rejection_finds_a_run_whose_first_event_is_being_recorded(
     assert completed.summary.sync_id == run.sync_id
 
 
-async def test_outcome_rows_keep_record_order_and_the_one_email_key(pool: asyncpg.Pool, run: Any) -> None:
+async def test_outcomes_keep_record_order_and_are_found_by_their_email_key(
+    pool: asyncpg.Pool, run: Any
+) -> None:
     await handlers.record_batch(_second_batch(run), pool=pool)
     await handlers.record_batch(_first_batch(run), pool=pool)
+    assert [record_id for record_id, _, _ in await _records(pool, run.run_id)] == [
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "9",
+    ]
     async with pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT seq, position, record_id, email, email_key FROM record_outcomes ORDER BY 1, 2"
-        )
-    assert [r["record_id"] for r in rows] == ["1", "2", "3", "4", "5", "9"]
-    assert [r["email_key"] for r in rows] == [email_key(r["email"]) for r in rows]
-    assert rows[0]["email_key"] == "ann@example.com" and rows[2]["email_key"] is None
+        assert await conn.fetchval("SELECT count(*) FROM batch_outcomes") == 2
+        for spelling in ("ann@example.com", " ANN@EXAMPLE.COM", "Ann@Example.com"):
+            [found] = await outcomes_for_email(conn, spelling)
+            assert (found.run_id, found.sync_id, found.outcome.record_id) == (run.run_id, run.sync_id, "1")
+        assert [o.outcome.record_id for o in await outcomes_for_email(conn, "bob@example.com")] == ["4", "5"]
+        assert await outcomes_for_email(conn, "carol@example.com") == []
+        assert await outcomes_for_email(conn, "  ") == []
 
 
 async def _records(pool: asyncpg.Pool, run_id: str) -> list[tuple[str | None, str, str | None]]:
     """(record id, outcome, reason as ``runs records`` shows it), in record order."""
     async with pool.acquire() as conn:
-        rows = await run_records(conn, run_id, None, None, 0)
-    return [(item.record_id, item.outcome.value, item.reason_text) for item in map(outcome_of, rows)]
+        items = await run_records(conn, run_id, None, None, 0)
+    return [(item.record_id, item.outcome.value, item.reason_text) for item in items]
 
 
 async def _waiting(pool: asyncpg.Pool) -> int:

@@ -102,7 +102,7 @@ async def test_events_after_a_cancel_change_nothing(pool: asyncpg.Pool, run: Any
     assert await handlers.complete_fetch(run.fetch_completed(2, 2), pool=pool) is None
     assert await handlers.fail_rejected_run(run.rejected("broken"), pool=pool) is None
     assert await _state(pool, run.run_id) == ("failed", "cancelled", 1)
-    assert await pool.fetchval("SELECT count(*) FROM record_outcomes") == 1
+    assert await pool.fetchval("SELECT count(*) FROM batch_outcomes") == 1  # (of one record)
     assert await _outbox(pool) == [cancelled]
 
 

@@ -29,21 +29,25 @@ NOTE_DELETIONS = """
 CREATE TABLE public.deletions (tbl text, rows int, at timestamptz DEFAULT clock_timestamp());
 CREATE FUNCTION public.note_deletion() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN INSERT INTO public.deletions (tbl, rows) SELECT TG_TABLE_NAME, count(*) FROM gone; RETURN NULL; END $$;
-CREATE TRIGGER outcomes_deleted AFTER DELETE ON record_outcomes REFERENCING OLD TABLE AS gone
+CREATE TRIGGER outcomes_deleted AFTER DELETE ON batch_outcomes REFERENCING OLD TABLE AS gone
     FOR EACH STATEMENT EXECUTE FUNCTION public.note_deletion();
 """
 
 
-async def _finished_run(pool: asyncpg.Pool, run: Any, records: int) -> list[Any]:
-    """A run of two batches (the second naming an outcome of the first as a file duplicate) that
-    succeeds; returns its events."""
-    first = run.batch(0, [run.record(str(i), f"p{i}@example.com") for i in range(records)])
-    second = run.batch(
-        1,
+async def _finished_run(pool: asyncpg.Pool, run: Any, records: int, batches: int = 1) -> list[Any]:
+    """A run of ``records`` in ``batches`` batches, then one naming an outcome of the first as a file
+    duplicate, that succeeds; returns its events."""
+    size = -(-records // batches)
+    firsts = [
+        run.batch(seq, [run.record(str(i), f"p{i}@example.com") for i in range(lo, min(lo + size, records))])
+        for seq, lo in enumerate(range(0, records, size))
+    ]
+    last = run.batch(
+        len(firsts),
         [run.record("x", "p0@example.com", Outcome.UPDATED)],
         superseded=[run.displaces(0, 0, by=0, becomes=Displacement.FILE_DUPLICATE)],
     )
-    events = [run.sync_due(), first, second, run.fetch_completed(2, records + 1)]
+    events = [run.sync_due(), *firsts, last, run.fetch_completed(len(firsts) + 1, records + 1)]
     for event in events:
         await _apply(pool, event)
     return events
@@ -86,7 +90,7 @@ async def test_outcomes_and_bookkeeping_go_by_age_and_a_running_run_keeps_everyt
     pool: asyncpg.Pool, make_run: Any
 ) -> None:
     long_ago, a_while_ago, just_now = make_run(), make_run(), make_run()
-    long_ago_events = await _finished_run(pool, long_ago, records=2500)
+    long_ago_events = await _finished_run(pool, long_ago, records=2500, batches=250)
     a_while_ago_events = await _finished_run(pool, a_while_ago, records=3)
     await _finished_run(pool, just_now, records=3)
     # failed: its second batch named an outcome of a first batch that never came
@@ -138,40 +142,40 @@ async def test_outcomes_and_bookkeeping_go_by_age_and_a_running_run_keeps_everyt
     pruned = await prune(pool, retention.prunes(SETTINGS), utc_now())
 
     assert pruned == {
-        "record_outcomes": 2501,  # the two batches of the run finished 100 days ago
-        "run_batches": 2 + 2 + 1,  # those of the runs finished 100 and 10 days ago
+        "batch_outcomes": 251,  # the batches of the run finished 100 days ago
+        "run_batches": 251 + 2 + 1,  # those of the runs finished 100 and 10 days ago
         "superseded": 1,  # the failed run's, waiting for a batch that will never come
         "inbox": len(long_ago_events + failed_events + running_events),
         "outbox": 1,
     }
-    # at most a thousand rows per statement
+    # at most a hundred batches' outcomes per statement
     assert [row["rows"] for row in await pool.fetch("SELECT rows FROM public.deletions ORDER BY at")] == [
-        1000,
-        1000,
-        501,
+        100,
+        100,
+        51,
     ]
     # the run finished 100 days ago keeps its summary; 10 days ago, its outcomes too
     assert dict(await pool.fetchrow("SELECT * FROM runs WHERE run_id = $1", long_ago.run_id)) == dict(
         summary_before
     )
-    assert await _rows(pool, "record_outcomes", long_ago) == 0
+    assert await _rows(pool, "batch_outcomes", long_ago) == 0
     assert (
-        await _rows(pool, "record_outcomes", a_while_ago),
+        await _rows(pool, "batch_outcomes", a_while_ago),
         await _rows(pool, "run_batches", a_while_ago),
     ) == (
-        4,
+        2,
         0,
     )
     assert await _rows(pool, "superseded", failed) == 0
     # the run still running keeps everything, however old
     assert [
-        await _rows(pool, table, running) for table in ("record_outcomes", "run_batches", "superseded")
+        await _rows(pool, table, running) for table in ("batch_outcomes", "run_batches", "superseded")
     ] == [
         1,
         1,
         1,
     ]
-    assert await _rows(pool, "record_outcomes", just_now) == 4
+    assert await _rows(pool, "batch_outcomes", just_now) == 2
     # young inbox rows stay, and the outbox keeps the RunCompleted sent 6 days ago and the unsent one
     assert await pool.fetchval("SELECT count(*) FROM inbox") == len(a_while_ago_events) + 4
     assert {
@@ -196,14 +200,14 @@ async def test_a_late_event_of_a_pruned_run_changes_nothing(pool: asyncpg.Pool, 
     after = await pool.fetchrow("SELECT * FROM runs WHERE run_id = $1", run.run_id)
     assert _summary(after) == _summary(before)
     assert after["state"] == RunState.SUCCEEDED
-    assert await _rows(pool, "record_outcomes", run) == 4
+    assert await _rows(pool, "batch_outcomes", run) == 2
 
 
 def test_the_service_prunes_in_the_background() -> None:
     assert "prune_old_rows" in [loop.__name__ for loop in SERVICE.loops]
     assert [(p.table, p.keep) for p in retention.prunes(SETTINGS)] == list(
         itertools.chain(
-            [("record_outcomes", 90 * DAYS)],
+            [("batch_outcomes", 90 * DAYS)],
             [(table, 7 * DAYS) for table in ("run_batches", "superseded", "inbox", "outbox")],
         )
     )

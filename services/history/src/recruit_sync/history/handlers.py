@@ -31,7 +31,7 @@ from recruit_sync.contracts.ids import run_completed_id
 from recruit_sync.history.stalls import StallPolicy, stall_error
 from recruit_sync.history.store import Conn
 from recruit_sync.history.store.batches import claim_batch, keep_supersessions, take_due
-from recruit_sync.history.store.outcomes import copy_outcomes, displace, outcome_rows
+from recruit_sync.history.store.outcomes import displace, store_outcomes, stored_batch
 from recruit_sync.history.store.runs import (
     counts_of,
     finish_run,
@@ -102,7 +102,7 @@ async def record_batch(event: BatchImported, *, pool: asyncpg.Pool) -> RunComple
 
     A supersession naming a batch not received yet is kept and applied when that batch comes, so the
     outcomes and counts end the same whatever order the batches arrive in."""
-    rows = outcome_rows(event)  # before the run's lock: another batch's writes go on meanwhile
+    stored = stored_batch(event)  # before the run's lock: another batch's writes go on meanwhile
 
     async def step(conn: Conn, run: asyncpg.Record) -> RunCompleted | None:
         if _is_final(run, event):
@@ -113,7 +113,7 @@ async def record_batch(event: BatchImported, *, pool: asyncpg.Pool) -> RunComple
         if not await claim_batch(conn, event.run_id, event.seq, len(event.outcomes)):
             log.info("batch already recorded", seq=event.seq)
             return None
-        await copy_outcomes(conn, rows)
+        await store_outcomes(conn, event, stored)
         counts = revise_counts(counts_of(run), added=map(counted, event.outcomes))
         await keep_supersessions(conn, event)
         displaced = await displace(conn, event.run_id, await take_due(conn, event.run_id))

@@ -25,7 +25,7 @@ from recruit_sync.contracts.resources import (
 )
 from recruit_sync.history.replay import RunReplay
 from recruit_sync.history.store import Conn
-from recruit_sync.history.store.outcomes import outcome_of, outcomes_for_email, run_records
+from recruit_sync.history.store.outcomes import EmailOutcome, outcomes_for_email, run_records
 from recruit_sync.history.store.runs import get_run, list_runs, summary_of
 from recruit_sync.runtime.journal import Journal
 from recruit_sync.runtime.rpc import RpcError, Served, serve
@@ -60,13 +60,13 @@ class Queries:
     async def records(self, request: RecordsQuery) -> list[RecordRow]:
         async with self.pool.acquire() as conn:
             await _existing_run(conn, request.run_id)
-            rows = await run_records(conn, request.run_id, request.outcome, request.limit, request.offset)
-        return [_record_row(outcome_of(row)) for row in rows]
+            items = await run_records(conn, request.run_id, request.outcome, request.limit, request.offset)
+        return [_record_row(item) for item in items]
 
     async def explain(self, request: EmailQuery) -> list[ExplainRow]:
         async with self.pool.acquire() as conn:
-            rows = await outcomes_for_email(conn, request.email)
-        return [_explain_row(row) for row in rows]
+            found = await outcomes_for_email(conn, request.email)
+        return [_explain_row(row) for row in found]
 
     async def replay(self, request: RunRef) -> Replay:
         """The run's events from the journal and whether they add up to what history recorded; 410 for a
@@ -102,13 +102,13 @@ def _record_row(item: RecordOutcome) -> RecordRow:
     )
 
 
-def _explain_row(row: asyncpg.Record) -> ExplainRow:
-    item = outcome_of(row)
+def _explain_row(found: EmailOutcome) -> ExplainRow:
+    item = found.outcome
     return ExplainRow(
-        run_id=row["run_id"],
-        sync_id=row["sync_id"],
+        run_id=found.run_id,
+        sync_id=found.sync_id,
         record_id=item.record_id,
         outcome=item.outcome,
         reason=item.reason_text,
-        at=row["at"],
+        at=found.at,
     )

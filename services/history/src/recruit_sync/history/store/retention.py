@@ -1,6 +1,6 @@
 """What history prunes, and when (runtime/retention.py runs it; migration 0006 indexes it).
 
-- Per-record outcomes are the run history people read (``runs records``, ``explain``): kept
+- Per-record outcomes (a row per batch) are the run history people read (``runs records``, ``explain``): kept
   ``keep_outcomes`` (90 days by default) after their run finished. The run's row, its summary, is kept.
 - Batches received and supersessions are bookkeeping of a run in progress: once it is final, every later
   event of it is ignored (``handlers._is_final``), so they go ``keep_bookkeeping`` after it finished
@@ -27,9 +27,19 @@ RUNS_FINISHED_BEFORE = (
 )
 
 
+# a batch's outcomes are a thousand records' (up to a few hundred kB): fewer rows per statement
+BATCHES_PER_STATEMENT = 100
+
+
 def prunes(settings: Settings) -> list[Prune]:
     return [
-        Prune("record_outcomes", RUNS_FINISHED_BEFORE, settings.keep_outcomes, by="run_id"),
+        Prune(
+            "batch_outcomes",
+            RUNS_FINISHED_BEFORE,
+            settings.keep_outcomes,
+            by="run_id",
+            limit=BATCHES_PER_STATEMENT,
+        ),
         Prune("run_batches", RUNS_FINISHED_BEFORE, settings.keep_bookkeeping, by="run_id"),
         Prune("superseded", RUNS_FINISHED_BEFORE, settings.keep_bookkeeping, by="run_id"),
         Prune("inbox", "handled_at < $1", settings.keep_bookkeeping),
