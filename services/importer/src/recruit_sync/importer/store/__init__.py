@@ -3,7 +3,7 @@ number of statements whatever its size (docs/adr/0013).
 
 * ``lists``: the per-list lock a batch runs under, the lists, and their members (RPC);
 * ``batches``: batches already imported, and the BatchImported each produced;
-* ``facts``: what ``decide`` needs about a batch, read in one query;
+* ``facts``: what ``decide`` needs about a batch, read in one query (ahead of the lock, or under it);
 * ``writes``: applying a ``Decision`` and recording the batch; ``priors``: a claim's prior as stored;
 * ``suppressions``: the suppression registry (RPC).
 
@@ -16,9 +16,10 @@ key order too, so batches of *different* lists sharing contacts queue behind eac
 lists racing to create the same new contacts can still form a cycle; PostgreSQL breaks it and the batch
 is retried, ``DeadlockDetectedError`` being a transient error for ``runtime.broker.DeadLetters``.)
 
-The lock is what bounds one run's throughput (docs/adr/0023): while a batch holds it, it makes as few
-round trips as it can (find its record; read the facts; write the contacts; write memberships, links,
-claims and the batch's record in one statement), the rare writes (deletions, restores) aside.
+The lock is what bounds one run's throughput (docs/adr/0023): a batch reads its facts and decides ahead,
+while the batch before it holds the lock, and under the lock checks that they still hold (docs/adr/0025);
+then it makes as few round trips as it can (find its record; write the contacts; write memberships,
+links, claims and the batch's record in one statement), the rare writes (deletions, restores) aside.
 
 Bulk parameters travel as one JSON document per statement (a list of keys, or a list of row arrays)
 read with ``jsonb_array_elements``: asyncpg's array encoder costs about 0.4 µs per element in Python,
