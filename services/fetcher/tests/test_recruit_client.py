@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from recruit_sync.fetcher.recruit_client import ModuleCache, _next_page_hint, format_since, rate_limit_wait
+from recruit_sync.fetcher.recruit_client import ModuleCache, format_since, rate_limit_wait
 from recruit_sync.fetcher.recruit_http import AuthFailed, RecruitError, RecruitUnavailable, RetryPolicy
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -364,51 +364,6 @@ async def test_list_records_follows_next_page_token(make_client: Any) -> None:
     assert [r["id"] for p in pages for r in p] == ["0", "1", "2", "3", "4"]
     assert dict(fake.api_requests[1].url.params) == {"per_page": "2", "page_token": "tok-2"}
     assert "page" not in fake.api_requests[2].url.params
-
-
-async def test_the_next_page_is_asked_for_before_a_page_is_handed_on(make_client: Any) -> None:
-    """A page's ``info`` is read from the end of its body and the next page asked for at once, so that
-    Recruit works on it while this page is parsed and used; the listing and its calls stay the same."""
-    log: list[str] = []
-    serve = paged(5, 2, token_after=2)
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        log.append(f"asked {request.url.params.get('page') or request.url.params['page_token']}")
-        return serve(request)
-
-    fake = FakeRecruit(answer)
-    async with make_client(fake) as client:
-        ids = []
-        async for page in client.list_records("Candidates", per_page=2):
-            log.append(f"got {page[0]['id']}")
-            ids += [r["id"] for r in page]
-        assert client.api_calls == 3
-    assert ids == ["0", "1", "2", "3", "4"]
-    assert log == ["asked 1", "asked 2", "got 0", "asked tok-3", "got 2", "got 4"]
-
-
-@pytest.mark.parametrize(
-    ("body", "hint"),
-    [
-        (b'{"data":[{"id":"1"}],"info":{"count":1,"more_records":true,"page":1}}', (True, None)),
-        (
-            b'{"data":[{"id":"1"}],"info":{"count":1,"more_records":true,"next_page_token":"t2"}}',
-            (True, "t2"),
-        ),
-        (b'{"data":[{"id":"1"}],"info":{"count":1,"more_records":false}}', (False, None)),
-        (b'{"data":[],"info":{"count":0,"more_records":true}}', None),
-        (b'{"data":[{"id":"1"}],"info":{"more_records":true}}', None),
-        (b'{"info":{"more_records":true},"data":[{"id":"1","info":{"more_records":false}}]}', None),
-        (b'{"data":[{"status":"error","code":"INVALID_DATA"}]}', None),
-        (b'{"data":[],"info":"x"}', None),
-        (b"not json at all", None),
-    ],
-)
-def test_the_next_page_hint_is_read_from_the_end_of_the_body_or_not_at_all(
-    body: bytes, hint: tuple[bool, str | None] | None
-) -> None:
-    """(Anything but a body ending in its ``info`` object gives no hint: the page is then parsed first.)"""
-    assert _next_page_hint(body) == hint
 
 
 async def test_converted_bool_is_sent_as_text(make_client: Any) -> None:

@@ -18,7 +18,6 @@ Exception texts name the call (method and path) and Recruit's code and message, 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -202,58 +201,26 @@ class RecruitClient:
     async def _pages(
         self, path: str, params: dict[str, str], since: datetime | None, per_page: int, *, credits: int
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """The pages of a listing, in order. Each page names the next (``more_records``, and
-        ``next_page_token`` where Recruit gives one), so pages are asked for one after another; but the
-        next is asked for as soon as the page's ``info`` is read from the end of its body, before the
-        page itself is parsed and handed on: a page's parse overlaps Recruit's work on the next."""
         headers = {"If-Modified-Since": format_since(since)} if since is not None else {}
-
-        sent = asyncio.Event()  # the request asked for last has gone out (httpcore's trace says so)
-
-        async def trace(event: str, info: object) -> None:
-            if event.endswith("send_request_body.complete"):
-                sent.set()
-
-        def ask(page: int, page_token: str | None) -> asyncio.Task[tuple[str, httpx.Response | None]]:
+        page, page_token = 1, None
+        while True:
             query = {**params, "per_page": str(per_page)}
             if page_token is not None:
                 query["page_token"] = page_token  # CRM refuses `page` past 2,000 records without it
             else:
                 query["page"] = str(page)
-            sent.clear()
-            call = self._call(path, params=query, headers=headers, credits=credits, trace=trace)
-            return asyncio.ensure_future(call)
-
-        page = 1
-        pending: asyncio.Task[tuple[str, httpx.Response | None]] | None = ask(page, None)
-        try:
-            while pending is not None:
-                call, response = await pending
-                pending = None
-                if response is None:  # 204: nothing (more) to list
-                    return
-                hint = _next_page_hint(response.content)
-                if hint is not None and hint[0]:
-                    pending = ask(page + 1, hint[1])
-                    await _until(sent, pending)  # the request goes out before this page is parsed
-                records, info = _page_parts(call, _success_body(call, response))
-                # An empty page that claims more would loop forever; treat it as the end.
-                more = bool(records) and bool(info.get("more_records"))
-                token = info.get("next_page_token")
-                following = (more, token if isinstance(token, str) and token else None)
-                if following != (hint is not None and hint[0], hint[1] if hint else None):
-                    # (the end of the body said otherwise than the whole: ask again, as the whole says)
-                    if pending is not None:
-                        pending.cancel()
-                    pending = ask(page + 1, following[1]) if more else None
-                page += 1
-                if records:
-                    yield records
-        finally:
-            if pending is not None:
-                pending.cancel()
-                with contextlib.suppress(asyncio.CancelledError, RecruitError):
-                    await pending
+            call, body = await self._get(path, params=query, headers=headers, credits=credits)
+            if body is None:  # 204: nothing (more) to list
+                return
+            records, info = _page_parts(call, body)
+            if records:
+                yield records
+            # An empty page that claims more would loop forever; treat it as the end.
+            if not records or not info.get("more_records"):
+                return
+            token = info.get("next_page_token")
+            page_token = token if isinstance(token, str) and token else None
+            page += 1
 
     # ---- one call ------------------------------------------------------------------------------
 
@@ -266,27 +233,11 @@ class RecruitClient:
         credits: int,
     ) -> tuple[str, dict[str, Any] | None]:
         """GET ``/recruit/v2/{path}``; returns (call name, JSON body or None for 204)."""
-        call, response = await self._call(path, params=params, headers=headers, credits=credits)
-        return call, None if response is None else _success_body(call, response)
-
-    async def _call(
-        self,
-        path: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
-        credits: int,
-        trace: Callable[[str, object], Awaitable[None]] | None = None,
-    ) -> tuple[str, httpx.Response | None]:
-        """GET ``/recruit/v2/{path}``; returns (call name, the 2xx answer, or None for 204). ``trace``:
-        httpx's ``trace`` extension, told of each step of sending the request and reading the answer."""
         url_path = f"{API_PREFIX}/{path}"
         call = f"GET {url_path}"
         request = self._sender.request(
             "GET", self._base_url + url_path, cost=credits, params=params, headers=headers
         )
-        if trace is not None:
-            request.extensions["trace"] = trace
         rate_limited = 0
         while True:
             response = await self._sender.send(call, request, auth=self._auth)
@@ -310,7 +261,7 @@ class RecruitClient:
                 if code == "INVALID_MODULE":  # renamed or removed: the cached list is out of date
                     self._module_lists.drop(self._modules_key)
                 raise RecruitError(call, describe(status, code, message), status=status, code=code)
-            return call, response
+            return call, _success_body(call, response)
 
 
 def _success_body(call: str, response: httpx.Response) -> dict[str, Any]:
@@ -326,36 +277,6 @@ def _success_body(call: str, response: httpx.Response) -> dict[str, Any]:
         code, message = str_or_none(data[0].get("code")), str_or_none(data[0].get("message"))
         raise RecruitError(call, describe(response.status_code, code, message), status=200, code=code)
     return body
-
-
-async def _until(event: asyncio.Event, task: asyncio.Task[Any]) -> None:
-    """Until ``event`` is set or ``task`` is done (a transport without httpcore's trace never sets it)."""
-    waiter = asyncio.ensure_future(event.wait())
-    try:
-        await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        waiter.cancel()
-
-
-def _next_page_hint(content: bytes) -> tuple[bool, str | None] | None:
-    """(``more_records``, ``next_page_token``) as the page's ``info`` says them, read from the end of the
-    body, where Recruit puts ``info``, without parsing the records before it; None if it is not there,
-    or does not count the page's records (``count``): an empty page ends the listing whatever it claims.
-    ``_pages`` checks it against the whole body once that is parsed."""
-    at = content.rfind(b'"info"')
-    if at < 0:
-        return None
-    try:
-        info = orjson.loads(b"{" + content[at:]).get("info")
-    except (orjson.JSONDecodeError, AttributeError):
-        return None
-    if not isinstance(info, dict):
-        return None
-    count = info.get("count")
-    if not isinstance(count, int) or count < 1:
-        return None
-    token = info.get("next_page_token")
-    return bool(info.get("more_records")), token if isinstance(token, str) and token else None
 
 
 def _page_parts(call: str, body: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
