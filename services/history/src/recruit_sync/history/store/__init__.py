@@ -1,6 +1,6 @@
 """All of history's SQL (asyncpg), by table: ``runs``, ``batches`` (batches received and supersessions
-waiting for theirs), ``outcomes`` (per-record outcomes, a row per batch). Functions take a connection so the caller owns
-the transaction."""
+waiting for theirs), ``outcomes`` (per-record outcomes, a row per batch). Functions take a connection
+so the caller owns the transaction."""
 
 from __future__ import annotations
 
