@@ -17,11 +17,10 @@ from recruit_sync.contracts.events import BatchImported, Displacement, Supersede
 from recruit_sync.importer import handlers
 from recruit_sync.importer.ahead import ReadAhead, Turn, Verdict, list_verdict
 from recruit_sync.importer.decide import Decision
-from recruit_sync.importer.facts import Facts
 
 
 def ahead(version: int, before: Turn | None, keys: set[str], record_ids: set[str]) -> ReadAhead:
-    return ReadAhead(1, version, before, Facts(), {}, Decision(), frozenset(keys), frozenset(record_ids))
+    return ReadAhead(1, version, before, {}, Decision(), frozenset(keys), frozenset(record_ids))
 
 
 def test_read_ahead_holds_while_no_batch_or_only_the_one_holding_the_turn_wrote_other_emails() -> None:

@@ -46,12 +46,11 @@ class Turn:
 
 @dataclass(frozen=True)
 class ReadAhead:
-    """A batch's facts and decision, read before its turn."""
+    """A batch's decision, and what it was read at, from facts read before its turn."""
 
     list_id: int
     version: int  # the list's version the facts were read at
     before: Turn | None  # the batch that held the list's turn meanwhile (None: none did)
-    facts: Facts
     stamps: Stamps
     decision: Decision
     keys: frozenset[str]

@@ -144,7 +144,7 @@ async def _read_ahead(
         )
     decision = decide(parsed, batch.deleted, sync_id=batch.sync_id, settings=batch.settings, facts=facts)
     keys, record_ids = marks(facts, records, ())
-    return ReadAhead(list_id, version, before, facts, stamps, decision, keys, record_ids)
+    return ReadAhead(list_id, version, before, stamps, decision, keys, record_ids)
 
 
 async def _decide_and_apply(

@@ -126,12 +126,7 @@ async def displace(conn: Conn, run_id: str, targets: Sequence[Target]) -> list[t
                 continue
             changed.append((_counted(was), target.becomes))
             if target.becomes is Displacement.FILE_DUPLICATE:
-                items[target.position] = {
-                    **was,
-                    "outcome": "ignored",
-                    "reason": "file_duplicate",
-                    "problem": None,
-                }
+                items[target.position] = {**was, **_FILE_DUPLICATE}
             else:
                 items[target.position] = None
         await conn.execute(
