@@ -17,6 +17,7 @@ from recruit_sync.contracts.events import BatchImported, Displacement, Supersede
 from recruit_sync.importer import handlers
 from recruit_sync.importer.ahead import ReadAhead, Turn, Verdict, list_verdict
 from recruit_sync.importer.decide import Decision
+from recruit_sync.importer.store import facts as store_facts
 
 
 def ahead(version: int, before: Turn | None, keys: set[str], record_ids: set[str]) -> ReadAhead:
@@ -187,3 +188,24 @@ async def test_a_first_import_uses_what_it_read_ahead(pool: asyncpg.Pool, sync: 
     events = await asyncio.gather(*(handlers.import_batch(pool, b, turns) for b in batches))
     assert [o.outcome.value for e in events for o in e.outcomes] == ["new"] * 80
     assert verdicts()["holds"] == before["holds"] + 4
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("statement", ["_FACTS_AHEAD", "_FACTS_LOCKED"])
+async def test_the_facts_query_probes_contacts_by_key_and_never_scans_the_table(
+    pool: asyncpg.Pool, statement: str
+) -> None:
+    """Unlocked, the contacts subquery is flattened into a join unless something stops it, and on a
+    table not analysed yet (a first import) the planner then hashes all of contacts for every batch:
+    a 200,000-record sync read 11.5 million rows that way."""
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO contacts (email_key, email, first_name, last_name, fields)"
+            " SELECT 'p' || i || '@example.com', 'p' || i || '@example.com', 'P', 'Q', '{}'"
+            " FROM generate_series(1, 20000) AS i"
+        )
+        keys = [f"p{i}@example.com" for i in range(1, 20001, 20)]
+        rows = await conn.fetch("EXPLAIN " + getattr(store_facts, statement), keys, 1, "run")
+    plan = "\n".join(r[0] for r in rows)
+    assert "Index Scan using contacts_pkey on contacts" in plan, plan
+    assert "Seq Scan on contacts" not in plan, plan

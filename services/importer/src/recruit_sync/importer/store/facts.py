@@ -77,11 +77,12 @@ _FACTS = """
                r.record_id AS claim_record_id, r.modified_at, r.seq, r.position, r.deletion, r.created,
                r.prior
           FROM jsonb_array_elements_text($1::jsonb) AS t(key)
-          LEFT JOIN LATERAL (
+          LEFT JOIN LATERAL (  -- (LIMIT: unlocked, this would be flattened into a join, and on a table
+                               --  not analysed yet the planner hashes all of contacts for each batch)
                 SELECT email, first_name, last_name, fields, deleted_at IS NOT NULL AS deleted,
                        xmin::text AS stamp
                   FROM contacts WHERE email_key = t.key
-                   {lock}
+                 LIMIT 1 {lock}
                ) c ON true
           LEFT JOIN LATERAL (  -- the membership of a contact that exists (the filter skips the probe)
                 SELECT sync_id, added_at, settings_version, record_id, xmin::text AS stamp
