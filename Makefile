@@ -41,7 +41,7 @@ BENCH_QUICK := bench-classifier bench-pipeline bench-fairness-quick bench-latenc
 
 bench: $(BENCH_QUICK) $(if $(BENCH_MILLION),bench-memory bench-incremental,) ## every benchmark; each prints ratios against a baseline from the same run (BENCH_MILLION=1: also the million-record ones)
 
-bench-pipeline: install ## a full sync of N generated candidates (200,000 by default; BENCH_N=... to change)
+bench-pipeline: install ## a full sync of N generated candidates (200,000 by default; BENCH_N=... to change), then a full re-sync
 	$(BIN)/python bench/pipeline.py $(if $(BENCH_N),--records $(BENCH_N),)
 
 bench-dry-run: install ## replay --dry-run and a preview of a full sync of N generated candidates, against the run

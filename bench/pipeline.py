@@ -4,6 +4,8 @@ Prints records per second, the ratio to a plain asyncpg ``INSERT ... ON CONFLICT
 rows measured in the same run (the baseline), and each service's peak RSS. The baseline is measured
 twice, before the sync on a quiet database and after it (when PostgreSQL may still be vacuuming the
 sync's tables), and the faster of the two counts: the ratio never gains from a slow baseline.
+Then the same sync runs again in full with nothing changed (every record ``unchanged``), the usual
+case of a scheduled full sync, against the first import's time.
 Run: ``make bench`` (``BENCH_N=50000 make bench`` for a quicker look).
 """
 
@@ -55,6 +57,13 @@ def main() -> None:
         seconds = run_seconds(summary)
         pipeline_rate = summary["total"] / seconds
         baseline_after = baseline_upsert_rate(stack.database_url, n)
+        # the same sync again, in full, with nothing changed: a scheduled full sync's usual case
+        resync_cpu_before = cpu_seconds_by_component(roots)
+        resync_wall = time.perf_counter()
+        resync = stack.run_sync(sync_id, full=True, timeout=3600)
+        resync_wall = time.perf_counter() - resync_wall
+        resync_cpu_after = cpu_seconds_by_component(roots)
+        require_success(stack, resync)
     baseline_rate = max(baseline_before, baseline_after)
 
     print(f"records            {summary['total']:>12,}")
@@ -70,6 +79,13 @@ def main() -> None:
         if name in sampler.peak:
             print(f"peak RSS {name:<10}{sampler.peak[name] / 2**20:>10.1f} MB")
     print_cpu_seconds(cpu_before, cpu_after, wall)
+    resync_seconds = run_seconds(resync)
+    print(
+        f"full re-sync       {resync_seconds:>12.1f} s   (nothing changed: {resync['unchanged']:,} unchanged,"
+        f" {resync['total'] / resync_seconds:,.0f} records/s;"
+        f" {resync_seconds / seconds:.2f} x the first import)"
+    )
+    print_cpu_seconds(resync_cpu_before, resync_cpu_after, resync_wall, "during the re-sync")
 
 
 if __name__ == "__main__":
