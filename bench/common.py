@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,30 @@ def require_success(stack: Stack, summary: dict[str, Any], what: str = "run") ->
     """Exit non-zero, with the end of the stack's logs, unless the run succeeded."""
     if summary["state"] != "succeeded":
         sys.exit(f"{what} failed: {summary.get('error')}\n{stack.logs()[-4000:]}")
+
+
+@dataclass(frozen=True)
+class TimedRun:
+    """One run of a sync: its summary, the CLI's wall time, and each component's CPU seconds so far
+    before and after it (``print_cpu_seconds`` prints the difference)."""
+
+    summary: dict[str, Any]
+    wall: float
+    cpu_before: dict[str, float]
+    cpu_after: dict[str, float]
+
+
+def timed_run(
+    stack: Stack, sync_id: str, roots: list[int], *, full: bool, timeout: float, what: str = "run"
+) -> TimedRun:
+    """Run the sync (``--full`` if ``full``) and wait for it; exit non-zero unless it succeeded."""
+    cpu_before = cpu_seconds_by_component(roots)
+    wall = time.perf_counter()
+    summary = stack.run_sync(sync_id, full=full, timeout=timeout)
+    wall = time.perf_counter() - wall
+    cpu_after = cpu_seconds_by_component(roots)
+    require_success(stack, summary, what)
+    return TimedRun(summary, wall, cpu_before, cpu_after)
 
 
 def bench_sync(stack: Stack, name: str, connection: str = "acme-recruit", **spec: Any) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,11 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (
     bench_stack,
     bench_sync,
-    cpu_seconds_by_component,
     print_cpu_seconds,
     require_success,
     root_pids,
     run_seconds,
+    timed_run,
 )
 
 BASELINE_RECORDS = 1_064  # about 1,000 contacts: 94 % of generated records are importable and new
@@ -48,13 +47,8 @@ def no_change_run(records: int) -> Measured:
         full = stack.run_sync(sync_id, full=True, timeout=7200)
         require_success(stack, full, f"full sync of {records:,}")
         roots = root_pids(stack)
-        cpu_before = cpu_seconds_by_component(roots)
-        wall = time.perf_counter()
-        incremental = stack.run_sync(sync_id, timeout=600)
-        wall = time.perf_counter() - wall
-        cpu_after = cpu_seconds_by_component(roots)
-        require_success(stack, incremental, "no-change incremental run")
-    return Measured(full, incremental, wall, cpu_before, cpu_after)
+        run = timed_run(stack, sync_id, roots, full=False, timeout=600, what="no-change incremental run")
+    return Measured(full, run.summary, run.wall, run.cpu_before, run.cpu_after)
 
 
 def main() -> None:

@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (
     bench_stack,
     bench_sync,
-    cpu_seconds_by_component,
     print_cpu_seconds,
-    require_success,
     root_pids,
     run_seconds,
+    timed_run,
 )
 
 
@@ -39,13 +37,9 @@ def main() -> None:
         stack.sim("POST", "/_sim/faults", {"delay": delay, "count": 1_000_000})
         before = stack.sim("GET", "/_sim/stats")["calls"]
         roots = root_pids(stack)
-        cpu_before = cpu_seconds_by_component(roots)
-        wall = time.perf_counter()
-        summary = stack.run_sync(sync_id, full=True, timeout=3600)
-        wall = time.perf_counter() - wall
-        cpu_after = cpu_seconds_by_component(roots)
+        run = timed_run(stack, sync_id, roots, full=True, timeout=3600)
         sim_calls = stack.sim("GET", "/_sim/stats")["calls"] - before
-        require_success(stack, summary)
+    summary, wall = run.summary, run.wall
 
     seconds = run_seconds(summary)
     calls = summary["api_calls"]
@@ -56,7 +50,7 @@ def main() -> None:
     print(f"api calls          {calls:>12,}   (the simulator counted {sim_calls:,})")
     print(f"calls x delay      {baseline:>12.1f} s   (baseline: the calls one after another, same run)")
     print(f"ratio              {seconds / baseline:>12.2f}   (run time / baseline; about 1.02 today)")
-    print_cpu_seconds(cpu_before, cpu_after, wall)
+    print_cpu_seconds(run.cpu_before, run.cpu_after, wall)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,12 +21,11 @@ from bench.common import (
     RssSampler,
     bench_stack,
     bench_sync,
-    cpu_seconds_by_component,
     print_cpu_seconds,
-    require_success,
     root_pids,
     run_seconds,
     services_pid,
+    timed_run,
 )
 
 
@@ -48,14 +46,9 @@ def full_sync_peaks(records: int) -> Measured:
         roots = root_pids(stack)
         sampler = RssSampler(services_pid(stack))
         sampler.start()
-        cpu_before = cpu_seconds_by_component(roots)
-        wall = time.perf_counter()
-        summary = stack.run_sync(sync_id, full=True, timeout=7200)
-        wall = time.perf_counter() - wall
-        cpu_after = cpu_seconds_by_component(roots)
+        run = timed_run(stack, sync_id, roots, full=True, timeout=7200, what=f"full sync of {records:,}")
         peaks = sampler.stop()
-        require_success(stack, summary, f"full sync of {records:,}")
-    return Measured(summary, peaks, cpu_before, cpu_after, wall)
+    return Measured(run.summary, peaks, run.cpu_before, run.cpu_after, run.wall)
 
 
 def main() -> None:

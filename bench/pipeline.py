@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -23,12 +22,11 @@ from bench.common import (
     baseline_upsert_rate,
     bench_stack,
     bench_sync,
-    cpu_seconds_by_component,
     print_cpu_seconds,
-    require_success,
     root_pids,
     run_seconds,
     services_pid,
+    timed_run,
 )
 
 
@@ -47,27 +45,17 @@ def main() -> None:
         roots = root_pids(stack)
         sampler = RssSampler(services_pid(stack))
         sampler.start()
-        cpu_before = cpu_seconds_by_component(roots)
-        wall = time.perf_counter()
-        summary = stack.run_sync(sync_id, timeout=3600)
-        wall = time.perf_counter() - wall
-        cpu_after = cpu_seconds_by_component(roots)
+        first = timed_run(stack, sync_id, roots, full=False, timeout=3600)
         sampler.stop()
-        require_success(stack, summary)
-        seconds = run_seconds(summary)
-        pipeline_rate = summary["total"] / seconds
         baseline_after = baseline_upsert_rate(stack.database_url, n)
         # the same sync again, in full, with nothing changed: a scheduled full sync's usual case
-        resync_cpu_before = cpu_seconds_by_component(roots)
-        resync_wall = time.perf_counter()
-        resync = stack.run_sync(sync_id, full=True, timeout=3600)
-        resync_wall = time.perf_counter() - resync_wall
-        resync_cpu_after = cpu_seconds_by_component(roots)
-        require_success(stack, resync)
+        resync = timed_run(stack, sync_id, roots, full=True, timeout=3600, what="full re-sync")
     baseline_rate = max(baseline_before, baseline_after)
+    summary, seconds = first.summary, run_seconds(first.summary)
+    pipeline_rate = summary["total"] / seconds
 
     print(f"records            {summary['total']:>12,}")
-    print(f"run time           {seconds:>12.1f} s   (CLI wall time {wall:.1f} s)")
+    print(f"run time           {seconds:>12.1f} s   (CLI wall time {first.wall:.1f} s)")
     print(f"pipeline           {pipeline_rate:>12,.0f} records/s")
     print(
         f"baseline upsert    {baseline_rate:>12,.0f} rows/s   (asyncpg INSERT ... ON CONFLICT, same run: the"
@@ -78,14 +66,14 @@ def main() -> None:
     for name in SERVICES:
         if name in sampler.peak:
             print(f"peak RSS {name:<10}{sampler.peak[name] / 2**20:>10.1f} MB")
-    print_cpu_seconds(cpu_before, cpu_after, wall)
-    resync_seconds = run_seconds(resync)
+    print_cpu_seconds(first.cpu_before, first.cpu_after, first.wall)
+    again, again_seconds = resync.summary, run_seconds(resync.summary)
     print(
-        f"full re-sync       {resync_seconds:>12.1f} s   (nothing changed: {resync['unchanged']:,} unchanged,"
-        f" {resync['total'] / resync_seconds:,.0f} records/s;"
-        f" {resync_seconds / seconds:.2f} x the first import)"
+        f"full re-sync       {again_seconds:>12.1f} s   (nothing changed: {again['unchanged']:,} unchanged,"
+        f" {again['total'] / again_seconds:,.0f} records/s;"
+        f" {again_seconds / seconds:.2f} x the first import)"
     )
-    print_cpu_seconds(resync_cpu_before, resync_cpu_after, resync_wall, "during the re-sync")
+    print_cpu_seconds(resync.cpu_before, resync.cpu_after, resync.wall, "during the re-sync")
 
 
 if __name__ == "__main__":
