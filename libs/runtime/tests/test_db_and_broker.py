@@ -42,6 +42,31 @@ async def test_migrations_apply_once_into_their_own_schema(database_url: str, tm
         await pool.close()
 
 
+async def test_a_pooled_connection_is_released_without_a_round_trip_and_clean(database_url: str) -> None:
+    """The pool's reset sends nothing (``db._keep_session``): the server's last statement on the
+    connection is still ours after its release; asyncpg still ends a transaction left open."""
+    pool = await create_pool(database_url, "public", min_size=1, max_size=1)
+    monitor = await asyncpg.connect(database_url)
+    try:
+        async with pool.acquire() as conn:
+            pid = await conn.fetchval("SELECT pg_backend_pid()")
+            await conn.execute("SELECT 'the last statement'")
+        last = "SELECT query FROM pg_stat_activity WHERE pid = $1"
+        assert await monitor.fetchval(last, pid) == "SELECT 'the last statement'"
+        conn = await pool.acquire()
+        await conn.execute("BEGIN")
+        await conn.execute("SELECT pg_advisory_xact_lock(42)")
+        await pool.release(conn)
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT pg_backend_pid()") == pid  # the same connection, reused
+            assert not conn.is_in_transaction()
+            held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = $1"
+            assert not await conn.fetchval(held, pid)
+    finally:
+        await monitor.close()
+        await pool.close()
+
+
 async def test_migrate_creates_a_missing_database(database_url: str, tmp_path: Path) -> None:
     missing = database_url.rsplit("/", 1)[0] + "/" + database_url.rsplit("/", 1)[1] + "_new"
     (tmp_path / "0001.sql").write_text("SELECT 1;")

@@ -191,6 +191,32 @@ async def test_a_first_import_uses_what_it_read_ahead(pool: asyncpg.Pool, sync: 
 
 
 @pytest.mark.integration
+async def test_only_the_batch_next_in_line_is_parsed_while_the_others_wait(
+    pool: asyncpg.Pool, sync: Any, record: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parsed record holds half as much again as the decoded one: batches further back in the line
+    keep only the message until their turn is next (what bounds the importer's memory, ADR 0026)."""
+    parsed: list[int] = []
+    parse = handlers.parse_batch
+
+    async def counting(batch: Any) -> Any:
+        parsed.append(batch.seq)
+        return await parse(batch)
+
+    monkeypatch.setattr(handlers, "parse_batch", counting)
+    turns = handlers.ListTurns()
+    batches = [sync.batch(seq, [record(f"{seq}", f"p{seq}@example.com")]) for seq in range(3)]
+    async with turn_held(turns, sync.settings.list_name):
+        second = await importing_behind_the_turn(pool, turns, batches[0])
+        third = asyncio.create_task(handlers.import_batch(pool, batches[1], turns))
+        await asyncio.sleep(0.5)
+        assert parsed == [0]  # the third in line waits, unparsed, for the second to take the turn
+    events = await asyncio.wait_for(asyncio.gather(second, third), 10)
+    assert parsed == [0, 1]
+    assert [summary(e) for e in events] == [[("0", "new")], [("1", "new")]]
+
+
+@pytest.mark.integration
 @pytest.mark.parametrize("statement", ["_FACTS_AHEAD", "_FACTS_LOCKED"])
 async def test_the_facts_query_probes_contacts_by_key_and_never_scans_the_table(
     pool: asyncpg.Pool, statement: str

@@ -26,6 +26,14 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(typ, encoder=_dumps, decoder=orjson.loads, schema="pg_catalog")
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """A pooled connection's reset on release, beyond asyncpg's own (which ends an open transaction):
+    nothing. asyncpg's default sends ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL``, a
+    round trip and four statements for PostgreSQL at every release, several per batch; our code keeps no
+    session state on a pooled connection (transaction-level locks, ``SET LOCAL``, no ``LISTEN``, cursors
+    only inside transactions), so there is nothing for it to undo. ``test_db_and_broker`` holds that."""
+
+
 async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int = 5) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         dsn,
@@ -33,6 +41,7 @@ async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int
         max_size=max_size,
         server_settings={"search_path": schema, "application_name": f"recruit-sync-{schema}"},
         init=_init_connection,
+        reset=_keep_session,
     )
     assert pool is not None
     return pool

@@ -29,7 +29,7 @@ class Settings:
     keep_bookkeeping: timedelta = timedelta(days=7)
     prune_interval_seconds: float = 600.0
     # runs side by side (docs/adr/0023): flow control per run, and what a fetcher and an importer hold
-    batches_ahead: int = 8  # a run's batches import one at a time; 8 leave some parsed ahead, and slack
+    batches_ahead: int = 4  # 8,000 records of a run at 2,000 a batch: one read ahead, the rest slack
     flow_patience_seconds: float = 60.0  # without an import this long, a waiting run's window opens
     fetch_concurrency: int = 8  # runs one fetcher process fetches at once
     importer_prefetch: int = 16  # record batches one importer process holds (its lists take turns)
@@ -41,7 +41,7 @@ class Settings:
             database_url=env.get("DATABASE_URL", DEFAULT_DATABASE_URL),
             amqp_url=env.get("AMQP_URL", DEFAULT_AMQP_URL),
             api_url=env.get("RECRUIT_SYNC_API", DEFAULT_API_URL),
-            batch_size=int(env.get("RECRUIT_SYNC_BATCH_SIZE", "1000")),
+            batch_size=int(env.get("RECRUIT_SYNC_BATCH_SIZE", "2000")),
             prefetch=int(env.get("RECRUIT_SYNC_PREFETCH", "4")),
             scheduler_tick_seconds=float(env.get("RECRUIT_SYNC_SCHEDULER_TICK", "5")),
             retrieval_max_age_days=int(env.get("RECRUIT_SYNC_RETRIEVAL_MAX_AGE_DAYS", "30")),
@@ -58,7 +58,7 @@ class Settings:
 
 def _batches_ahead(env: Mapping[str, str]) -> int:
     """``RECRUIT_SYNC_BATCHES_AHEAD``: batches a run's fetch may be ahead of its import (0: no bound)."""
-    value = int(env.get("RECRUIT_SYNC_BATCHES_AHEAD", "8"))
+    value = int(env.get("RECRUIT_SYNC_BATCHES_AHEAD", "4"))
     if value < 0:
         raise ValueError(f"RECRUIT_SYNC_BATCHES_AHEAD must be 0 (no bound) or more, not {value}")
     return value

@@ -36,8 +36,8 @@ def subscribe(broker: RabbitBroker, resources: Resources) -> None:
         work_queue(topology.IMPORTER_RECORD_BATCH),
         EVENTS,
         # more than the database connections (Settings.prefetch): batches of one list wait for their
-        # turn without one (``handlers.ListTurns``), parsed meanwhile; flow control keeps a run to a few
-        # batches in flight (docs/adr/0023), so a backfill's batches never take them all
+        # turn without one (``handlers.ListTurns``), parsed only when next in line; flow control keeps a
+        # run to a few batches in flight (docs/adr/0023), so a backfill's batches never take them all
         channel=Channel(prefetch_count=resources.settings.importer_prefetch),
         decoder=decoder(RecordBatch),
     )
