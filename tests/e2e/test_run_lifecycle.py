@@ -35,7 +35,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with Stack(
         tmp_path_factory.mktemp("lifecycle"),
         sim_data=str(DATA / "small.json"),
-        extra_env={"RECRUIT_SYNC_BATCH_SIZE": "3"},  # 16 candidates: 6 batches
+        # 16 candidates: 6 batches, all fetched while the importer is paused (a window of 8, ADR 0023)
+        extra_env={"RECRUIT_SYNC_BATCH_SIZE": "3", "RECRUIT_SYNC_BATCHES_AHEAD": "8"},
         check_dry_runs=False,
     ) as running:
         yield running
