@@ -205,7 +205,7 @@ async def test_only_the_batch_next_in_line_is_parsed_while_the_others_wait(
 
     monkeypatch.setattr(handlers, "parse_batch", counting)
     turns = handlers.ListTurns()
-    batches = [sync.batch(seq, [record(f"{seq}", f"p{seq}@example.com")]) for seq in range(3)]
+    batches = [sync.batch(seq, [record(f"{seq}", f"p{seq}@example.com")]) for seq in range(2)]
     async with turn_held(turns, sync.settings.list_name):
         second = await importing_behind_the_turn(pool, turns, batches[0])
         third = asyncio.create_task(handlers.import_batch(pool, batches[1], turns))
