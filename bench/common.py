@@ -180,6 +180,9 @@ class TimedRun:
     cpu_before: dict[str, float]
     cpu_after: dict[str, float]
 
+    def print_cpu_seconds(self, what: str = "during the run") -> None:
+        print_cpu_seconds(self.cpu_before, self.cpu_after, self.wall, what)
+
 
 def timed_run(
     stack: Stack, sync_id: str, roots: list[int], *, full: bool, timeout: float, what: str = "run"

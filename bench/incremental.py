@@ -18,9 +18,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (
+    TimedRun,
     bench_stack,
     bench_sync,
-    print_cpu_seconds,
     require_success,
     root_pids,
     run_seconds,
@@ -33,10 +33,7 @@ BASELINE_RECORDS = 1_064  # about 1,000 contacts: 94 % of generated records are 
 @dataclass
 class Measured:
     full: dict[str, Any]  # the summary of the full sync that filled the store
-    incremental: dict[str, Any]  # the summary of the no-change run after it
-    wall: float  # CLI wall time of the no-change run
-    cpu_before: dict[str, float]
-    cpu_after: dict[str, float]
+    incremental: TimedRun  # the no-change run after it
 
 
 def no_change_run(records: int) -> Measured:
@@ -48,7 +45,7 @@ def no_change_run(records: int) -> Measured:
         require_success(stack, full, f"full sync of {records:,}")
         roots = root_pids(stack)
         run = timed_run(stack, sync_id, roots, full=False, timeout=600, what="no-change incremental run")
-    return Measured(full, run.summary, run.wall, run.cpu_before, run.cpu_after)
+    return Measured(full, run)
 
 
 def main() -> None:
@@ -59,20 +56,22 @@ def main() -> None:
     records = 100_000 if args.quick else args.records
 
     small, big = no_change_run(BASELINE_RECORDS), no_change_run(records)
-    small_time, big_time = run_seconds(small.incremental), run_seconds(big.incremental)
+    small_run, big_run = small.incremental.summary, big.incremental.summary
+    small_time, big_time = run_seconds(small_run), run_seconds(big_run)
     print(
         f"store              {big.full['new']:>12,} contacts   (full sync of {big.full['total']:,} records)"
     )
-    print(f"no-change run      {big_time:>12.2f} s   (CLI wall time {big.wall:.1f} s; goal < 2 s)")
-    calls, seen = big.incremental["api_calls"], big.incremental["total"]
+    wall = big.incremental.wall
+    print(f"no-change run      {big_time:>12.2f} s   (CLI wall time {wall:.1f} s; goal < 2 s)")
+    calls, seen = big_run["api_calls"], big_run["total"]
     print(f"api calls          {calls:>12}   (goal: 2; records seen {seen:,})")
     print(
         f"baseline           {small_time:>12.2f} s   (the same on a store of {small.full['new']:,} contacts,"
-        f" CLI wall time {small.wall:.1f} s, {small.incremental['api_calls']} api calls)"
+        f" CLI wall time {small.incremental.wall:.1f} s, {small_run['api_calls']} api calls)"
     )
     print(f"ratio              {big_time / small_time:>12.2f}   (big store / small store; aim: about 1)")
-    print_cpu_seconds(big.cpu_before, big.cpu_after, big.wall, f"during the no-change run on {records:,}")
-    if big.incremental["total"] or small.incremental["total"]:
+    big.incremental.print_cpu_seconds(f"during the no-change run on {records:,}")
+    if big_run["total"] or small_run["total"]:
         sys.exit("a no-change run saw records: the benchmark's premise (nothing changed) does not hold")
 
 

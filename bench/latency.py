@@ -17,7 +17,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (
     bench_stack,
     bench_sync,
-    print_cpu_seconds,
     root_pids,
     run_seconds,
     timed_run,
@@ -50,7 +49,7 @@ def main() -> None:
     print(f"api calls          {calls:>12,}   (the simulator counted {sim_calls:,})")
     print(f"calls x delay      {baseline:>12.1f} s   (baseline: the calls one after another, same run)")
     print(f"ratio              {seconds / baseline:>12.2f}   (run time / baseline; about 1.02 today)")
-    print_cpu_seconds(run.cpu_before, run.cpu_after, wall)
+    run.print_cpu_seconds()
 
 
 if __name__ == "__main__":

@@ -13,15 +13,14 @@ import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (
     SERVICES,
     RssSampler,
+    TimedRun,
     bench_stack,
     bench_sync,
-    print_cpu_seconds,
     root_pids,
     run_seconds,
     services_pid,
@@ -31,11 +30,8 @@ from bench.common import (
 
 @dataclass
 class Measured:
-    summary: dict[str, Any]
+    run: TimedRun
     peaks: dict[str, int]  # bytes, per service
-    cpu_before: dict[str, float]
-    cpu_after: dict[str, float]
-    wall: float  # CLI wall time of the run
 
 
 def full_sync_peaks(records: int) -> Measured:
@@ -48,7 +44,7 @@ def full_sync_peaks(records: int) -> Measured:
         sampler.start()
         run = timed_run(stack, sync_id, roots, full=True, timeout=7200, what=f"full sync of {records:,}")
         peaks = sampler.stop()
-    return Measured(run.summary, peaks, run.cpu_before, run.cpu_after, run.wall)
+    return Measured(run, peaks)
 
 
 def main() -> None:
@@ -60,10 +56,9 @@ def main() -> None:
     small, big = (50_000, 200_000) if args.quick else (args.small, args.big)
 
     low_run, high_run = full_sync_peaks(small), full_sync_peaks(big)
-    print(f"records            {low_run.summary['total']:>12,}  {high_run.summary['total']:>12,}")
-    print(
-        f"run time           {run_seconds(low_run.summary):>12.1f}  {run_seconds(high_run.summary):>12.1f} s"
-    )
+    low_summary, high_summary = low_run.run.summary, high_run.run.summary
+    print(f"records            {low_summary['total']:>12,}  {high_summary['total']:>12,}")
+    print(f"run time           {run_seconds(low_summary):>12.1f}  {run_seconds(high_summary):>12.1f} s")
     for name in SERVICES:
         if name in low_run.peaks and name in high_run.peaks:
             low, high = low_run.peaks[name] / 2**20, high_run.peaks[name] / 2**20
@@ -71,8 +66,8 @@ def main() -> None:
                 f"peak RSS {name:<10}{low:>12.1f}  {high:>12.1f} MB   growth {high / low:.2f}"
                 f" ({(high - low) / low:+.0%}; aim: <= 110 MB, about +3 %)"
             )
-    for n, run in ((small, low_run), (big, high_run)):
-        print_cpu_seconds(run.cpu_before, run.cpu_after, run.wall, f"during the full sync of {n:,}")
+    for n, measured in ((small, low_run), (big, high_run)):
+        measured.run.print_cpu_seconds(f"during the full sync of {n:,}")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from bench.common import (
     baseline_upsert_rate,
     bench_stack,
     bench_sync,
-    print_cpu_seconds,
     root_pids,
     run_seconds,
     services_pid,
@@ -66,14 +65,14 @@ def main() -> None:
     for name in SERVICES:
         if name in sampler.peak:
             print(f"peak RSS {name:<10}{sampler.peak[name] / 2**20:>10.1f} MB")
-    print_cpu_seconds(first.cpu_before, first.cpu_after, first.wall)
+    first.print_cpu_seconds()
     again, again_seconds = resync.summary, run_seconds(resync.summary)
     print(
         f"full re-sync       {again_seconds:>12.1f} s   (nothing changed: {again['unchanged']:,} unchanged,"
         f" {again['total'] / again_seconds:,.0f} records/s;"
         f" {again_seconds / seconds:.2f} x the first import)"
     )
-    print_cpu_seconds(resync.cpu_before, resync.cpu_after, resync.wall, "during the re-sync")
+    resync.print_cpu_seconds("during the re-sync")
 
 
 if __name__ == "__main__":
