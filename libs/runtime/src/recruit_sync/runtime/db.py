@@ -31,7 +31,8 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     nothing. asyncpg's default sends ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL``, a
     round trip and four statements for PostgreSQL at every release, several per batch; our code keeps no
     session state on a pooled connection (transaction-level locks, ``SET LOCAL``, no ``LISTEN``, cursors
-    only inside transactions), so there is nothing for it to undo. ``test_db_and_broker`` holds that."""
+    only inside transactions), so there is nothing for it to undo. ``test_db_and_broker`` checks that
+    nothing is sent and that a transaction left open, and its locks, still end."""
 
 
 async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int = 5) -> asyncpg.Pool:
