@@ -554,3 +554,33 @@ def test_every_client_shares_the_process_tls_context() -> None:
     second = Sender(None, timeout=1, retry=RetryPolicy(), sleep=no_sleep)
     contexts = {id(sender._http._transport._pool._ssl_context) for sender in (first, second)}
     assert contexts == {id(tls_context())}
+
+
+async def test_a_page_read_is_freed_at_once_not_left_to_the_cyclic_gc() -> None:
+    """httpx ties a response to its stream in a reference cycle; a page's body must not wait for the
+    cyclic GC (fifty of them waited at once, and the fetcher's heap grew through a long run)."""
+    import gc
+    import weakref
+
+    from recruit_sync.fetcher.recruit_http import Sender
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    body = b'{"data": [], "info": {"more_records": false}}'
+    sender = Sender(
+        httpx.MockTransport(lambda r: httpx.Response(200, content=body)),
+        timeout=5,
+        retry=RetryPolicy(attempts=1),
+        sleep=no_sleep,
+    )
+    gc.disable()
+    try:
+        response = await sender.send("GET /api", sender.request("GET", "https://recruit.test/api", cost=1))
+        assert response.content == body  # still readable after the stream is spent
+        freed = weakref.ref(response)
+        del response
+        assert freed() is None
+    finally:
+        gc.enable()
+        await sender.aclose()

@@ -21,6 +21,7 @@ COST = "recruit_sync.credits"
 # Transport errors after the request went out: Recruit has it, whatever became of the answer.
 _SENT_BUT_UNANSWERED = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError)
 MAX_DETAIL = 200
+_SPENT = httpx.ByteStream(b"")  # what a closed response's stream is replaced by (``Sender._answer``)
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -180,6 +181,10 @@ class Sender:
             await response.aread()
         finally:
             await response.aclose()
+            # httpx 0.28 wraps the stream in one that points back at its response (to set `elapsed` on
+            # close): a reference cycle, so every page's body waited for the cyclic GC, some fifty of
+            # them at once, and the heap grew through a long run. Closed and read, the stream is spent.
+            response.stream = _SPENT
         return response
 
 
