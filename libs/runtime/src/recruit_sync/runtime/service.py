@@ -12,6 +12,7 @@ undoes it in reverse. ``main`` is the command line every service shares:
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -146,6 +147,22 @@ def build_app(service: Service, settings: Settings) -> FastStream:
     return app
 
 
+# CPython's cycle collector runs every 700 net allocations by default
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
+def tune_garbage_collector() -> None:
+    """A batch allocates tens of thousands of short-lived objects (parsed records, outcomes, rows, a
+    model per outcome in history): with the default thresholds the collector runs dozens of times per
+    batch and its older generations rescan every long-lived object. In history that was a third of its
+    CPU; in the importer, before it was tuned, a tenth of a batch's time. Objects alive once the service
+    is built (its modules, app and broker) are frozen out of its scans, and it runs less often (the
+    services make few cycles)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 STOP_STEP_SECONDS = 10.0  # how long each step of a shutdown may take before it is cut short
 
 
@@ -169,7 +186,9 @@ def main(service: Service, build: Callable[[Settings], FastStream] | None = None
         asyncio.run(_migrate(settings, service))
     elif command == "run":
         configure_tracing(service.name)  # off unless the OTEL_* variables configure it
-        asyncio.run((build or partial(build_app, service))(settings).run())
+        app = (build or partial(build_app, service))(settings)
+        tune_garbage_collector()  # (here, not in build_app: tests start services inside their own process)
+        asyncio.run(app.run())
     else:
         sys.exit(f"usage: python -m recruit_sync.{service.name} [run|migrate]")
 

@@ -9,7 +9,6 @@ no outbox is needed.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -26,9 +25,6 @@ from recruit_sync.runtime.journal import Journal
 from recruit_sync.runtime.retention import pruning
 from recruit_sync.runtime.rpc import Served, serve
 from recruit_sync.runtime.service import Resources, Service
-
-# CPython's cycle collector runs every 700 net allocations by default; see tune_garbage_collector
-GC_THRESHOLDS = (50_000, 20, 100)
 
 
 def subscribe(broker: RabbitBroker, resources: Resources) -> None:
@@ -66,15 +62,6 @@ def operations(resources: Resources) -> Iterable[Served]:
     )
 
 
-def tune_garbage_collector() -> None:
-    """A batch allocates tens of thousands of short-lived objects (parsed records, outcomes, rows):
-    with the default thresholds the collector runs dozens of times per batch and its older
-    generations rescan every long-lived object, about a tenth of a batch's time. Objects alive at
-    start-up are frozen out of its scans, and it runs less often (the importer makes few cycles)."""
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-
-
 SERVICE = Service(
     name="importer",
     migrations=MIGRATIONS,
@@ -82,5 +69,4 @@ SERVICE = Service(
     rpc_queue=topology.IMPORTER_RPC,
     operations=operations,
     loops=(pruning(retention.prunes),),
-    on_start=lambda _resources: tune_garbage_collector(),
 )
