@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -12,7 +14,14 @@ import httpx
 import pytest
 
 from recruit_sync.fetcher.recruit_client import ModuleCache, format_since, rate_limit_wait
-from recruit_sync.fetcher.recruit_http import AuthFailed, RecruitError, RecruitUnavailable, RetryPolicy
+from recruit_sync.fetcher.recruit_http import (
+    AuthFailed,
+    RecruitError,
+    RecruitUnavailable,
+    RetryPolicy,
+    Sender,
+    tls_context,
+)
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -543,13 +552,12 @@ def testrate_limit_wait_reads_the_headers(headers: dict[str, str], wait: float) 
     assert rate_limit_wait(httpx.Headers(headers), now=1_800_000_000.0) == pytest.approx(wait)
 
 
+async def no_sleep(_: float) -> None:
+    return None
+
+
 def test_every_client_shares_the_process_tls_context() -> None:
     """Making a TLS context loads the CA bundle (some 30 ms): one per process, not one per run's client."""
-    from recruit_sync.fetcher.recruit_http import RetryPolicy, Sender, tls_context
-
-    async def no_sleep(_: float) -> None:
-        return None
-
     first = Sender(None, timeout=1, retry=RetryPolicy(), sleep=no_sleep)
     second = Sender(None, timeout=1, retry=RetryPolicy(), sleep=no_sleep)
     contexts = {id(sender._http._transport._pool._ssl_context) for sender in (first, second)}
@@ -559,14 +567,6 @@ def test_every_client_shares_the_process_tls_context() -> None:
 async def test_a_page_read_is_freed_at_once_not_left_to_the_cyclic_gc() -> None:
     """httpx ties a response to its stream in a reference cycle; a page's body must not wait for the
     cyclic GC (fifty of them waited at once, and the fetcher's heap grew through a long run)."""
-    import gc
-    import weakref
-
-    from recruit_sync.fetcher.recruit_http import Sender
-
-    async def no_sleep(_: float) -> None:
-        return None
-
     body = b'{"data": [], "info": {"more_records": false}}'
     sender = Sender(
         httpx.MockTransport(lambda r: httpx.Response(200, content=body)),
