@@ -1,5 +1,6 @@
-"""A service process tunes CPython's cycle collector once it is built (``service.main``), before it
-serves; a test that starts a service inside its own process does not (``build_app`` leaves it alone)."""
+"""A service process freezes its start-up objects out of CPython's cycle collector once it is built
+(``service.main``), and sets the collector's thresholds when the service names them; a test that starts
+a service inside its own process does not (``build_app`` leaves the collector alone)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 
-from recruit_sync.runtime.service import GC_THRESHOLDS
+import pytest
 
 _SERVE = textwrap.dedent(
     """
@@ -28,18 +29,25 @@ _SERVE = textwrap.dedent(
 
     asyncio.run = run
     sys.argv = ["stand-in", "run"]
-    default = gc.get_threshold()
-    service.main(service.Service(name="stand-in"), build=lambda settings: App())
+    thresholds = json.loads(sys.stdin.read())
+    stand_in = service.Service(name="stand-in", gc_thresholds=tuple(thresholds) if thresholds else None)
+    service.main(stand_in, build=lambda settings: App())
     (threshold, frozen), = seen
-    print(json.dumps({'default': default, 'threshold': threshold, 'frozen': frozen}))
+    print(json.dumps({"threshold": threshold, "frozen": frozen}))
     """
 )
 
 
-def test_a_service_process_freezes_what_it_was_built_with_and_collects_less_often() -> None:
-    done = subprocess.run([sys.executable, "-c", _SERVE], capture_output=True, text=True, timeout=60)
+@pytest.mark.parametrize(
+    ("thresholds", "expected"),
+    [(None, [700, 10, 10]), ([50_000, 20, 100], [50_000, 20, 100])],  # CPython's own, or the service's
+)
+def test_a_service_process_freezes_what_it_was_built_with_and_sets_its_thresholds(
+    thresholds: list[int] | None, expected: list[int]
+) -> None:
+    serve = [sys.executable, "-c", _SERVE]
+    done = subprocess.run(serve, input=json.dumps(thresholds), capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout)
-    assert seen["default"] == [700, 10, 10]  # CPython's own, until the service is built
-    assert tuple(seen["threshold"]) == GC_THRESHOLDS
+    assert seen["threshold"] == expected
     assert seen["frozen"] > 10_000  # the modules and the app: everything alive before it serves

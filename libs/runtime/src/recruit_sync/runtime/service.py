@@ -82,6 +82,8 @@ class Service:
     extra_connections: int = 2
     loops: Sequence[Loop] = field(default_factory=tuple)
     on_start: Callable[[Resources], None] | None = None
+    # the cycle collector's thresholds once built (None: CPython's own); see tune_garbage_collector
+    gc_thresholds: tuple[int, int, int] | None = None
 
 
 def build_app(service: Service, settings: Settings) -> FastStream:
@@ -147,20 +149,16 @@ def build_app(service: Service, settings: Settings) -> FastStream:
     return app
 
 
-# CPython's cycle collector runs every 700 net allocations by default
-GC_THRESHOLDS = (50_000, 20, 100)
-
-
-def tune_garbage_collector() -> None:
-    """A batch allocates tens of thousands of short-lived objects (parsed records, outcomes, rows, a
-    model per outcome in history): with the default thresholds the collector runs dozens of times per
-    batch and its older generations rescan every long-lived object. In history that was a third of its
-    CPU; in the importer, before it was tuned, a tenth of a batch's time. Objects alive once the service
-    is built (its modules, app and broker) are frozen out of its scans, and it runs less often (the
-    services make few cycles)."""
+def tune_garbage_collector(thresholds: tuple[int, int, int] | None) -> None:
+    """Objects alive once the service is built (its modules, app and broker) are frozen out of the cycle
+    collector's scans: with CPython's defaults, every full collection rescanned them all, and history
+    spent a third of its CPU there (a model per outcome, 2,000 a batch). ``thresholds`` make it run less
+    often, for a service that makes few cycles (the importer): history does make some, per delivery,
+    and with rare collections they held a run's events until its end (docs/adr/0027)."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    if thresholds is not None:
+        gc.set_threshold(*thresholds)
 
 
 STOP_STEP_SECONDS = 10.0  # how long each step of a shutdown may take before it is cut short
@@ -187,7 +185,8 @@ def main(service: Service, build: Callable[[Settings], FastStream] | None = None
     elif command == "run":
         configure_tracing(service.name)  # off unless the OTEL_* variables configure it
         app = (build or partial(build_app, service))(settings)
-        tune_garbage_collector()  # (here, not in build_app: tests start services inside their own process)
+        # here, not in build_app: tests start services inside their own process
+        tune_garbage_collector(service.gc_thresholds)
         asyncio.run(app.run())
     else:
         sys.exit(f"usage: python -m recruit_sync.{service.name} [run|migrate]")
