@@ -552,19 +552,15 @@ def testrate_limit_wait_reads_the_headers(headers: dict[str, str], wait: float) 
     assert rate_limit_wait(httpx.Headers(headers), now=1_800_000_000.0) == pytest.approx(wait)
 
 
-async def no_sleep(_: float) -> None:
-    return None
-
-
-def test_every_client_shares_the_process_tls_context() -> None:
+def test_every_client_shares_the_process_tls_context(sleeps: Any) -> None:
     """Making a TLS context loads the CA bundle (some 30 ms): one per process, not one per run's client."""
-    first = Sender(None, timeout=1, retry=RetryPolicy(), sleep=no_sleep)
-    second = Sender(None, timeout=1, retry=RetryPolicy(), sleep=no_sleep)
+    first = Sender(None, timeout=1, retry=RetryPolicy(), sleep=sleeps)
+    second = Sender(None, timeout=1, retry=RetryPolicy(), sleep=sleeps)
     contexts = {id(sender._http._transport._pool._ssl_context) for sender in (first, second)}
     assert contexts == {id(tls_context())}
 
 
-async def test_a_page_read_is_freed_at_once_not_left_to_the_cyclic_gc() -> None:
+async def test_a_page_read_is_freed_at_once_not_left_to_the_cyclic_gc(sleeps: Any) -> None:
     """httpx ties a response to its stream in a reference cycle; a page's body must not wait for the
     cyclic GC (fifty of them waited at once, and the fetcher's heap grew through a long run)."""
     body = b'{"data": [], "info": {"more_records": false}}'
@@ -572,7 +568,7 @@ async def test_a_page_read_is_freed_at_once_not_left_to_the_cyclic_gc() -> None:
         httpx.MockTransport(lambda r: httpx.Response(200, content=body)),
         timeout=5,
         retry=RetryPolicy(attempts=1),
-        sleep=no_sleep,
+        sleep=sleeps,
     )
     gc.disable()
     try:
