@@ -376,6 +376,31 @@ async def test_a_contact_created_by_a_concurrent_transaction_is_counted_as_a_dup
         event = await asyncio.wait_for(importing, 10)
     assert summary(event) == [("1", "duplicate", None)]
     assert [m["first_name"] for m in await members(pool, "IT talent")] == ["Jane"]
+    # the run's claim is a row (the contact it did not insert keeps none), and holds the email
+    later = await handlers.import_batch(pool, sync.batch(1, [record("0", "jane@example.com")]))
+    assert summary(later) == [("0", "ignored", "file_duplicate")]
+
+
+async def test_a_first_import_keeps_its_claims_on_the_contacts_it_creates(
+    pool: asyncpg.Pool, sync: Any, record: Any
+) -> None:
+    """No claim row per record for the contacts a run creates (importer migration 0009); the claims
+    still hold their emails for the run's later batches, and the next run claims in rows."""
+    await handlers.import_batch(
+        pool, sync.batch(0, [record("1", "jane@example.com"), record("2", "bob@x.org")])
+    )
+    assert await pool.fetchval("SELECT count(*) FROM run_emails") == 0
+    assert await pool.fetch(
+        "SELECT email_key, created_run, created_record_id, created_seq, created_position FROM contacts "
+        "ORDER BY email_key"
+    ) == [("bob@x.org", sync.run_id, "2", 0, 1), ("jane@example.com", sync.run_id, "1", 0, 0)]
+    later = await handlers.import_batch(pool, sync.batch(1, [record("0", "jane@example.com")]))
+    assert summary(later) == [("0", "ignored", "file_duplicate")]  # (no modified time: the smaller id loses)
+
+    sync.new_run()
+    again = await handlers.import_batch(pool, sync.batch(0, [record("1", "jane@example.com")]))
+    assert summary(again) == [("1", "unchanged", None)]
+    assert await pool.fetchval("SELECT count(*) FROM run_emails WHERE run_id = $1", sync.run_id) == 1
 
 
 async def test_a_live_record_in_a_later_batch_undoes_the_runs_deletion_of_its_contact(

@@ -45,6 +45,14 @@ async def _run(pool: asyncpg.Pool, sync: Any, record: Any, sizes: list[int]) -> 
     return run_id
 
 
+async def _creating_run(pool: asyncpg.Pool, sync: Any, record: Any, sizes: list[int]) -> str:
+    """A first run, creating the contacts the runs after it claim as rows: a run's claims on contacts
+    it created are kept on the contacts (importer migration 0009), and retention leaves the store alone."""
+    run_id = await _run(pool, sync, record, sizes)
+    assert await pool.fetchval("SELECT count(*) FROM run_emails WHERE run_id = $1", run_id) == 0
+    return run_id
+
+
 async def _last_batch_ago(pool: asyncpg.Pool, run_id: str, age: timedelta, seq: int | None = None) -> None:
     await pool.execute(
         "UPDATE imported_batches SET occurred_at = now() - $2::interval "
@@ -67,6 +75,7 @@ async def _kept(pool: asyncpg.Pool) -> dict[str, tuple[int, int]]:
 async def test_a_run_over_for_longer_than_the_age_loses_its_claims_and_batches_together(
     pool: asyncpg.Pool, sync: Any, record: Any
 ) -> None:
+    created = await _creating_run(pool, sync, record, [1000, 1000, 500])
     over = await _run(pool, sync, record, [1000, 1000, 500])
     importing = await _run(pool, sync, record, [10, 10])
     recent = await _run(pool, sync, record, [10])
@@ -85,7 +94,7 @@ async def test_a_run_over_for_longer_than_the_age_loses_its_claims_and_batches_t
         1000,
         500,
     ]
-    assert await _kept(pool) == {importing: (20, 2), recent: (10, 1)}
+    assert await _kept(pool) == {created: (0, 3), importing: (20, 2), recent: (10, 1)}
     assert await pool.fetchval("SELECT count(*) FROM contacts") == contacts  # the store itself is not pruned
     assert await prune(pool, retention.prunes(SETTINGS), utc_now()) == {}
 
@@ -93,11 +102,12 @@ async def test_a_run_over_for_longer_than_the_age_loses_its_claims_and_batches_t
 async def test_claims_are_kept_as_long_as_the_journal_keeps_the_runs_events(
     pool: asyncpg.Pool, sync: Any, record: Any
 ) -> None:
+    created = await _creating_run(pool, sync, record, [5])
     run_id = await _run(pool, sync, record, [5])
     await _last_batch_ago(pool, run_id, 3 * DAYS)
     a_day = dataclasses.replace(SETTINGS, keep_bookkeeping=1 * DAYS)  # but the journal keeps 7 days
     assert await prune(pool, retention.prunes(a_day), utc_now()) == {}
-    assert await _kept(pool) == {run_id: (5, 1)}
+    assert await _kept(pool) == {created: (0, 1), run_id: (5, 1)}
 
     journal_a_day = dataclasses.replace(a_day, journal_retention=Retention("1D"))
     assert await prune(pool, retention.prunes(journal_a_day), utc_now()) == {

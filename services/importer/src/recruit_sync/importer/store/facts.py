@@ -71,7 +71,8 @@ async def stamps_now(conn: Connection, list_id: int, keys: Sequence[str]) -> Sta
 
 
 _FACTS = """
-        SELECT t.key, c.email, c.first_name, c.last_name, c.fields, c.deleted, c.stamp,
+        SELECT t.key, c.email, c.first_name, c.last_name, c.fields, c.deleted, c.stamp, c.created_here,
+               c.created_record_id, c.created_modified_at, c.created_seq, c.created_position,
                m.sync_id, m.added_at, m.settings_version, m.record_id AS member_record_id,
                m.stamp AS member_stamp, s.reasons,
                r.record_id AS claim_record_id, r.modified_at, r.seq, r.position, r.deletion, r.created,
@@ -80,7 +81,8 @@ _FACTS = """
           LEFT JOIN LATERAL (  -- (LIMIT: unlocked, this would be flattened into a join, and on a table
                                --  not analysed yet the planner hashes all of contacts for each batch)
                 SELECT email, first_name, last_name, fields, deleted_at IS NOT NULL AS deleted,
-                       xmin::text AS stamp
+                       xmin::text AS stamp, created_run = $3 AS created_here, created_record_id,
+                       created_modified_at, created_seq, created_position
                   FROM contacts WHERE email_key = t.key
                  LIMIT 1 {lock}
                ) c ON true
@@ -126,7 +128,7 @@ async def _read(
     facts = Facts(
         contacts=contacts,
         suppressed={r["key"]: frozenset(map(IgnoreReason, r["reasons"])) for r in rows if r["reasons"]},
-        claims={r["key"]: _claim(r) for r in rows if r["claim_record_id"] is not None},
+        claims={r["key"]: _claim(r) for r in rows if r["claim_record_id"] is not None or r["created_here"]},
         links=links,
         elsewhere=await _elsewhere(conn, list_id, deleted_keys) if other_lists else {},
     )
@@ -188,7 +190,17 @@ def _stored_contact(row: asyncpg.Record) -> StoredContact:
 
 
 def _claim(row: asyncpg.Record) -> Claim:
-    """A claim as stored: a contact the run created is a flag, any other prior a JSON document."""
+    """A claim as stored: a ``run_emails`` row if there is one, else the claim the contact's row keeps
+    (the run created it: importer migration 0009). A contact the run created is a flag, any other
+    prior a JSON document."""
+    if row["claim_record_id"] is None:
+        return Claim(
+            record_id=row["created_record_id"],
+            modified_at=row["created_modified_at"],
+            seq=row["created_seq"],
+            position=row["created_position"],
+            prior=CREATED,
+        )
     if row["created"]:
         prior = CREATED
     elif row["prior"] is not None:

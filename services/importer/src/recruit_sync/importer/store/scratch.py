@@ -99,6 +99,11 @@ async def seed_as_found(conn: Connection, *, run_id: str, list_name: str, module
             WITH claims AS (
                 SELECT email_key, record_id, deletion, created, found FROM {LIVE}.run_emails
                  WHERE run_id = $1 AND (created OR found IS NOT NULL)
+                 UNION ALL  -- the claims on contacts the run created, kept on the contact (migration 0009)
+                SELECT email_key, created_record_id, false, true, NULL FROM {LIVE}.contacts AS c
+                 WHERE created_run = $1
+                   AND NOT EXISTS (SELECT FROM {LIVE}.run_emails AS e
+                                    WHERE e.run_id = $1 AND e.email_key = c.email_key)
             ), contacts_in AS (
                 INSERT INTO contacts (email_key, email, first_name, last_name, fields, deleted_at)
                 SELECT email_key, c->>'email', c->>'first_name', c->>'last_name', c->'fields',
@@ -161,7 +166,12 @@ async def seed_from_store(
                 ON CONFLICT DO NOTHING
                 RETURNING email_key
             ), contacts_in AS (
-                INSERT INTO contacts SELECT c.* FROM {LIVE}.contacts AS c JOIN fresh USING (email_key)
+                -- (not the claims a live contact keeps: the scratch's own runs claim in the scratch)
+                INSERT INTO contacts (email_key, email, first_name, last_name, fields, created_at, updated_at,
+                                      deleted_at)
+                SELECT c.email_key, c.email, c.first_name, c.last_name, c.fields, c.created_at, c.updated_at,
+                       c.deleted_at
+                  FROM {LIVE}.contacts AS c JOIN fresh USING (email_key)
             ), memberships_in AS (
                 INSERT INTO memberships SELECT m.* FROM {LIVE}.memberships AS m JOIN fresh USING (email_key)
             ), suppressions_in AS (

@@ -4,6 +4,7 @@ skipped when it has nothing to write, then the contacts, then the rest in one st
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
@@ -31,12 +32,17 @@ WITH joined AS (
            (r->>5)::boolean, nullif(r->6, 'null'), nullif(r->7, 'null')
       FROM jsonb_array_elements($9::jsonb) AS r
 ), reclaimed AS (  -- emails claimed by an earlier batch: never among those claimed above
-    UPDATE run_emails AS e
-       SET record_id = r->>1, modified_at = (r->>2)::timestamptz, seq = $8,
-           position = (r->>3)::integer, deletion = (r->>4)::boolean, created = (r->>5)::boolean,
-           prior = nullif(r->6, 'null')
+    -- (an upsert: the earlier claim may be on the contact row, then this row is the claim from now on;
+    -- a claim row keeps the `found` of the run's first claim, and one on a created contact had none)
+    INSERT INTO run_emails AS e
+           (email_key, run_id, record_id, modified_at, seq, position, deletion, created, prior)
+    SELECT r->>0, $7, r->>1, (r->>2)::timestamptz, $8, (r->>3)::integer, (r->>4)::boolean,
+           (r->>5)::boolean, nullif(r->6, 'null')
       FROM jsonb_array_elements($10::jsonb) AS r
-     WHERE e.email_key = r->>0 AND e.run_id = $7
+    ON CONFLICT (run_id, email_key) DO UPDATE
+       SET record_id = EXCLUDED.record_id, modified_at = EXCLUDED.modified_at, seq = EXCLUDED.seq,
+           position = EXCLUDED.position, deletion = EXCLUDED.deletion, created = EXCLUDED.created,
+           prior = EXCLUDED.prior
 )
 INSERT INTO imported_batches (run_id, seq, sync_id, event_id, causation_id, occurred_at, outcomes, superseded)
 VALUES ($7, $8, $11, $12, $13, $14, $15, $16)
@@ -88,8 +94,12 @@ async def apply(
             module,
             decision.unlink,
         )
-    lost = await _write_contacts(conn, decision) if decision.contacts else set()
+    on_contacts = _claims_on_created_contacts(decision)
+    lost = await _write_contacts(conn, decision, run_id, seq, on_contacts) if decision.contacts else set()
     event = recorded(lost)
+    # the claims left for run_emails: all but those the inserted contacts hold (a contact decided `new`
+    # that another list's batch created first was updated, not inserted: its claim needs a row)
+    claims = [claim for claim in decision.claims if claim[0] not in on_contacts or claim[0] in lost]
     # one statement, one round trip, for the rest and the batch's record: only record links can meet
     # another list's batch (contacts are written and locked by now, in the order every batch uses)
     await conn.execute(
@@ -102,7 +112,7 @@ async def apply(
         sorted(decision.link.items()),
         run_id,
         seq,
-        _claim_rows(decision.claims, _found_documents(decision, lost)) if decision.claims else [],
+        _claim_rows(claims, _found_documents(decision, lost)) if claims else [],
         _claim_rows(decision.reclaims),
         *stored_batch(event),
     )
@@ -194,12 +204,34 @@ async def _restore(conn: Connection, list_id: int, restore: Sequence[tuple[str, 
     )
 
 
-async def _write_contacts(conn: Connection, decision: Decision) -> set[str]:
+def _claims_on_created_contacts(decision: Decision) -> dict[str, tuple[str, datetime | None, int]]:
+    """The run's first claims on the emails whose contacts this batch creates: email key -> (record id,
+    modified at, position). The contact's insert keeps them (importer migration 0009, docs/adr/0028)."""
+    return {
+        key: (record_id, modified_at, position)
+        for key, record_id, modified_at, position, deletion, prior in decision.claims
+        if prior is CREATED and not deletion and key in decision.created
+    }
+
+
+async def _write_contacts(
+    conn: Connection,
+    decision: Decision,
+    run_id: str,
+    seq: int,
+    claims: dict[str, tuple[str, datetime | None, int]],
+) -> set[str]:
+    """Insert or update the contacts; the ones inserted keep the run's claim on them (``claims``).
+    Returns the keys decided ``new`` that another transaction created first."""
     rows = await conn.fetch(
         """
         WITH written AS (
-            INSERT INTO contacts AS c (email_key, email, first_name, last_name, fields)
-            SELECT r->>0, r->>1, r->>2, r->>3, r->4 FROM jsonb_array_elements($1::jsonb) AS r
+            INSERT INTO contacts AS c (email_key, email, first_name, last_name, fields, created_run,
+                                       created_record_id, created_modified_at, created_seq, created_position)
+            SELECT r->>0, r->>1, r->>2, r->>3, r->4, CASE WHEN r->>5 IS NOT NULL THEN $3 END,
+                   r->>5, (r->>6)::timestamptz, CASE WHEN r->>5 IS NOT NULL THEN $4::integer END,
+                   (r->>7)::integer
+              FROM jsonb_array_elements($1::jsonb) AS r
             ON CONFLICT (email_key) DO UPDATE
                SET first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
                    fields = c.fields || EXCLUDED.fields, deleted_at = NULL, updated_at = now()
@@ -208,7 +240,9 @@ async def _write_contacts(conn: Connection, decision: Decision) -> set[str]:
         SELECT email_key FROM written
          WHERE NOT inserted AND email_key IN (SELECT jsonb_array_elements_text($2::jsonb))
         """,
-        sorted(decision.contacts, key=_first),
+        [row + claims[row[0]] if row[0] in claims else row for row in sorted(decision.contacts, key=_first)],
         list(decision.created),
+        run_id,
+        seq,
     )
     return {r["email_key"] for r in rows}
