@@ -154,3 +154,19 @@ def test_the_it_graduates_example_selects_it_staff_with_experience_who_graduated
     assert not criteria.matches({**base, "Experience_in_Years": 1})
     assert not criteria.matches({**base, "Department": "Sales"})
     assert not criteria.matches({k: v for k, v in base.items() if k != "Graduation_Year"})
+
+
+def test_the_fields_criteria_read_are_those_of_their_records_they_can_match_on() -> None:
+    """``fields``: what the fetcher reads of each record (the others are not parsed); a record cut down
+    to them matches exactly as the whole record does."""
+    conditions = [
+        {"field": "City", "operator": "equals", "value": "Pune"},
+        {"field": "Owner.name", "operator": "starts_with", "value": "Zyl"},
+        {"field": "$converted", "operator": "equals", "value": False},
+    ]
+    criteria = compile_criteria(SelectCriteria.model_validate({"kind": "criteria", "conditions": conditions}))
+    assert criteria.fields == {"City", "Owner", "Owner.name", "$converted"}
+    record = {"id": "1", "City": "Pune", "Owner": LOOKUP, "$converted": False, "Phone": "1", "Skills": ["x"]}
+    cut = {name: value for name, value in record.items() if name in criteria.fields}
+    assert criteria.matches(record) and criteria.matches(cut)
+    assert not criteria.matches({**cut, "Owner": {"name": "Other"}})

@@ -269,11 +269,16 @@ async def test_204_is_an_empty_listing(make_client: Any) -> None:
         assert (client.api_calls, client.credits) == (1, 3)
 
 
-async def test_error_inside_http_200(make_client: Any) -> None:
+# a listing reads every field, or only those named (parsed by msgspec, with a fallback): alike for errors
+SOME_FIELDS = [None, frozenset({"id", "Email"})]
+
+
+@pytest.mark.parametrize("fields", SOME_FIELDS)
+async def test_error_inside_http_200(make_client: Any, fields: frozenset[str] | None) -> None:
     body = {"data": [{"status": "error", "code": "INVALID_DATA", "message": "invalid data", "details": {}}]}
     async with make_client(FakeRecruit(httpx.Response(200, json=body))) as client:
         with pytest.raises(RecruitError) as caught:
-            await collect(client.list_records("Candidates"))
+            await collect(client.list_records("Candidates", fields=fields))
     assert caught.value.code == "INVALID_DATA"
     assert str(caught.value) == "GET /recruit/v2/Candidates: HTTP 200 INVALID_DATA (invalid data)"
 
@@ -286,13 +291,35 @@ async def test_error_inside_http_200(make_client: Any) -> None:
         (b'{"data": {"id": "1"}, "info": {}}', "no 'data' list"),
         (b'{"data": [{"id": "1"}]}', "no 'info' object"),
         (b'{"data": ["1"], "info": {"more_records": false}}', "data[0] is a str"),
+        (b'{"data": [{"id": "1"}, 2], "info": {"more_records": false}}', "data[1] is a int"),
     ],
 )
-async def test_undocumented_body_names_the_call(make_client: Any, body: bytes, problem: str) -> None:
+@pytest.mark.parametrize("fields", SOME_FIELDS)
+async def test_undocumented_body_names_the_call(
+    make_client: Any, body: bytes, problem: str, fields: frozenset[str] | None
+) -> None:
     answer = httpx.Response(200, content=body, headers={"content-type": "application/json"})
     async with make_client(FakeRecruit(answer)) as client:
         with pytest.raises(RecruitError, match=f"^GET /recruit/v2/Candidates: .*{re.escape(problem)}"):
-            await collect(client.list_records("Candidates"))
+            await collect(client.list_records("Candidates", fields=fields))
+
+
+@pytest.mark.parametrize("first_has_id", [True, False])
+async def test_records_are_read_with_only_the_fields_asked_for(make_client: Any, first_has_id: bool) -> None:
+    """Every record keeps the fields named that it has, values as Recruit sent them, whichever way the
+    page was read (a first record without an id is read in full, then cut down alike)."""
+    first = {"id": "1", "Email": "a@x.org", "Phone": "1", "Skills": ["py"]}
+    if not first_has_id:
+        del first["id"]
+    records = [first, {"id": "2", "Email": None, "Owner": {"id": "9"}, "$converted": True, "n": 1.5e300}]
+    body = {"data": records, "info": {"more_records": False}}
+    fields = frozenset({"id", "Email", "$converted", "n", "Absent"})
+    async with make_client(FakeRecruit(httpx.Response(200, json=body))) as client:
+        pages = await collect(client.list_records("Candidates", fields=fields))
+        searched = await collect(client.search_records("Candidates", "(Email:equals:a)", fields=fields))
+    expected = [{k: v for k, v in r.items() if k in fields} for r in records]
+    assert pages == searched == [expected]
+    assert list(pages[0][1]) == ["id", "Email", "$converted", "n"]  # (the order Recruit sent them in)
 
 
 async def test_4xx_error_names_call_and_code(make_client: Any) -> None:

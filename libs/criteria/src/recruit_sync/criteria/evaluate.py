@@ -95,6 +95,12 @@ class Criteria:
     def matches(self, record: dict[str, Any]) -> bool:
         return evaluate(self.expression, lambda number: self.checks[number - 1].holds(record))
 
+    @property
+    def fields(self) -> frozenset[str]:
+        """The record fields the conditions read: for ``Lookup.name``, the field ``Lookup`` too (which
+        ``values.field_value`` reaches into unless the record has a field named ``Lookup.name``)."""
+        return frozenset(name for check in self.checks for name in (check.field, check.field.split(".")[0]))
+
 
 def _positive(operator: Operator, value: object, operands: Sequence[Operand]) -> bool:
     if is_empty(value):

@@ -26,7 +26,7 @@ from recruit_sync.contracts.events import DeletedRecord, FetchCompleted, RecordB
 from recruit_sync.contracts.ids import fetch_completed_id, record_batch_id
 from recruit_sync.fetcher.modules import UnknownModule, resolve_module
 from recruit_sync.fetcher.recruit_client import RecruitClient
-from recruit_sync.fetcher.selection import plan_selection, selected_pages
+from recruit_sync.fetcher.selection import fields_to_read, plan_selection, selected_pages
 from recruit_sync.fetcher.slim import batch_fields, slim
 
 log = structlog.get_logger()
@@ -70,8 +70,12 @@ async def fetch_run(
         deleted_since=due.deleted_since.isoformat() if due.deleted_since else None,
     )
 
-    batches = _Batches(due, module, publish, room, batch_fields(due.settings))
-    pages = selected_pages(client, module, plan, converted=converted, since=due.since)
+    fields = batch_fields(due.settings)
+    read = fields_to_read(plan, fields)
+    # records are read with only the fields the batch carries, and those the criteria name: those go
+    # once the criteria have read them
+    batches = _Batches(due, module, publish, room, fields if read != fields else None)
+    pages = selected_pages(client, module, plan, converted=converted, since=due.since, fields=read)
     async with contextlib.aclosing(read_ahead(pages)) as pages_ahead:
         async for page in pages_ahead:
             await batches.add_records(page)
@@ -120,7 +124,7 @@ class _Batches:
     module: str
     publish: Publish
     room: Room
-    fields: tuple[str, ...]  # what of each record the batch carries
+    fields: frozenset[str] | None  # what of each record the batch carries; None: records have just that
     seq: int = 0
     record_count: int = 0
     deleted_count: int = 0
@@ -134,7 +138,7 @@ class _Batches:
         start = 0
         while start < len(page):
             taken = page[start : start + self._room()]
-            self.records.extend(slim(taken, self.fields))
+            self.records.extend(taken if self.fields is None else slim(taken, self.fields))
             self.record_count += len(taken)
             start += len(taken)
             if self._room() == 0:

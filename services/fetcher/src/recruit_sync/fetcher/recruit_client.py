@@ -8,6 +8,8 @@ What it takes care of, so callers do not:
   are spent;
 * 204 = no records; an error inside HTTP 200; bodies that are not the documented JSON (``RecruitError``
   naming the call);
+* reading of each record only the fields the caller names (``fields``): a page is parsed by msgspec
+  into those alone, the others skipped unbuilt (docs/adr/0028);
 * counting ``api_calls`` and ``credits`` (list and search 3, anything else 1; token calls are free);
 * caching ``settings/modules`` in the ``ModuleCache`` passed in, for its ``ttl``
   (docs/adr/0012-recruit-client-resilience.md).
@@ -18,12 +20,14 @@ Exception texts name the call (method and path) and Recruit's code and message, 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, cast
 
 import httpx
+import msgspec
 import orjson
 
 from recruit_sync.fetcher.recruit_auth import Credentials, RecruitAuth, TokenCache
@@ -160,13 +164,15 @@ class RecruitClient:
         converted: Converted = None,
         since: datetime | None = None,
         per_page: int = 200,
+        fields: frozenset[str] | None = None,
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Every record of ``module`` (all fields), one page per iteration."""
+        """Every record of ``module``, one page per iteration: each record with only ``fields`` (those it
+        has), or with all its fields when None."""
         params: dict[str, str] = {}
         if cvid is not None:
             params["cvid"] = cvid
         params.update(_converted_param(converted))
-        async for page in self._pages(module, params, since, per_page, credits=LIST_CREDITS):
+        async for page in self._pages(module, params, since, per_page, credits=LIST_CREDITS, fields=fields):
             yield page
 
     async def search_records(
@@ -177,14 +183,17 @@ class RecruitClient:
         converted: Converted = None,
         since: datetime | None = None,
         per_page: int = 200,
+        fields: frozenset[str] | None = None,
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """The records of ``module`` matching ``criteria`` (all fields), one page per iteration.
+        """The records of ``module`` matching ``criteria``, one page per iteration (``fields``: as for
+        ``list_records``).
 
         ``criteria`` is Recruit's criteria text with values already backslash-escaped
         (``recruit_sync.criteria.search``); it is URL-encoded here, like every query parameter.
         """
         params = {"criteria": criteria, **_converted_param(converted)}
-        async for page in self._pages(f"{module}/search", params, since, per_page, credits=LIST_CREDITS):
+        pages = self._pages(f"{module}/search", params, since, per_page, credits=LIST_CREDITS, fields=fields)
+        async for page in pages:
             yield page
 
     async def deleted_records(
@@ -199,7 +208,14 @@ class RecruitClient:
     # ---- paging -------------------------------------------------------------------------------
 
     async def _pages(
-        self, path: str, params: dict[str, str], since: datetime | None, per_page: int, *, credits: int
+        self,
+        path: str,
+        params: dict[str, str],
+        since: datetime | None,
+        per_page: int,
+        *,
+        credits: int,
+        fields: frozenset[str] | None = None,
     ) -> AsyncIterator[list[dict[str, Any]]]:
         headers = {"If-Modified-Since": format_since(since)} if since is not None else {}
         page, page_token = 1, None
@@ -209,7 +225,7 @@ class RecruitClient:
                 query["page_token"] = page_token  # CRM refuses `page` past 2,000 records without it
             else:
                 query["page"] = str(page)
-            call, body = await self._get(path, params=query, headers=headers, credits=credits)
+            call, body = await self._get(path, params=query, headers=headers, credits=credits, fields=fields)
             if body is None:  # 204: nothing (more) to list
                 return
             records, info = _page_parts(call, body)
@@ -231,8 +247,10 @@ class RecruitClient:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         credits: int,
+        fields: frozenset[str] | None = None,
     ) -> tuple[str, dict[str, Any] | None]:
-        """GET ``/recruit/v2/{path}``; returns (call name, JSON body or None for 204)."""
+        """GET ``/recruit/v2/{path}``; returns (call name, JSON body or None for 204). ``fields``: the body
+        is a page of records, each read with only these fields."""
         url_path = f"{API_PREFIX}/{path}"
         call = f"GET {url_path}"
         request = self._sender.request(
@@ -261,7 +279,41 @@ class RecruitClient:
                 if code == "INVALID_MODULE":  # renamed or removed: the cached list is out of date
                     self._module_lists.drop(self._modules_key)
                 raise RecruitError(call, describe(status, code, message), status=status, code=code)
+            if fields is not None:
+                return call, _page_body(call, response, fields)
             return call, _success_body(call, response)
+
+
+def _page_body(call: str, response: httpx.Response, fields: frozenset[str]) -> dict[str, Any]:
+    """A page of records, each with only ``fields``: parsed by msgspec into those alone (2.5 times
+    faster than parsing every field with orjson and dropping most, bench/page_parse.py). A body that
+    is not such a page, or whose first item has no id (an error inside HTTP 200 has none), is read in
+    full by ``_success_body``, which says what is wrong; its records are then cut down here alike."""
+    try:
+        body = _page_decoder(fields).decode(response.content)
+    except msgspec.DecodeError:  # (a ValidationError too: an item that is not an object, say)
+        pass
+    else:
+        data = body.get("data")
+        if not data or "id" in data[0]:
+            return body
+    body = _success_body(call, response)
+    data = body.get("data")
+    if isinstance(data, list):
+        body["data"] = [
+            {n: v for n, v in r.items() if n in fields} if isinstance(r, dict) else r for r in data
+        ]
+    return body
+
+
+@functools.lru_cache(maxsize=64)
+def _page_decoder(fields: frozenset[str]) -> msgspec.json.Decoder[dict[str, Any]]:
+    """msgspec's decoder of a page whose records keep ``fields``: a TypedDict of those keys (not
+    required; any JSON value), so the others are skipped without being built."""
+    typed_dict = cast(Any, TypedDict)  # (a TypedDict made at run time: mypy checks only literal ones)
+    record = typed_dict("Record", dict.fromkeys(sorted(fields), Any), total=False)
+    page = typed_dict("Page", {"data": list[record], "info": Any}, total=False)  # type: ignore[valid-type]
+    return msgspec.json.Decoder(page)
 
 
 def _success_body(call: str, response: httpx.Response) -> dict[str, Any]:

@@ -5,12 +5,13 @@ Criteria go to Recruit's search endpoint when it selects exactly what the local 
 results are filtered here too: search narrows, the local evaluator decides, so a search that answers
 more loosely than documented cannot add records the user excluded (it is logged when it happens).
 Records arrive with all their fields in every mode (no ``fields`` parameter is sent): the filter reads
-any field the criteria name, and ``fetch`` slims the records only after it.
+any field the criteria name. Of each record the client builds only the fields the caller reads and
+those the criteria name (docs/adr/0028); ``fetch`` drops the criteria's own after the filter.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -50,14 +51,28 @@ def plan_selection(selection: Selection) -> FetchPlan:
     return FetchPlan("list", criteria=criteria, why_not_search=plan.reason)
 
 
+def fields_to_read(plan: FetchPlan, wanted: Iterable[str]) -> frozenset[str]:
+    """The fields read of each record: those the caller wants and those the plan's criteria name."""
+    return frozenset(wanted).union(plan.criteria.fields if plan.criteria is not None else ())
+
+
 async def selected_pages(
-    client: RecruitClient, module: str, plan: FetchPlan, *, converted: Converted, since: datetime | None
+    client: RecruitClient,
+    module: str,
+    plan: FetchPlan,
+    *,
+    converted: Converted,
+    since: datetime | None,
+    fields: frozenset[str] | None = None,
 ) -> AsyncGenerator[Page, None]:
-    """The selected records, a page at a time (pages the filter empties are skipped)."""
+    """The selected records, a page at a time (pages the filter empties are skipped). ``fields``: read
+    only these of each record (``fields_to_read``), else all."""
     if plan.search_criteria is not None:
-        pages = client.search_records(module, plan.search_criteria, converted=converted, since=since)
+        pages = client.search_records(
+            module, plan.search_criteria, converted=converted, since=since, fields=fields
+        )
     else:
-        pages = client.list_records(module, cvid=plan.cvid, converted=converted, since=since)
+        pages = client.list_records(module, cvid=plan.cvid, converted=converted, since=since, fields=fields)
     criteria = plan.criteria
     async for page in pages:
         if criteria is None:
