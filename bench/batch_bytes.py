@@ -6,16 +6,18 @@ fields the import reads, docs/adr/0015), encodes both as they are published
 (``runtime.broker.encode_event``), and prints bytes per record before and after, for the default
 mapping and for a mapping with three more fields. Then the cost of slimming per record against the
 cost of encoding the whole batch and of parsing it again in the importer (orjson, as its decoder does),
-timed in the same run (best of ``--rounds``). Run:
-``.venv/bin/python bench/batch_bytes.py [--records 1000]``.
+timed in the same run (best of ``--rounds``). Since docs/adr/0028 the fetcher no longer parses the
+fields it drops, so it slims whole records nowhere: bench/page_parse.py measures what it does instead.
+Run: ``.venv/bin/python bench/batch_bytes.py [--records 1000]``.
 """
 
 from __future__ import annotations
 
 import argparse
-import time
+import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -25,6 +27,9 @@ from recruit_sync.contracts.sync_spec import DEFAULT_MAPPING, FieldMapping, Opti
 from recruit_sync.fetcher.slim import batch_fields, slim
 from recruit_sync.runtime.broker import encode_event
 from recruit_sync.sim.generate import GeneratedCandidates
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import best_seconds
 
 EXTRA = (("City", "city"), ("Current_Employer", "company"), ("Skill_Set", "skills"))
 
@@ -50,15 +55,6 @@ def batch(records: list[dict[str, Any]], settings: ImportSettings) -> RecordBatc
         records=records,
         correlation_id="3f1c9a52-6a0e-5b8e-9d4b-2f1e0c7a9b31",
     )
-
-
-def best_seconds(work: Callable[[], object], rounds: int) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def main() -> None:

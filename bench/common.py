@@ -12,7 +12,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,6 +58,17 @@ async def baseline_upsert(database_url: str, n: int, batch: int = 1000) -> float
     finally:
         await conn.execute("DROP TABLE IF EXISTS public.bench_contacts")
         await conn.close()
+
+
+def best_seconds(work: Callable[[], object], rounds: int) -> float:
+    """The shortest of ``rounds`` timings of ``work``: the micro-benchmarks' measure (the least disturbed
+    round on a shared machine)."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - started)
+    return best
 
 
 def cpu_seconds_by_component(root_pids: list[int]) -> dict[str, float]:

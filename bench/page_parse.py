@@ -11,8 +11,8 @@ Run: ``.venv/bin/python bench/page_parse.py [--records 200] [--rounds 300]``.
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,20 +23,14 @@ from recruit_sync.contracts.sync_spec import DEFAULT_MAPPING, FieldMapping
 from recruit_sync.fetcher.recruit_client import _page_body
 from recruit_sync.sim.generate import GeneratedCandidates
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import best_seconds
+
 # the mapping pipeline.py uses: the defaults and one more field
 MAPPING = [
     FieldMapping(**{"from": source, "to": target})
     for source, target in (*DEFAULT_MAPPING, ("Current_Employer", "company"))
 ]
-
-
-def best_seconds(work: Callable[[], object], rounds: int) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def main() -> None:
