@@ -41,6 +41,7 @@ from recruit_sync.fetcher.recruit_http import (
     error_fields,
     str_or_none,
 )
+from recruit_sync.fetcher.slim import slim
 
 API_PREFIX = "/recruit/v2"
 LIST_CREDITS = 3
@@ -288,7 +289,8 @@ def _page_body(call: str, response: httpx.Response, fields: frozenset[str]) -> d
     """A page of records, each with only ``fields``: parsed by msgspec into those alone (2.5 times
     faster than parsing every field with orjson and dropping most, bench/page_parse.py). A body that
     is not such a page, or whose first item has no id (an error inside HTTP 200 has none), is read in
-    full by ``_success_body``, which says what is wrong; its records are then cut down here alike."""
+    full by ``_success_body`` and ``_page_parts``, which say what is wrong; its records are then cut
+    down by ``slim``, as the fetcher cuts down any record."""
     try:
         body = _page_decoder(fields).decode(response.content)
     except msgspec.DecodeError:  # (a ValidationError too: an item that is not an object, say)
@@ -298,11 +300,8 @@ def _page_body(call: str, response: httpx.Response, fields: frozenset[str]) -> d
         if not data or "id" in data[0]:
             return body
     body = _success_body(call, response)
-    data = body.get("data")
-    if isinstance(data, list):
-        body["data"] = [
-            {n: v for n, v in r.items() if n in fields} if isinstance(r, dict) else r for r in data
-        ]
+    records, _ = _page_parts(call, body)  # (what is wrong with the page, named as ``_pages`` would)
+    body["data"] = slim(records, fields)
     return body
 
 
