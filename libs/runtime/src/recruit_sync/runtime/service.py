@@ -22,6 +22,7 @@ from typing import Any
 
 import asyncpg
 import structlog
+import uvloop
 from faststream import FastStream
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.annotations import RabbitMessage
@@ -187,7 +188,8 @@ def main(service: Service, build: Callable[[Settings], FastStream] | None = None
         app = (build or partial(build_app, service))(settings)
         # here, not in build_app: tests start services inside their own process
         tune_garbage_collector(service.gc_thresholds)
-        asyncio.run(app.run())
+        # uvloop's event loop (libuv, in C): docs/adr/0029
+        uvloop.run(app.run())
     else:
         sys.exit(f"usage: python -m recruit_sync.{service.name} [run|migrate]")
 

@@ -20,6 +20,8 @@ def main() -> None:
         host=url.hostname or "127.0.0.1",
         port=url.port or (443 if url.scheme == "https" else 80),
         log_level="warning",
+        loop="uvloop",  # docs/adr/0029
+        http="httptools",
     )
 
 
