@@ -583,7 +583,7 @@ def test_every_client_shares_the_process_tls_context(sleeps: Any) -> None:
     """Making a TLS context loads the CA bundle (some 30 ms): one per process, not one per run's client."""
     first = Sender(None, timeout=1, retry=RetryPolicy(), sleep=sleeps)
     second = Sender(None, timeout=1, retry=RetryPolicy(), sleep=sleeps)
-    contexts = {id(sender._http._transport._pool._ssl_context) for sender in (first, second)}
+    contexts = {id(sender._http._transport._tls) for sender in (first, second)}
     assert contexts == {id(tls_context())}
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from recruit_sync.fetcher.aiohttp_transport import AiohttpTransport
+
 # Request extension: the credits an API call costs. Token requests carry none: they are not API calls.
 COST = "recruit_sync.credits"
 # Transport errors after the request went out: Recruit has it, whatever became of the answer.
@@ -103,8 +105,8 @@ def tls_context() -> ssl.SSLContext:
 class Sender:
     """The HTTP side of one client: its connection pool, its meter, and the retries of every request.
 
-    The transport is a seam: production passes nothing (real network), tests pass
-    ``httpx.MockTransport`` and the simulator is reached through ``httpx.ASGITransport``.
+    The transport is a seam: production passes nothing (the network, through ``AiohttpTransport``),
+    tests pass ``httpx.MockTransport`` and the simulator is reached through ``httpx.ASGITransport``.
     """
 
     def __init__(
@@ -119,10 +121,9 @@ class Sender:
         self.retry = retry
         self.sleep = sleep
         self._http = httpx.AsyncClient(
-            transport=transport,
+            transport=transport or AiohttpTransport(tls_context()),
             timeout=timeout,
             event_hooks={"response": [self.meter.answered]},
-            verify=tls_context(),
         )
 
     async def aclose(self) -> None:

@@ -1,0 +1,233 @@
+"""The production transport (aiohttp under httpx) against a real socket server that answers as told:
+what goes out, what comes back, and each failure as the httpx error the ``Sender``'s metering and
+retries read (sent or not)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import gzip
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from recruit_sync.fetcher.aiohttp_transport import AiohttpTransport
+from recruit_sync.fetcher.recruit_http import RecruitUnavailable, RetryPolicy, Sender, tls_context
+
+Reply = Callable[[bytes, asyncio.StreamWriter], Awaitable[None]]
+
+
+@dataclass
+class Server:
+    """Reads each request (head and ``Content-Length`` body) and lets ``reply`` answer it."""
+
+    reply: Reply
+    requests: list[bytes] = field(default_factory=list)
+    connections: int = 0
+    port: int = 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.lower().split(b"\r\n")
+                length = next((int(line[15:]) for line in lines if line.startswith(b"content-length:")), 0)
+                self.requests.append(head + await reader.readexactly(length))
+                await self.reply(head, writer)
+                if writer.is_closing():
+                    return
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Callable[[Reply], Awaitable[Server]]]:
+    servers: list[asyncio.Server] = []
+
+    async def start(reply: Reply) -> Server:
+        server = Server(reply)
+        listening = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+        server.port = listening.sockets[0].getsockname()[1]
+        servers.append(listening)
+        return server
+
+    yield start
+    for listening in servers:
+        listening.close()
+
+
+def answer(body: bytes, *headers: str, status: str = "200 OK") -> Reply:
+    async def reply(head: bytes, writer: asyncio.StreamWriter) -> None:
+        lines = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}", *headers]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        await writer.drain()
+
+    return reply
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=AiohttpTransport(tls_context()), timeout=2) as http:
+        yield http
+
+
+async def test_a_request_goes_out_as_httpx_built_it_and_its_answer_comes_back(
+    serve: Callable[[Reply], Awaitable[Server]], client: httpx.AsyncClient
+) -> None:
+    server = await serve(answer(b'{"data": [1]}', "Content-Type: application/json", "X-Rate: 7"))
+    response = await client.get(
+        f"{server.url}/recruit/v2/Candidates",
+        params={"page": "2", "fields": "Email,Full Name", "criteria": "(City:equals:São Paulo)"},
+        headers={"Authorization": "Zoho-oauthtoken abc"},
+    )
+    assert response.status_code == 200
+    assert response.json() == {"data": [1]}
+    assert response.headers["x-rate"] == "7"
+    head = server.requests[0].decode()
+    request_line = head.split("\r\n")[0]
+    # the query exactly as httpx encoded it (aiohttp must not encode it again)
+    assert request_line == f"GET /recruit/v2/Candidates?{response.request.url.query.decode()} HTTP/1.1"
+    assert "%25" not in request_line and "S%C3%A3o" in request_line
+    names = [line.split(":")[0].lower() for line in head.split("\r\n")[1:] if line]
+    assert sorted(names) == sorted(set(names)), head  # each header once: aiohttp adds none of its own
+    assert "authorization: zoho-oauthtoken abc" in head.lower()
+    assert f"host: 127.0.0.1:{server.port}" in head.lower()
+
+
+async def test_a_form_is_posted_with_its_body(
+    serve: Callable[[Reply], Awaitable[Server]], client: httpx.AsyncClient
+) -> None:
+    server = await serve(answer(b'{"access_token": "t"}'))
+    form = {"grant_type": "refresh_token", "a": "b c"}
+    response = await client.post(f"{server.url}/oauth/v2/token", data=form)
+    assert response.json() == {"access_token": "t"}
+    request = server.requests[0]
+    assert request.startswith(b"POST /oauth/v2/token HTTP/1.1")
+    assert b"content-type: application/x-www-form-urlencoded" in request.lower()
+    assert request.endswith(b"\r\n\r\ngrant_type=refresh_token&a=b+c")
+
+
+async def test_a_compressed_body_is_decoded_once(
+    serve: Callable[[Reply], Awaitable[Server]], client: httpx.AsyncClient
+) -> None:
+    server = await serve(answer(gzip.compress(b'{"data": []}'), "Content-Encoding: gzip"))
+    response = await client.get(f"{server.url}/x")
+    assert response.json() == {"data": []}
+
+
+async def test_connections_are_kept_and_reused(
+    serve: Callable[[Reply], Awaitable[Server]], client: httpx.AsyncClient
+) -> None:
+    server = await serve(answer(b"{}"))
+    for _ in range(5):
+        assert (await client.get(f"{server.url}/x")).status_code == 200
+    assert (len(server.requests), server.connections) == (5, 1)
+
+
+async def hang_up(head: bytes, writer: asyncio.StreamWriter) -> None:
+    writer.close()
+
+
+async def never_answer(head: bytes, writer: asyncio.StreamWriter) -> None:
+    await asyncio.sleep(5)
+
+
+async def cut_short(head: bytes, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b'{"data": [')
+    await writer.drain()
+    writer.close()
+
+
+async def not_http(head: bytes, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"HELLO THERE\r\n\r\n")
+    await writer.drain()
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (hang_up, httpx.RemoteProtocolError),
+        (never_answer, httpx.ReadTimeout),
+        (cut_short, httpx.ReadError),
+        (not_http, httpx.RemoteProtocolError),
+    ],
+)
+async def test_a_request_sent_but_not_answered_whole_is_an_error_of_the_read(
+    serve: Callable[[Reply], Awaitable[Server]], reply: Reply, error: type[httpx.TransportError]
+) -> None:
+    server = await serve(reply)
+    async with httpx.AsyncClient(transport=AiohttpTransport(tls_context()), timeout=0.3) as http:
+        with pytest.raises(error) as raised:
+            await http.get(f"{server.url}/x")
+    assert raised.value.request.url.path == "/x"
+    assert len(server.requests) == 1  # it went out
+
+
+async def test_a_refused_connection_is_an_error_of_the_connect(client: httpx.AsyncClient) -> None:
+    listening = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = listening.sockets[0].getsockname()[1]
+    listening.close()
+    await listening.wait_closed()
+    with pytest.raises(httpx.ConnectError):
+        await client.get(f"http://127.0.0.1:{port}/x")
+
+
+async def test_the_sender_meters_and_retries_through_it(serve: Callable[[Reply], Awaitable[Server]]) -> None:
+    """A request that went out unanswered is billed, retried and named when the retries are spent;
+    the answer after it is read."""
+    replies = iter([hang_up, answer(b'{"ok": true}'), hang_up, hang_up])
+
+    async def reply(head: bytes, writer: asyncio.StreamWriter) -> None:
+        await next(replies)(head, writer)
+
+    server = await serve(reply)
+
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    sender = Sender(None, timeout=2, retry=RetryPolicy(attempts=2), sleep=no_wait)
+    assert isinstance(sender._http._transport, AiohttpTransport)
+    try:
+        answered = await sender.send("GET /x", sender.request("GET", f"{server.url}/x", cost=1))
+        assert answered.json() == {"ok": True}
+        with pytest.raises(RecruitUnavailable, match=r"GET /x: RemoteProtocolError after 2 tries"):
+            await sender.send("GET /x", sender.request("GET", f"{server.url}/x", cost=1))
+    finally:
+        await sender.aclose()
+    assert (sender.meter.api_calls, sender.meter.credits) == (4, 4)
+    assert len(server.requests) == 4
+
+
+async def test_a_page_read_leaves_nothing_for_the_cyclic_gc(
+    serve: Callable[[Reply], Awaitable[Server]],
+) -> None:
+    """A page's body must be freed when it is dropped, not when the cyclic GC comes by (ADR 0027)."""
+    server = await serve(answer(b'{"data": []}' + b" " * 100_000))
+
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    sender = Sender(None, timeout=2, retry=RetryPolicy(attempts=1), sleep=no_wait)
+    try:
+        await sender.send("GET /x", sender.request("GET", f"{server.url}/x", cost=1))  # the pool is made
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(3):
+                response = await sender.send("GET /x", sender.request("GET", f"{server.url}/x", cost=1))
+                assert len(response.content) > 100_000
+                del response
+            assert gc.collect() == 0
+        finally:
+            gc.enable()
+    finally:
+        await sender.aclose()
