@@ -14,26 +14,29 @@ import pytest
 _SERVE = textwrap.dedent(
     """
     import asyncio, gc, json, sys
+    import uvloop
     from recruit_sync.runtime import service
+
+    loops = []
 
     class App:
         async def run(self):
-            return None
+            loops.append(type(asyncio.get_running_loop()).__module__)
 
     seen = []
-    real_run = asyncio.run
+    real_run = uvloop.run
 
     def run(coroutine):
         seen.append((gc.get_threshold(), gc.get_freeze_count()))
         return real_run(coroutine)
 
-    asyncio.run = run
+    uvloop.run = run  # (the loop a service runs on: service.main calls uvloop.run)
     sys.argv = ["stand-in", "run"]
     thresholds = json.loads(sys.stdin.read())
     stand_in = service.Service(name="stand-in", gc_thresholds=tuple(thresholds) if thresholds else None)
     service.main(stand_in, build=lambda settings: App())
     (threshold, frozen), = seen
-    print(json.dumps({"threshold": threshold, "frozen": frozen}))
+    print(json.dumps({"threshold": threshold, "frozen": frozen, "loops": loops}))
     """
 )
 
@@ -51,3 +54,4 @@ def test_a_service_process_freezes_what_it_was_built_with_and_sets_its_threshold
     seen = json.loads(done.stdout)
     assert seen["threshold"] == expected
     assert seen["frozen"] > 10_000  # the modules and the app: everything alive before it serves
+    assert seen["loops"] == ["uvloop"]  # it serves on uvloop's event loop (docs/adr/0029)
