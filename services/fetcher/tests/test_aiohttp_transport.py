@@ -81,9 +81,14 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def test_a_request_goes_out_as_httpx_built_it_and_its_answer_comes_back(
-    serve: Callable[[Reply], Awaitable[Server]], client: httpx.AsyncClient
+    serve: Callable[[Reply], Awaitable[Server]], client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server = await serve(answer(b'{"data": [1]}', "Content-Type: application/json", "X-Rate: 7"))
+
+    def no_threads(*args: object) -> None:
+        raise AssertionError("a request waited on a thread (aiohttp's trust_env looks for a .netrc in one)")
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "run_in_executor", no_threads)
     response = await client.get(
         f"{server.url}/recruit/v2/Candidates",
         params={"page": "2", "fields": "Email,Full Name", "criteria": "(City:equals:São Paulo)"},
@@ -131,6 +136,25 @@ async def test_connections_are_kept_and_reused(
     for _ in range(5):
         assert (await client.get(f"{server.url}/x")).status_code == 200
     assert (len(server.requests), server.connections) == (5, 1)
+
+
+@pytest.mark.parametrize("bypassed", [False, True])
+async def test_requests_go_through_the_proxy_the_environment_names(
+    serve: Callable[[Reply], Awaitable[Server]], monkeypatch: pytest.MonkeyPatch, bypassed: bool
+) -> None:
+    proxy = await serve(answer(b"{}"))
+    target = await serve(answer(b'{"direct": true}'))
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1" if bypassed else "example.invalid")
+    async with httpx.AsyncClient(transport=AiohttpTransport(tls_context()), timeout=2) as http:
+        for _ in range(2):
+            response = await http.get(f"{target.url}/x?page=1")
+            assert response.status_code == 200
+    if bypassed:
+        assert (len(proxy.requests), len(target.requests)) == (0, 2)
+    else:
+        assert (len(proxy.requests), len(target.requests)) == (2, 0)
+        assert proxy.requests[0].startswith(f"GET {target.url}/x?page=1 HTTP/1.1".encode())
 
 
 async def hang_up(head: bytes, writer: asyncio.StreamWriter) -> None:

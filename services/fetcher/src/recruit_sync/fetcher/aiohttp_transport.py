@@ -14,6 +14,7 @@ no (whole) answer is a ``ReadTimeout``, ``ReadError`` or ``RemoteProtocolError``
 from __future__ import annotations
 
 import ssl
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
@@ -68,6 +69,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     def __init__(self, tls: ssl.SSLContext) -> None:
         self._tls = tls
         self._session: aiohttp.ClientSession | None = None
+        # HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY, read once as httpx's own transport read them.
+        # (Not aiohttp's ``trust_env``: it also looks for a .netrc on every request, in a thread.)
+        self._proxies = urllib.request.getproxies()
+        self._proxy_by_origin: dict[tuple[str, str], str | None] = {}
+
+    def _proxy(self, url: httpx.URL) -> str | None:
+        origin = (url.scheme, url.host)
+        if origin not in self._proxy_by_origin:
+            proxy = self._proxies.get(url.scheme) or self._proxies.get("all")
+            bypass = proxy is None or urllib.request.proxy_bypass(url.host)
+            self._proxy_by_origin[origin] = None if bypass else proxy
+        return self._proxy_by_origin[origin]
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -77,7 +90,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 ),
                 cookie_jar=aiohttp.DummyCookieJar(),  # (httpx keeps the client's cookies)
                 auto_decompress=False,  # httpx decodes the body, by its Content-Encoding
-                trust_env=True,  # HTTP(S)_PROXY and NO_PROXY, as httpx's own transport reads them
             )
             # aiohttp sends a GET again, once, when the connection drops before the answer (RFC 9112
             # 9.3.1 allows it), and says nothing: Recruit may bill both, the meter would count one. The
@@ -95,6 +107,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 headers=request.headers.multi_items(),
                 data=await request.aread() or None,
                 allow_redirects=False,  # httpx follows redirects itself, when asked to
+                proxy=self._proxy(request.url),
                 timeout=aiohttp.ClientTimeout(
                     connect=timeout.get("pool"),
                     sock_connect=timeout.get("connect"),
