@@ -77,12 +77,13 @@ class _Outcome(Protocol):
 
 def count_outcomes(sync_id: str, outcomes: Iterable[_Outcome]) -> None:
     """Add one batch's outcomes to ``RECORDS`` (one increment per outcome and reason, not per record)."""
-    counts: dict[tuple[str, str], int] = {}
-    for item in outcomes:
-        key = (str(item.outcome), "" if item.reason is None else str(item.reason))
+    counts: dict[tuple[object, object], int] = {}
+    for item in outcomes:  # (the labels' text made once per pair, not once per record)
+        key = (item.outcome, item.reason)
         counts[key] = counts.get(key, 0) + 1
     for (outcome, reason), n in counts.items():
-        RECORDS.labels(sync_id=sync_id, outcome=outcome, reason=reason).inc(n)
+        reason_label = "" if reason is None else str(reason)
+        RECORDS.labels(sync_id=sync_id, outcome=str(outcome), reason=reason_label).inc(n)
 
 
 class _Summary(Protocol):
