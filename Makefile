@@ -6,7 +6,7 @@ UV := $(PYTHON) -m uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test test-unit chaos lint typecheck bench bench-pipeline bench-classifier bench-page-parse bench-dry-run \
+.PHONY: install demo test test-unit chaos lint typecheck bench bench-pipeline bench-classifier bench-page-parse bench-http-client bench-dry-run \
 	bench-fairness bench-fairness-quick bench-latency bench-memory bench-memory-quick bench-incremental \
 	bench-incremental-quick clean
 
@@ -37,7 +37,7 @@ lint: install
 	$(BIN)/mypy
 
 # The quick benchmarks, then (BENCH_MILLION=1) the million-record ones; each prints its own block.
-BENCH_QUICK := bench-classifier bench-page-parse bench-pipeline bench-fairness-quick bench-latency bench-memory-quick bench-incremental-quick
+BENCH_QUICK := bench-classifier bench-page-parse bench-http-client bench-pipeline bench-fairness-quick bench-latency bench-memory-quick bench-incremental-quick
 
 bench: $(BENCH_QUICK) $(if $(BENCH_MILLION),bench-memory bench-incremental,) ## every benchmark; each prints ratios against a baseline from the same run (BENCH_MILLION=1: also the million-record ones)
 
@@ -52,6 +52,9 @@ bench-classifier: install ## classify_email against email-validator alone
 
 bench-page-parse: install ## a page of Recruit records read with only the fields used, against read whole
 	$(BIN)/python bench/page_parse.py
+
+bench-http-client: install ## the fetcher's CPU per page through its aiohttp transport, against httpx's own
+	$(BIN)/python bench/http_client.py
 
 bench-fairness: install ## twenty syncs of 1,000 records alone, then 1 s into a full sync of 300,000 (BENCH_BACKFILL=...)
 	@echo "--- bench/fairness.py"
