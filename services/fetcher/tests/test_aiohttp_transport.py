@@ -5,13 +5,21 @@ retries read (sent or not)."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 import gc
 import gzip
+import ipaddress
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from recruit_sync.fetcher.aiohttp_transport import AiohttpTransport
 from recruit_sync.fetcher.recruit_http import RecruitUnavailable, RetryPolicy, Sender, tls_context
@@ -27,6 +35,7 @@ class Server:
     requests: list[bytes] = field(default_factory=list)
     connections: int = 0
     port: int = 0
+    scheme: str = "http"
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -46,16 +55,19 @@ class Server:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+
+Serve = Callable[..., Awaitable[Server]]
 
 
 @pytest.fixture
-async def serve() -> AsyncIterator[Callable[[Reply], Awaitable[Server]]]:
+async def serve() -> AsyncIterator[Serve]:
     servers: list[asyncio.Server] = []
 
-    async def start(reply: Reply) -> Server:
-        server = Server(reply)
-        listening = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+    async def start(reply: Reply, tls: ssl.SSLContext | None = None) -> Server:
+        server = Server(reply, scheme="https" if tls else "http")
+        listening = await asyncio.start_server(server.handle, "127.0.0.1", 0, ssl=tls)
         server.port = listening.sockets[0].getsockname()[1]
         servers.append(listening)
         return server
@@ -81,7 +93,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def test_a_request_goes_out_as_httpx_built_it_and_its_answer_comes_back(
-    serve: Callable[[Reply], Awaitable[Server]], client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+    serve: Serve, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server = await serve(answer(b'{"data": [1]}', "Content-Type: application/json", "X-Rate: 7"))
 
@@ -108,9 +120,7 @@ async def test_a_request_goes_out_as_httpx_built_it_and_its_answer_comes_back(
     assert f"host: 127.0.0.1:{server.port}" in head.lower()
 
 
-async def test_a_form_is_posted_with_its_body(
-    serve: Callable[[Reply], Awaitable[Server]], client: httpx.AsyncClient
-) -> None:
+async def test_a_form_is_posted_with_its_body(serve: Serve, client: httpx.AsyncClient) -> None:
     server = await serve(answer(b'{"access_token": "t"}'))
     form = {"grant_type": "refresh_token", "a": "b c"}
     response = await client.post(f"{server.url}/oauth/v2/token", data=form)
@@ -121,17 +131,13 @@ async def test_a_form_is_posted_with_its_body(
     assert request.endswith(b"\r\n\r\ngrant_type=refresh_token&a=b+c")
 
 
-async def test_a_compressed_body_is_decoded_once(
-    serve: Callable[[Reply], Awaitable[Server]], client: httpx.AsyncClient
-) -> None:
+async def test_a_compressed_body_is_decoded_once(serve: Serve, client: httpx.AsyncClient) -> None:
     server = await serve(answer(gzip.compress(b'{"data": []}'), "Content-Encoding: gzip"))
     response = await client.get(f"{server.url}/x")
     assert response.json() == {"data": []}
 
 
-async def test_connections_are_kept_and_reused(
-    serve: Callable[[Reply], Awaitable[Server]], client: httpx.AsyncClient
-) -> None:
+async def test_connections_are_kept_and_reused(serve: Serve, client: httpx.AsyncClient) -> None:
     server = await serve(answer(b"{}"))
     for _ in range(5):
         assert (await client.get(f"{server.url}/x")).status_code == 200
@@ -140,7 +146,7 @@ async def test_connections_are_kept_and_reused(
 
 @pytest.mark.parametrize("bypassed", [False, True])
 async def test_requests_go_through_the_proxy_the_environment_names(
-    serve: Callable[[Reply], Awaitable[Server]], monkeypatch: pytest.MonkeyPatch, bypassed: bool
+    serve: Serve, monkeypatch: pytest.MonkeyPatch, bypassed: bool
 ) -> None:
     proxy = await serve(answer(b"{}"))
     target = await serve(answer(b'{"direct": true}'))
@@ -155,6 +161,51 @@ async def test_requests_go_through_the_proxy_the_environment_names(
     else:
         assert (len(proxy.requests), len(target.requests)) == (2, 0)
         assert proxy.requests[0].startswith(f"GET {target.url}/x?page=1 HTTP/1.1".encode())
+
+
+def self_signed(tmp_path: Path) -> tuple[ssl.SSLContext, bytes]:
+    """A TLS context for a server at 127.0.0.1 with a self-signed certificate, and that certificate."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    pem = certificate.public_bytes(serialization.Encoding.PEM)
+    (tmp_path / "cert.pem").write_bytes(pem)
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    return server, pem
+
+
+async def test_https_goes_through_the_tls_context_given(serve: Serve, tmp_path: Path) -> None:
+    """The server's certificate is checked with the transport's context: trusted, the answer comes
+    back; not trusted (the process's context knows no such issuer), the request never went out."""
+    tls, pem = self_signed(tmp_path)
+    server = await serve(answer(b'{"secure": true}'), tls)
+    trusting = ssl.create_default_context(cadata=pem.decode())
+    async with httpx.AsyncClient(transport=AiohttpTransport(trusting), timeout=2) as http:
+        assert (await http.get(f"{server.url}/x")).json() == {"secure": True}
+    async with httpx.AsyncClient(transport=AiohttpTransport(tls_context()), timeout=2) as http:
+        with pytest.raises(httpx.ConnectError, match="certificate"):
+            await http.get(f"{server.url}/x")
+    assert len(server.requests) == 1
 
 
 async def hang_up(head: bytes, writer: asyncio.StreamWriter) -> None:
@@ -186,7 +237,7 @@ async def not_http(head: bytes, writer: asyncio.StreamWriter) -> None:
     ],
 )
 async def test_a_request_sent_but_not_answered_whole_is_an_error_of_the_read(
-    serve: Callable[[Reply], Awaitable[Server]], reply: Reply, error: type[httpx.TransportError]
+    serve: Serve, reply: Reply, error: type[httpx.TransportError]
 ) -> None:
     server = await serve(reply)
     async with httpx.AsyncClient(transport=AiohttpTransport(tls_context()), timeout=0.3) as http:
@@ -205,7 +256,7 @@ async def test_a_refused_connection_is_an_error_of_the_connect(client: httpx.Asy
         await client.get(f"http://127.0.0.1:{port}/x")
 
 
-async def test_the_sender_meters_and_retries_through_it(serve: Callable[[Reply], Awaitable[Server]]) -> None:
+async def test_the_sender_meters_and_retries_through_it(serve: Serve) -> None:
     """A request that went out unanswered is billed, retried and named when the retries are spent;
     the answer after it is read."""
     replies = iter([hang_up, answer(b'{"ok": true}'), hang_up, hang_up])
@@ -232,7 +283,7 @@ async def test_the_sender_meters_and_retries_through_it(serve: Callable[[Reply],
 
 
 async def test_a_page_read_leaves_nothing_for_the_cyclic_gc(
-    serve: Callable[[Reply], Awaitable[Server]],
+    serve: Serve,
 ) -> None:
     """A page's body must be freed when it is dropped, not when the cyclic GC comes by (ADR 0027)."""
     server = await serve(answer(b'{"data": []}' + b" " * 100_000))
