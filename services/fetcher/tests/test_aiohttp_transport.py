@@ -36,9 +36,11 @@ class Server:
     connections: int = 0
     port: int = 0
     scheme: str = "http"
+    writers: list[asyncio.StreamWriter] = field(default_factory=list)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        self.writers.append(writer)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -63,18 +65,21 @@ Serve = Callable[..., Awaitable[Server]]
 
 @pytest.fixture
 async def serve() -> AsyncIterator[Serve]:
-    servers: list[asyncio.Server] = []
+    servers: list[tuple[asyncio.Server, Server]] = []
 
     async def start(reply: Reply, tls: ssl.SSLContext | None = None) -> Server:
         server = Server(reply, scheme="https" if tls else "http")
         listening = await asyncio.start_server(server.handle, "127.0.0.1", 0, ssl=tls)
         server.port = listening.sockets[0].getsockname()[1]
-        servers.append(listening)
+        servers.append((listening, server))
         return server
 
     yield start
-    for listening in servers:
+    for listening, server in servers:
         listening.close()
+        for writer in server.writers:
+            writer.close()
+        await listening.wait_closed()
 
 
 def answer(body: bytes, *headers: str, status: str = "200 OK") -> Reply:
@@ -150,6 +155,8 @@ async def test_requests_go_through_the_proxy_the_environment_names(
 ) -> None:
     proxy = await serve(answer(b"{}"))
     target = await serve(answer(b'{"direct": true}'))
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):  # (the lower-case ones win)
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HTTP_PROXY", proxy.url)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1" if bypassed else "example.invalid")
     async with httpx.AsyncClient(transport=AiohttpTransport(tls_context()), timeout=2) as http:
@@ -208,12 +215,45 @@ async def test_https_goes_through_the_tls_context_given(serve: Serve, tmp_path: 
     assert len(server.requests) == 1
 
 
+async def test_a_proxy_that_refuses_the_tunnel_is_a_proxy_error_and_costs_nothing(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy = await serve(answer(b"", status="403 Forbidden"))
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    sender = Sender(None, timeout=2, retry=RetryPolicy(attempts=2), sleep=no_wait)
+    try:
+        request = sender.request("GET", "https://recruit.example.invalid/recruit/v2/Candidates", cost=1)
+        with pytest.raises(RecruitUnavailable, match="ProxyError after 2 tries"):
+            await sender.send("GET /recruit/v2/Candidates", request)
+    finally:
+        await sender.aclose()
+    assert [request.split(b"\r\n")[0] for request in proxy.requests] == [
+        b"CONNECT recruit.example.invalid:443 HTTP/1.1"
+    ] * 2
+    assert (sender.meter.api_calls, sender.meter.credits) == (0, 0)  # Recruit never saw them
+
+
+async def test_a_url_with_credentials_sends_them_once(serve: Serve, client: httpx.AsyncClient) -> None:
+    server = await serve(answer(b"{}"))
+    response = await client.get(f"http://user:secret@127.0.0.1:{server.port}/x")
+    assert response.status_code == 200
+    head = server.requests[0].decode().lower()
+    assert head.count("authorization:") == 1
+    assert "authorization: basic dxnlcjpzzwnyzxq=" in head  # user:secret
+
+
 async def hang_up(head: bytes, writer: asyncio.StreamWriter) -> None:
     writer.close()
 
 
 async def never_answer(head: bytes, writer: asyncio.StreamWriter) -> None:
-    await asyncio.sleep(5)
+    await asyncio.sleep(1)  # (past the client's read timeout: it has given up and hung up by then)
 
 
 async def cut_short(head: bytes, writer: asyncio.StreamWriter) -> None:
@@ -228,19 +268,19 @@ async def not_http(head: bytes, writer: asyncio.StreamWriter) -> None:
 
 
 @pytest.mark.parametrize(
-    ("reply", "error"),
+    ("reply", "error", "timeout"),
     [
-        (hang_up, httpx.RemoteProtocolError),
-        (never_answer, httpx.ReadTimeout),
-        (cut_short, httpx.ReadError),
-        (not_http, httpx.RemoteProtocolError),
+        (hang_up, httpx.RemoteProtocolError, 5),
+        (never_answer, httpx.ReadTimeout, 0.2),
+        (cut_short, httpx.ReadError, 5),
+        (not_http, httpx.RemoteProtocolError, 5),
     ],
 )
 async def test_a_request_sent_but_not_answered_whole_is_an_error_of_the_read(
-    serve: Serve, reply: Reply, error: type[httpx.TransportError]
+    serve: Serve, reply: Reply, error: type[httpx.TransportError], timeout: float
 ) -> None:
     server = await serve(reply)
-    async with httpx.AsyncClient(transport=AiohttpTransport(tls_context()), timeout=0.3) as http:
+    async with httpx.AsyncClient(transport=AiohttpTransport(tls_context()), timeout=timeout) as http:
         with pytest.raises(error) as raised:
             await http.get(f"{server.url}/x")
     assert raised.value.request.url.path == "/x"
@@ -296,13 +336,23 @@ async def test_a_page_read_leaves_nothing_for_the_cyclic_gc(
         await sender.send("GET /x", sender.request("GET", f"{server.url}/x", cost=1))  # the pool is made
         gc.collect()
         gc.disable()
+        gc.set_debug(gc.DEBUG_SAVEALL)  # what the collector finds is kept in gc.garbage, to be looked at
         try:
             for _ in range(3):
                 response = await sender.send("GET /x", sender.request("GET", f"{server.url}/x", cost=1))
                 assert len(response.content) > 100_000
                 del response
-            assert gc.collect() == 0
+            gc.collect()
+            left = [
+                type(item).__qualname__
+                for item in gc.garbage
+                if type(item).__module__.partition(".")[0] in ("httpx", "aiohttp")
+                or (isinstance(item, bytes) and len(item) > 100_000)
+            ]
+            assert left == []  # (the test's own server may leave cycles of its own: not counted)
         finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
             gc.enable()
     finally:
         await sender.aclose()

@@ -38,6 +38,10 @@ def _as_httpx_errors(request: httpx.Request) -> Iterator[None]:
         raise httpx.ReadTimeout(str(exc) or "read timed out", request=request) from exc
     except aiohttp.ClientConnectorError as exc:  # refused, unreachable, DNS, TLS handshake: never sent
         raise httpx.ConnectError(str(exc), request=request) from exc
+    except aiohttp.ClientHttpProxyError as exc:  # the proxy refused the tunnel: never sent either
+        raise httpx.ProxyError(str(exc), request=request) from exc
+    except (aiohttp.InvalidUrlClientError, aiohttp.NonHttpUrlClientError) as exc:
+        raise httpx.UnsupportedProtocol(str(exc), request=request) from exc
     except aiohttp.ServerDisconnectedError as exc:
         raise httpx.RemoteProtocolError(str(exc) or "server disconnected", request=request) from exc
     except aiohttp.ClientPayloadError as exc:  # the body cut short
@@ -103,7 +107,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         with _as_httpx_errors(request):
             response = await session.request(
                 request.method,
-                URL(str(request.url), encoded=True),
+                # (without user:password: httpx has made it the Authorization header already)
+                URL(str(request.url), encoded=True).with_user(None),
                 headers=request.headers.multi_items(),
                 data=await request.aread() or None,
                 allow_redirects=False,  # httpx follows redirects itself, when asked to
@@ -114,11 +119,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                     sock_read=timeout.get("read"),
                 ),
             )
+        version = response.version or aiohttp.HttpVersion11
         return httpx.Response(
             status_code=response.status,
             headers=response.raw_headers,
             stream=_Body(response, request),
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()},
+            extensions={
+                "http_version": f"HTTP/{version.major}.{version.minor}".encode(),
+                "reason_phrase": (response.reason or "").encode(),
+            },
         )
 
     async def aclose(self) -> None:
