@@ -13,6 +13,7 @@ import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -216,17 +217,14 @@ async def test_https_goes_through_the_tls_context_given(serve: Serve, tmp_path: 
 
 
 async def test_a_proxy_that_refuses_the_tunnel_is_a_proxy_error_and_costs_nothing(
-    serve: Serve, monkeypatch: pytest.MonkeyPatch
+    serve: Serve, monkeypatch: pytest.MonkeyPatch, sleeps: Any
 ) -> None:
     proxy = await serve(answer(b"", status="403 Forbidden"))
     for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HTTPS_PROXY", proxy.url)
 
-    async def no_wait(seconds: float) -> None:
-        return None
-
-    sender = Sender(None, timeout=2, retry=RetryPolicy(attempts=2), sleep=no_wait)
+    sender = Sender(None, timeout=2, retry=RetryPolicy(attempts=2), sleep=sleeps)
     try:
         request = sender.request("GET", "https://recruit.example.invalid/recruit/v2/Candidates", cost=1)
         with pytest.raises(RecruitUnavailable, match="ProxyError after 2 tries"):
@@ -296,7 +294,7 @@ async def test_a_refused_connection_is_an_error_of_the_connect(client: httpx.Asy
         await client.get(f"http://127.0.0.1:{port}/x")
 
 
-async def test_the_sender_meters_and_retries_through_it(serve: Serve) -> None:
+async def test_the_sender_meters_and_retries_through_it(serve: Serve, sleeps: Any) -> None:
     """A request that went out unanswered is billed, retried and named when the retries are spent;
     the answer after it is read."""
     replies = iter([hang_up, answer(b'{"ok": true}'), hang_up, hang_up])
@@ -306,10 +304,7 @@ async def test_the_sender_meters_and_retries_through_it(serve: Serve) -> None:
 
     server = await serve(reply)
 
-    async def no_wait(seconds: float) -> None:
-        return None
-
-    sender = Sender(None, timeout=2, retry=RetryPolicy(attempts=2), sleep=no_wait)
+    sender = Sender(None, timeout=2, retry=RetryPolicy(attempts=2), sleep=sleeps)
     assert isinstance(sender._http._transport, AiohttpTransport)
     try:
         answered = await sender.send("GET /x", sender.request("GET", f"{server.url}/x", cost=1))
@@ -322,16 +317,11 @@ async def test_the_sender_meters_and_retries_through_it(serve: Serve) -> None:
     assert len(server.requests) == 4
 
 
-async def test_a_page_read_leaves_nothing_for_the_cyclic_gc(
-    serve: Serve,
-) -> None:
+async def test_a_page_read_leaves_nothing_for_the_cyclic_gc(serve: Serve, sleeps: Any) -> None:
     """A page's body must be freed when it is dropped, not when the cyclic GC comes by (ADR 0027)."""
     server = await serve(answer(b'{"data": []}' + b" " * 100_000))
 
-    async def no_wait(seconds: float) -> None:
-        return None
-
-    sender = Sender(None, timeout=2, retry=RetryPolicy(attempts=1), sleep=no_wait)
+    sender = Sender(None, timeout=2, retry=RetryPolicy(attempts=1), sleep=sleeps)
     try:
         await sender.send("GET /x", sender.request("GET", f"{server.url}/x", cost=1))  # the pool is made
         gc.collect()

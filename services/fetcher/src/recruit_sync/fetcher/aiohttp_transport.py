@@ -7,7 +7,8 @@ ms of CPU, with this one 0.8-1.0 ms (docs/adr/0029). Tests still pass ``httpx.Mo
 the network, goes through this one.
 
 aiohttp's errors become httpx's, split as ``recruit_http.Meter`` needs them: a request that never left
-(connection refused, connect timeout) is a ``ConnectError``/``ConnectTimeout``; one that went out and got
+(connection refused, connect timeout, a proxy refusing the tunnel, a URL aiohttp will not send) is a
+``ConnectError``, ``ConnectTimeout``, ``ProxyError`` or ``UnsupportedProtocol``; one that went out and got
 no (whole) answer is a ``ReadTimeout``, ``ReadError`` or ``RemoteProtocolError``, and costs its credits.
 """
 
