@@ -87,9 +87,8 @@ def main() -> None:
         httpx_own = uvloop.run(
             cpu_per_page(base, token, httpx.AsyncHTTPTransport(verify=tls_context()), args)
         )
-        aiohttp = uvloop.run(
-            cpu_per_page(base, token, None, args)
-        )  # what the fetcher uses: the Sender's default
+        # (no transport: the Sender's default, what the fetcher uses)
+        aiohttp = uvloop.run(cpu_per_page(base, token, None, args))
     finally:
         simulator.terminate()
         simulator.wait()
