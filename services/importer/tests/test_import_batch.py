@@ -216,6 +216,28 @@ async def test_redelivered_batch_changes_nothing_and_yields_the_same_event(
     assert await snapshot(pool) == before
 
 
+async def test_a_redelivery_imported_elsewhere_while_it_waited_for_the_list_yields_that_event(
+    pool: asyncpg.Pool, sync: Any, record: Any
+) -> None:
+    """Another process imports the same batch while this one waits for the list's lock: the statement
+    that takes the lock read the batch's record before the wait, so the batch's writes meet the record's
+    key; they are rolled back and the event stored by the other process is republished."""
+    await handlers.import_batch(pool, sync.batch(0, [record("1", "b@example.com")]))
+    batch = sync.batch(1, [record("2", "a@example.com"), record("3", "b@example.com")])
+    async with pool.acquire() as other:
+        tx = other.transaction()
+        await tx.start()
+        first = await handlers.decide_and_apply(other, batch, await handlers.parse_batch(batch))
+        importing = asyncio.create_task(handlers.import_batch(pool, batch))
+        await asyncio.sleep(0.5)
+        assert not importing.done()  # waiting for the list's row, held by the other transaction
+        await tx.commit()
+        second = await asyncio.wait_for(importing, 10)
+    assert second == first
+    assert await pool.fetchval("SELECT version FROM lists") == 2  # the redelivery's advance rolled back
+    assert [m["email"] for m in await members(pool, "IT talent")] == ["a@example.com", "b@example.com"]
+
+
 async def test_file_duplicates_across_batches_of_a_run(
     pool: asyncpg.Pool, sync: Any, make_sync: Any, record: Any
 ) -> None:

@@ -1,7 +1,7 @@
 """The importer service: record batches in, BatchImported out, and the contact store's RPC operations.
 
 Batches run concurrently up to the prefetch; batches of one target list take turns in the process
-(``handlers.ListTurns``), then serialise on the list's advisory lock inside ``handlers.import_batch``.
+(``handlers.ListTurns``), then serialise on the list's row lock inside ``handlers.import_batch``.
 The BatchImported of a batch is published after its transaction commits: if the process dies in
 between, the batch is redelivered, finds itself recorded and republishes the same event (same id), so
 no outbox is needed.

@@ -150,6 +150,11 @@ async def _read_ahead(
     return ReadAhead(list_id, version, before, stamps, decision, keys, record_ids)
 
 
+class _ImportedBefore(Exception):
+    """Rolls a batch's transaction back: the batch had been imported already (its list's version, just
+    advanced, goes back with it)."""
+
+
 async def _decide_and_apply(
     conn: Connection,
     batch: RecordBatch,
@@ -159,17 +164,33 @@ async def _decide_and_apply(
 ) -> tuple[BatchImported, bool]:
     """``decide_and_apply``, and whether the batch was applied now (False: it had been already).
     ``ahead``: the facts and decision read ahead, used if they still hold, else read again."""
+    try:
+        return await _apply_in_turn(conn, batch, parsed, turn, ahead), True
+    except (_ImportedBefore, asyncpg.UniqueViolationError):
+        # a unique violation may be a redelivery imported by another process meanwhile, which
+        # ``take_turn`` could not see: the batch's own record tells; without one, it is a bug
+        done = await imported_batch(conn, batch.run_id, batch.seq)
+        if done is None:
+            raise
+    log.info("batch already imported, republishing", seq=batch.seq)
+    return done, False
+
+
+async def _apply_in_turn(
+    conn: Connection,
+    batch: RecordBatch,
+    parsed: list[ParsedRecord | MalformedRecord],
+    turn: Turn,
+    ahead: ReadAhead | None,
+) -> BatchImported:
     settings = batch.settings
     async with conn.transaction():
         # the list's own row first (created on first use): no other batch's facts, so outside the lock
         list_id = ahead.list_id if ahead else await lists.ensure_list(conn, settings.list_name)
-        await lists.lock_list(conn, settings.list_name)
-        done = await imported_batch(conn, batch.run_id, batch.seq)
-        if done is not None:
-            log.info("batch already imported, republishing", seq=batch.seq)
-            return done, False
-        previous_version, previous_writer = await lists.advance(conn, list_id, turn.writer)
-        decision = await _ahead_if_it_holds(conn, ahead, previous_version, previous_writer)
+        found = await lists.take_turn(conn, list_id, turn.writer, batch.run_id, batch.seq)
+        if found.imported:
+            raise _ImportedBefore
+        decision = await _ahead_if_it_holds(conn, ahead, found.version, found.writer)
         if decision is None:
             records = records_to_look_up(parsed)
             deleted_ids = [d.id for d in batch.deleted]
@@ -197,8 +218,7 @@ async def _decide_and_apply(
                 superseded=decision.superseded,
             )
 
-        event = await apply(conn, decision, list_id=list_id, batch=batch, recorded=recorded)
-    return event, True
+        return await apply(conn, decision, list_id=list_id, batch=batch, recorded=recorded)
 
 
 async def _ahead_if_it_holds(

@@ -1,17 +1,13 @@
-"""Mailing lists: the lock a batch takes on its list, the list's id and version, and what the RPC
-operations show."""
+"""Mailing lists: the turn a batch takes on its list (its row lock), the list's id and version, and
+what the RPC operations show."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from recruit_sync.contracts.resources import ListInfo, Member
 from recruit_sync.importer.store import Connection
-
-
-async def lock_list(conn: Connection, list_name: str) -> None:
-    """Until the transaction ends, no other batch of this list runs (see ``store``'s docstring)."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('list:' || $1))", list_name)
 
 
 async def version_of(conn: Connection, list_id: int) -> int:
@@ -19,21 +15,39 @@ async def version_of(conn: Connection, list_id: int) -> int:
     return int(await conn.fetchval("SELECT version FROM lists WHERE id = $1", list_id))
 
 
-async def advance(conn: Connection, list_id: int, writer: uuid.UUID) -> tuple[int, uuid.UUID | None]:
-    """Count one more batch applied to the list, by ``writer``; under the list's lock. Returns the
-    version and writer before (the statement reads them after the lock was taken: they are current)."""
+@dataclass(frozen=True)
+class ListTurn:
+    """What a batch finds when it takes its list's turn: the list's version and writer before its own,
+    and whether a batch (run id, seq) was imported already, as far as ``take_turn`` could see."""
+
+    version: int
+    writer: uuid.UUID | None
+    imported: bool
+
+
+async def take_turn(conn: Connection, list_id: int, writer: uuid.UUID, run_id: str, seq: int) -> ListTurn:
+    """Lock the list until the transaction ends (no other batch of it runs meanwhile: see ``store``'s
+    docstring) and count one more batch applied to it, by ``writer``, in one statement.
+
+    The version and writer before are current: an UPDATE waiting for the row's lock reads the row as
+    the batch before left it. Whether the batch was imported already is read as the statement began,
+    before the wait: a redelivery imported by another process meanwhile is not seen here, and its
+    writes then fail on the batch's own record (``imported_batches``' key), read again by the caller.
+    """
     row = await conn.fetchrow(
         """
-        UPDATE lists AS l SET version = l.version + 1, writer = $2
-          FROM (SELECT version, writer FROM lists WHERE id = $1) AS before
+        UPDATE lists AS l SET version = l.version + 1, previous_writer = l.writer, writer = $2
+          FROM (SELECT 1) AS one LEFT JOIN imported_batches AS b ON b.run_id = $3 AND b.seq = $4
          WHERE l.id = $1
-        RETURNING before.version, before.writer
+        RETURNING l.version - 1 AS version, l.previous_writer AS writer, b.seq IS NOT NULL AS imported
         """,
         list_id,
         writer,
+        run_id,
+        seq,
     )
     assert row is not None  # (the list exists: ``ensure_list`` made it)
-    return int(row["version"]), row["writer"]
+    return ListTurn(int(row["version"]), row["writer"], row["imported"])
 
 
 async def ensure_list(conn: Connection, list_name: str) -> int:
