@@ -20,7 +20,7 @@ from recruit_sync.contracts.events import (
 from recruit_sync.contracts.sync_spec import FieldMapping, OnRecruitDelete, Options
 from recruit_sync.importer.claims import Claim, Prior, recency
 from recruit_sync.importer.contacts import Membership, StoredContact
-from recruit_sync.importer.decide import Decision, decide
+from recruit_sync.importer.decide import DECIDE_SLICE, Decision, decide, deciding
 from recruit_sync.importer.facts import Facts
 from recruit_sync.importer.mapping import Unreadable, convert_value
 from recruit_sync.importer.parse import read_records, records_to_look_up
@@ -98,6 +98,21 @@ def outcomes(decision: Decision) -> list[tuple[str | None, str, str | None]]:
 
 
 # ------------------------------------------------------------------------------------ placing
+
+
+def test_deciding_in_steps_yields_between_slices_then_the_same_decision() -> None:
+    """``deciding`` is ``decide`` in slices (the importer decides ahead without holding up its loop):
+    a None after each slice of records, then the decision, deletions included."""
+    records = [rec(str(i), f"p{i % (DECIDE_SLICE + 50)}@example.com") for i in range(2 * DECIDE_SLICE + 1)]
+    removing = settings(on_recruit_delete=OnRecruitDelete.REMOVE_FROM_LIST)
+    parsed = read_records(records, removing, "Candidates")
+    facts = Facts(links={"gone": "someone@example.com"})
+    deleted = [DeletedRecord(id="gone")]
+    steps = list(deciding(parsed, deleted, sync_id=SYNC, settings=removing, facts=facts))
+    assert steps[:-1] == [None, None, None]
+    assert steps[-1] == decide(parsed, deleted, sync_id=SYNC, settings=removing, facts=facts)
+    assert steps[-1] is not None and len(steps[-1].outcomes) == 2 * DECIDE_SLICE + 1
+    assert steps[-1].unlink == ["gone"]
 
 
 def test_new_contact_is_created_linked_and_added() -> None:

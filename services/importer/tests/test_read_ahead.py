@@ -16,7 +16,8 @@ from prometheus_client import REGISTRY
 from recruit_sync.contracts.events import BatchImported, Displacement, Superseded
 from recruit_sync.importer import handlers
 from recruit_sync.importer.ahead import ReadAhead, Turn, Verdict, list_verdict
-from recruit_sync.importer.decide import Decision
+from recruit_sync.importer.decide import DECIDE_SLICE, Decision
+from recruit_sync.importer.facts import Facts
 from recruit_sync.importer.store import facts as store_facts
 
 
@@ -83,6 +84,28 @@ async def test_the_next_batch_reads_ahead_while_one_holds_the_turn_and_the_one_a
     await asyncio.wait_for(asyncio.gather(*tasks), 1)
     assert events[5:] == ["third holds"]
     assert len(turns) == 0
+
+
+async def test_deciding_ahead_lets_the_event_loop_run_between_slices(sync: Any, record: Any) -> None:
+    """The batch holding the turn waits on PostgreSQL's answers in the same event loop: deciding the
+    next batch gives the loop back after every slice, so those answers are not kept waiting."""
+    batch = sync.batch(0, [record(str(i), f"p{i}@example.com") for i in range(3 * DECIDE_SLICE)])
+    parsed = await handlers.parse_batch(batch)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    ticking = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    ticks = 0
+    decision = await handlers._decide_in_slices(batch, parsed, Facts())
+    ticking.cancel()
+    assert len(decision.outcomes) == 3 * DECIDE_SLICE
+    assert ticks >= 3  # the loop ran between the slices
 
 
 # --------------------------------------------------------------------------------- on a real database

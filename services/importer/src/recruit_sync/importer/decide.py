@@ -12,7 +12,7 @@ deletes one contact, and the live record wins whatever the order (``claims.py``)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -85,13 +85,34 @@ def decide(
     settings: ImportSettings,
     facts: Facts,
 ) -> Decision:
+    *_, decision = deciding(parsed, deleted, sync_id=sync_id, settings=settings, facts=facts)
+    assert decision is not None  # (the last step is the decision)
+    return decision
+
+
+DECIDE_SLICE = 200  # records decided between two yields of ``deciding`` (under a millisecond)
+
+
+def deciding(
+    parsed: Sequence[ParsedRecord | MalformedRecord],
+    deleted: Sequence[DeletedRecord],
+    *,
+    sync_id: str,
+    settings: ImportSettings,
+    facts: Facts,
+) -> Iterator[Decision | None]:
+    """``decide`` in steps: None after every ``DECIDE_SLICE`` records, then the decision. For a caller
+    that must not hold up its event loop meanwhile (``handlers``: a batch decides ahead while the batch
+    before it waits on each answer of PostgreSQL)."""
     walk = _Walk(sync_id, settings, facts)
     winners = most_recent_per_email(parsed)
-    for record in parsed:
-        walk.place(record, winners)
+    for start in range(0, len(parsed), DECIDE_SLICE):
+        for record in parsed[start : start + DECIDE_SLICE]:
+            walk.place(record, winners)
+        yield None
     for item in deleted:
         walk.delete(item.id)
-    return walk.decision
+    yield walk.decision
 
 
 class _Walk:

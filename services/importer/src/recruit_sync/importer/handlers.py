@@ -32,8 +32,9 @@ from recruit_sync.contracts.resources import (
 )
 from recruit_sync.contracts.sync_spec import OnRecruitDelete
 from recruit_sync.importer.ahead import ReadAhead, Turn, Verdict, list_verdict, marks
-from recruit_sync.importer.decide import Decision, decide
+from recruit_sync.importer.decide import Decision, decide, deciding
 from recruit_sync.importer.email_rules import classify_email
+from recruit_sync.importer.facts import Facts
 from recruit_sync.importer.parse import MalformedRecord, ParsedRecord, read_records, records_to_look_up
 from recruit_sync.importer.store import Connection, lists, suppressions
 from recruit_sync.importer.store.batches import imported_batch
@@ -145,9 +146,21 @@ async def _read_ahead(
         facts, stamps = await read_facts_ahead(
             conn, list_id=list_id, run_id=batch.run_id, module=batch.module, records=records
         )
-    decision = decide(parsed, batch.deleted, sync_id=batch.sync_id, settings=batch.settings, facts=facts)
+    decision = await _decide_in_slices(batch, parsed, facts)
     keys, record_ids = marks(facts, records, ())
     return ReadAhead(list_id, version, before, stamps, decision, keys, record_ids)
+
+
+async def _decide_in_slices(
+    batch: RecordBatch, parsed: list[ParsedRecord | MalformedRecord], facts: Facts
+) -> Decision:
+    """``decide``, yielding to the event loop between slices: deciding a whole batch in one go would
+    hold up the batch holding the list's turn at each of its round trips for as long as it takes."""
+    for step in deciding(parsed, batch.deleted, sync_id=batch.sync_id, settings=batch.settings, facts=facts):
+        if step is not None:
+            return step
+        await asyncio.sleep(0)
+    raise AssertionError("deciding yields the decision last")
 
 
 class _ImportedBefore(Exception):
