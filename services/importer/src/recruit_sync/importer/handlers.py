@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 
 import asyncpg
 import structlog
@@ -39,7 +40,7 @@ from recruit_sync.importer.parse import MalformedRecord, ParsedRecord, read_reco
 from recruit_sync.importer.store import Connection, lists, suppressions
 from recruit_sync.importer.store.batches import imported_batch
 from recruit_sync.importer.store.facts import read_facts, read_facts_ahead, stamps_now
-from recruit_sync.importer.store.writes import apply
+from recruit_sync.importer.store.writes import Writes, apply, prepare
 from recruit_sync.runtime import metrics
 from recruit_sync.runtime.rpc import RpcError
 
@@ -109,18 +110,20 @@ async def import_batch(
     """
     parsed: list[ParsedRecord | MalformedRecord] = []
     ahead: ReadAhead | None = None
+    prepared: Writes | None = None
 
     async def read_ahead(before: Turn | None) -> None:
         # next in line: parsed now, while the batch before it imports, and not while it waits further
         # back (a parsed record holds half as much again as the decoded one: docs/adr/0026)
-        nonlocal parsed, ahead
+        nonlocal parsed, ahead, prepared
         parsed = await parse_batch(batch)
         if not batch.deleted:  # (deletions read other lists' memberships: they read under the lock)
             async with pool.acquire() as conn:
                 ahead = await _read_ahead(conn, batch, parsed, before)
+            prepared = prepare(ahead.decision, _event(batch, ahead.decision))
 
     async with turns.turn(batch.settings.list_name, read_ahead) as turn, pool.acquire() as conn:
-        event, first_time = await _decide_and_apply(conn, batch, parsed, turn, ahead)
+        event, first_time = await _decide_and_apply(conn, batch, parsed, turn, ahead, prepared)
     if first_time:  # committed: count its outcomes once (a redelivery's republish is not counted)
         metrics.count_outcomes(batch.sync_id, event.outcomes)
     log.info("batch imported", seq=batch.seq, records=len(batch.records), deleted=len(batch.deleted))
@@ -131,7 +134,7 @@ async def decide_and_apply(
     conn: Connection, batch: RecordBatch, parsed: list[ParsedRecord | MalformedRecord]
 ) -> BatchImported:
     """The batch's transaction, on ``conn``: the live store, or a scratch copy (``scratch_runs``)."""
-    event, _ = await _decide_and_apply(conn, batch, parsed, Turn(), None)
+    event, _ = await _decide_and_apply(conn, batch, parsed, Turn(), None, None)
     return event
 
 
@@ -174,11 +177,13 @@ async def _decide_and_apply(
     parsed: list[ParsedRecord | MalformedRecord],
     turn: Turn,
     ahead: ReadAhead | None,
+    prepared: Writes | None,
 ) -> tuple[BatchImported, bool]:
     """``decide_and_apply``, and whether the batch was applied now (False: it had been already).
-    ``ahead``: the facts and decision read ahead, used if they still hold, else read again."""
+    ``ahead``: the facts and decision read ahead, used if they still hold, else read again;
+    ``prepared``: its writes."""
     try:
-        return await _apply_in_turn(conn, batch, parsed, turn, ahead), True
+        return await _apply_in_turn(conn, batch, parsed, turn, ahead, prepared), True
     except (_ImportedBefore, asyncpg.UniqueViolationError):
         # a unique violation may be a redelivery imported by another process meanwhile, which
         # ``take_turn`` could not see: the batch's own record tells; without one, it is a bug
@@ -195,6 +200,7 @@ async def _apply_in_turn(
     parsed: list[ParsedRecord | MalformedRecord],
     turn: Turn,
     ahead: ReadAhead | None,
+    prepared: Writes | None,
 ) -> BatchImported:
     settings = batch.settings
     async with conn.transaction():
@@ -218,20 +224,26 @@ async def _apply_in_turn(
             )
             decision = decide(parsed, batch.deleted, sync_id=batch.sync_id, settings=settings, facts=facts)
             turn.keys, turn.record_ids = marks(facts, records, deleted_ids)
+            writes = prepare(decision, _event(batch, decision))
         else:
-            assert ahead is not None
+            assert ahead is not None and prepared is not None
             turn.keys, turn.record_ids = ahead.keys, ahead.record_ids
+            writes = prepared
+        return await apply(
+            conn, writes, list_id=list_id, batch=batch, recorded=partial(_event, batch, decision)
+        )
 
-        def recorded(created_elsewhere: set[str]) -> BatchImported:
-            return BatchImported(
-                event_id=batch_imported_id(batch.run_id, batch.seq),
-                **caused_by(batch),
-                seq=batch.seq,
-                outcomes=decision.counted_as_existing(created_elsewhere),
-                superseded=decision.superseded,
-            )
 
-        return await apply(conn, decision, list_id=list_id, batch=batch, recorded=recorded)
+def _event(batch: RecordBatch, decision: Decision, created_elsewhere: Iterable[str] = ()) -> BatchImported:
+    """The batch's BatchImported; ``created_elsewhere``: keys decided ``new`` whose contacts another
+    transaction created first (counted ``duplicate``)."""
+    return BatchImported(
+        event_id=batch_imported_id(batch.run_id, batch.seq),
+        **caused_by(batch),
+        seq=batch.seq,
+        outcomes=decision.counted_as_existing(created_elsewhere),
+        superseded=decision.superseded,
+    )
 
 
 async def _ahead_if_it_holds(

@@ -4,9 +4,12 @@ skipped when it has nothing to write, then the contacts, then the rest in one st
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
+
+import orjson
 
 from recruit_sync.contracts.events import BatchImported, RecordBatch
 from recruit_sync.importer.claims import CREATED, Prior
@@ -49,22 +52,69 @@ VALUES ($7, $8, $11, $12, $13, $14, $15, $16)
 """
 
 
+@dataclass(frozen=True, eq=False)
+class Writes:
+    """A decision's writes with their bulk parameters encoded, and the batch's event with its stored form,
+    made before the batch takes its list's turn (``prepare``): under the lock, ``apply`` only sends them.
+    All as if no contact decided ``new`` is created by another transaction first (``apply`` makes again
+    what that changes, when it happens)."""
+
+    decision: Decision
+    event: BatchImported
+    stored: tuple[Any, ...]  # ``stored_batch(event)``
+    contacts: orjson.Fragment  # the contact rows in key order, the ones to insert with their claims
+    created: orjson.Fragment  # the keys decided ``new``
+    join_list: orjson.Fragment
+    links: orjson.Fragment
+    claims: orjson.Fragment  # the claims ``run_emails`` keeps (all but those on created contacts)
+    reclaims: orjson.Fragment
+    on_contacts: frozenset[str]  # the keys whose claims the contacts' insert keeps
+
+
+def prepare(decision: Decision, event: BatchImported) -> Writes:
+    """Encode ``decision``'s bulk parameters and ``event``'s stored form (a few milliseconds for a batch of
+    2,000 records, spent while the batch before holds the list's turn, not under it)."""
+    on_contacts = _claims_on_created_contacts(decision)
+    contacts = sorted(decision.contacts, key=_first)
+    contacts = [row + on_contacts[row[0]] if row[0] in on_contacts else row for row in contacts]
+    claims = [claim for claim in decision.claims if claim[0] not in on_contacts]
+    return Writes(
+        decision=decision,
+        event=event,
+        stored=stored_batch(event),
+        contacts=_json(contacts),
+        created=_json(list(decision.created)),
+        join_list=_json(decision.join_list),
+        links=_json(sorted(decision.link.items())),
+        claims=_json(_claim_rows(claims, _found_documents(decision, set())) if claims else []),
+        reclaims=_json(_claim_rows(decision.reclaims)),
+        on_contacts=frozenset(on_contacts),
+    )
+
+
+def _json(value: Any) -> orjson.Fragment:
+    """A bulk parameter encoded now: the connection's jsonb codec passes a fragment on as it is."""
+    return orjson.Fragment(orjson.dumps(value))
+
+
 async def apply(
     conn: Connection,
-    decision: Decision,
+    writes: Writes,
     *,
     list_id: int,
     batch: RecordBatch,
     recorded: Callable[[set[str]], BatchImported],
 ) -> BatchImported:
-    """Write ``batch``'s decision and record the batch with its event, ``recorded(lost)``: ``lost`` are
-    the keys decided ``new`` that another transaction created first. Returns that event.
+    """Write ``batch``'s decision and record the batch with its event, which is ``writes.event``, or
+    ``recorded(lost)`` when some keys decided ``new`` were created by another transaction first
+    (``lost``: counted ``duplicate``, their claims kept in rows). Returns that event.
 
     Memberships of the target list are only ever written under the list's lock (a run has one list),
     so they are plain inserts: a conflict there would be a bug, not a race. Contacts and record links
     are shared with other lists' batches, hence their ON CONFLICT clauses. A run's claims are replaced
     when a more recent record takes an email over (``claims.py``).
     """
+    decision = writes.decision
     sync_id, run_id, seq, module = batch.sync_id, batch.run_id, batch.seq, batch.module
     settings_version = batch.settings.settings_version
     if decision.restore:
@@ -94,12 +144,13 @@ async def apply(
             module,
             decision.unlink,
         )
-    on_contacts = _claims_on_created_contacts(decision)
-    lost = await _write_contacts(conn, decision, run_id, seq, on_contacts) if decision.contacts else set()
-    event = recorded(lost)
-    # the claims left for run_emails: all but those the inserted contacts hold (a contact decided `new`
-    # that another list's batch created first was updated, not inserted: its claim needs a row)
-    claims = [claim for claim in decision.claims if claim[0] not in on_contacts or claim[0] in lost]
+    lost = await _write_contacts(conn, writes, run_id, seq) if decision.contacts else set()
+    event, stored, claims = writes.event, writes.stored, writes.claims
+    if lost:  # (rare) the claims on the contacts another transaction created need rows
+        event = recorded(lost)
+        stored = stored_batch(event)
+        rows = [claim for claim in decision.claims if claim[0] not in writes.on_contacts or claim[0] in lost]
+        claims = _json(_claim_rows(rows, _found_documents(decision, lost)))
     # one statement, one round trip, for the rest and the batch's record: only record links can meet
     # another list's batch (contacts are written and locked by now, in the order every batch uses)
     await conn.execute(
@@ -107,14 +158,14 @@ async def apply(
         list_id,
         sync_id,
         settings_version,
-        decision.join_list,
+        writes.join_list,
         module,
-        sorted(decision.link.items()),
+        writes.links,
         run_id,
         seq,
-        _claim_rows(claims, _found_documents(decision, lost)) if claims else [],
-        _claim_rows(decision.reclaims),
-        *stored_batch(event),
+        claims,
+        writes.reclaims,
+        *stored,
     )
     return event
 
@@ -214,15 +265,9 @@ def _claims_on_created_contacts(decision: Decision) -> dict[str, tuple[str, date
     }
 
 
-async def _write_contacts(
-    conn: Connection,
-    decision: Decision,
-    run_id: str,
-    seq: int,
-    claims: dict[str, tuple[str, datetime | None, int]],
-) -> set[str]:
-    """Insert or update the contacts; the ones inserted keep the run's claim on them (``claims``).
-    Returns the keys decided ``new`` that another transaction created first."""
+async def _write_contacts(conn: Connection, writes: Writes, run_id: str, seq: int) -> set[str]:
+    """Insert or update the contacts; the ones inserted keep the run's claim on them. Returns the keys
+    decided ``new`` that another transaction created first."""
     rows = await conn.fetch(
         """
         WITH written AS (
@@ -240,8 +285,8 @@ async def _write_contacts(
         SELECT email_key FROM written
          WHERE NOT inserted AND email_key IN (SELECT jsonb_array_elements_text($2::jsonb))
         """,
-        [row + claims[row[0]] if row[0] in claims else row for row in sorted(decision.contacts, key=_first)],
-        list(decision.created),
+        writes.contacts,
+        writes.created,
         run_id,
         seq,
     )
