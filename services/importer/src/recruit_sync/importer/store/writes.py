@@ -75,8 +75,8 @@ def prepare(decision: Decision, event: BatchImported) -> Writes:
     """Encode ``decision``'s bulk parameters and ``event``'s stored form (a few milliseconds for a batch of
     2,000 records, spent while the batch before holds the list's turn, not under it)."""
     on_contacts = _claims_on_created_contacts(decision)
-    contacts = sorted(decision.contacts, key=_first)
-    contacts = [row + on_contacts[row[0]] if row[0] in on_contacts else row for row in contacts]
+    in_order = sorted(decision.contacts, key=_first)
+    contacts = [row + on_contacts[row[0]] if row[0] in on_contacts else row for row in in_order]
     claims = [claim for claim in decision.claims if claim[0] not in on_contacts]
     return Writes(
         decision=decision,
