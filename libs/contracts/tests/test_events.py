@@ -10,15 +10,18 @@ from recruit_sync.contracts import topology
 from recruit_sync.contracts.events import (
     EVENT_TYPES,
     BatchImported,
+    Displacement,
     FetchCompleted,
     IgnoreReason,
     ImportSettings,
     Options,
     Outcome,
+    Outcomes,
     RecordBatch,
     RecordOutcome,
     RunCounts,
     RunSummary,
+    Superseded,
     UnreadableEvent,
     read_event,
 )
@@ -136,7 +139,7 @@ V1_BODY = {
 
 def test_a_version_1_batch_imported_is_still_read_and_upgraded() -> None:
     event = read_event(json.dumps(V1_BODY))
-    assert isinstance(event, BatchImported) and event.version == 2 and event.superseded == []
+    assert isinstance(event, BatchImported) and event.version == 3 and event.superseded == []
     assert [(o.reason, o.problem) for o in event.outcomes] == [
         (None, None),
         (IgnoreReason.FILE_DUPLICATE, None),
@@ -144,6 +147,54 @@ def test_a_version_1_batch_imported_is_still_read_and_upgraded() -> None:
         (IgnoreReason.MALFORMED, "Email is not a string"),
     ]
     assert str(event.event_id) == V1_BODY["event_id"] and event.seq == 2
+
+
+def test_a_version_2_batch_imported_is_read_as_columns_with_its_supersessions() -> None:
+    """Version 2 (an object per outcome), still in the journal, is read as version 3 (columns)."""
+    body = {
+        **V1_BODY,
+        "version": 2,
+        "outcomes": [
+            {"record_id": "1", "email": "a@x.co", "outcome": "new", "reason": None, "problem": None},
+            {"record_id": "2", "email": None, "outcome": "ignored", "reason": "malformed", "problem": "bad"},
+        ],
+        "superseded": [{"seq": 0, "position": 3, "by": 0, "becomes": "file_duplicate"}],
+    }
+    event = read_event(json.dumps(body), "batch.imported")
+    assert isinstance(event, BatchImported) and event.version == 3
+    assert event.outcomes.record_id == ["1", "2"] and event.outcomes.problem == [None, "bad"]
+    assert event.outcomes[1].reason_text == "malformed: bad"
+    assert event.superseded == [Superseded(seq=0, position=3, by=0, becomes=Displacement.FILE_DUPLICATE)]
+    assert (
+        read_event(event.model_dump_json(by_alias=True), "batch.imported") == event
+    )  # and goes on as version 3
+
+
+def test_outcomes_travel_as_columns_of_one_length() -> None:
+    outcomes = Outcomes()
+    outcomes.add("1", "a@x.co", Outcome.NEW)
+    outcomes.add("2", None, Outcome.IGNORED, IgnoreReason.EMPTY_EMAIL)
+    event = BatchImported(run_id="r", sync_id="s", seq=0, outcomes=outcomes, correlation_id="r")
+    sent = json.loads(event.model_dump_json(by_alias=True))
+    assert sent["version"] == 3 and sent["outcomes"] == {
+        "record_id": ["1", "2"],
+        "email": ["a@x.co", None],
+        "outcome": ["new", "ignored"],
+        "reason": [None, "empty_email"],
+        "problem": [None, None],
+    }
+    assert len(event.outcomes) == 2 and list(event.outcomes.counted()) == [
+        (Outcome.NEW, None),
+        (Outcome.IGNORED, IgnoreReason.EMPTY_EMAIL),
+    ]
+    assert [o.record_id for o in event.outcomes] == ["1", "2"]  # read as a sequence: a RecordOutcome each
+    # a list of outcome objects is taken too, and kept as columns
+    listed = BatchImported(run_id="r", sync_id="s", seq=0, outcomes=list(outcomes), correlation_id="r")
+    assert listed.outcomes == outcomes
+    with pytest.raises(ValidationError, match="the outcome columns differ in length"):
+        BatchImported.model_validate_json(
+            json.dumps({**sent, "outcomes": {**sent["outcomes"], "email": ["a@x.co"]}})
+        )
 
 
 def test_an_unknown_type_or_version_is_named() -> None:

@@ -65,7 +65,7 @@ async def test_the_run_s_events_are_read_in_order_and_a_version_1_batch_upgraded
         "FetchCompleted",
     ]
     upgraded = events[2]
-    assert isinstance(upgraded, BatchImported) and upgraded.version == 2
+    assert isinstance(upgraded, BatchImported) and upgraded.version == 3
     assert upgraded.outcomes[0].outcome is Outcome.IGNORED and upgraded.outcomes[0].reason == "opt_out"
 
 

@@ -635,7 +635,7 @@ def deletion_facts(on_list_by: str | None = SYNC, deleted: bool = False) -> Fact
 
 def test_keep_ignores_deletions_entirely() -> None:
     decision = run([], deletion_facts(), settings(on_recruit_delete=OnRecruitDelete.KEEP), deleted=("99",))
-    assert decision.outcomes == [] and decision.unlink == [] and decision.leave_list == []
+    assert list(decision.outcomes) == [] and decision.unlink == [] and decision.leave_list == []
 
 
 def test_remove_from_list_removes_what_this_sync_added() -> None:
@@ -651,7 +651,7 @@ def test_remove_from_list_removes_what_this_sync_added() -> None:
 def test_remove_from_list_leaves_another_syncs_membership_alone() -> None:
     options = settings(on_recruit_delete=OnRecruitDelete.REMOVE_FROM_LIST)
     decision = run([], deletion_facts(on_list_by="another-sync"), options, deleted=("99",))
-    assert decision.outcomes == [] and decision.leave_list == []
+    assert list(decision.outcomes) == [] and decision.leave_list == []
 
 
 def test_remove_from_org_soft_deletes_and_leaves_every_list() -> None:
@@ -676,14 +676,14 @@ def test_remove_from_org_acts_only_on_what_this_sync_added() -> None:
     options = settings(on_recruit_delete=OnRecruitDelete.REMOVE_FROM_ORG)
     for on_list_by in ("another-sync", None):
         decision = run([], deletion_facts(on_list_by=on_list_by), options, deleted=("99",))
-        assert decision.outcomes == [] and decision.soft_delete == []
+        assert list(decision.outcomes) == [] and decision.soft_delete == []
 
 
 def test_deletions_of_unknown_or_already_deleted_contacts_report_nothing() -> None:
     options = settings(on_recruit_delete=OnRecruitDelete.REMOVE_FROM_ORG)
-    assert run([], Facts(), options, deleted=("404",)).outcomes == []
+    assert list(run([], Facts(), options, deleted=("404",)).outcomes) == []
     again = run([], deletion_facts(deleted=True), options, deleted=("99", "99"))
-    assert again.outcomes == [] and again.soft_delete == []
+    assert list(again.outcomes) == [] and again.soft_delete == []
 
 
 def test_a_live_record_of_the_email_wins_over_a_deletion_in_the_same_batch() -> None:
@@ -702,7 +702,7 @@ def test_a_deletion_after_a_live_record_of_an_earlier_batch_does_nothing() -> No
         claims={"jane@example.com": claim("100")},
     )
     decision = run([], facts, options, deleted=("99",))
-    assert decision.outcomes == [] and decision.leave_list == []
+    assert list(decision.outcomes) == [] and decision.leave_list == []
 
 
 def test_a_live_record_takes_the_email_over_from_an_earlier_batchs_deletion() -> None:
@@ -728,7 +728,7 @@ def test_deletion_options_enabled_later_leave_earlier_memberships_alone() -> Non
     for option in (OnRecruitDelete.REMOVE_FROM_LIST, OnRecruitDelete.REMOVE_FROM_ORG):
         options = settings(on_recruit_delete=option, enabled_at={"on_recruit_delete": ENABLED})
         decision = run([], deletion_facts(), options, deleted=("99",))
-        assert decision.outcomes == [] and decision.leave_list == [] and decision.soft_delete == []
+        assert list(decision.outcomes) == [] and decision.leave_list == [] and decision.soft_delete == []
         enabled_earlier = settings(on_recruit_delete=option, enabled_at={"on_recruit_delete": ADDED})
         assert outcomes(run([], deletion_facts(), enabled_earlier, deleted=("99",))) == [
             ("99", "deleted", None)

@@ -67,19 +67,11 @@ DLQ_MESSAGES = Gauge(
 )
 
 
-class _Outcome(Protocol):
-    @property
-    def outcome(self) -> object: ...
-
-    @property
-    def reason(self) -> object: ...
-
-
-def count_outcomes(sync_id: str, outcomes: Iterable[_Outcome]) -> None:
-    """Add one batch's outcomes to ``RECORDS`` (one increment per outcome and reason, not per record)."""
+def count_outcomes(sync_id: str, counted: Iterable[tuple[object, object]]) -> None:
+    """Add one batch's outcomes, (outcome, reason) each (``Outcomes.counted``), to ``RECORDS``: one
+    increment per outcome and reason, not per record."""
     counts: dict[tuple[object, object], int] = {}
-    for item in outcomes:  # (the labels' text made once per pair, not once per record)
-        key = (item.outcome, item.reason)
+    for key in counted:  # (the labels' text made once per pair, not once per record)
         counts[key] = counts.get(key, 0) + 1
     for (outcome, reason), n in counts.items():
         reason_label = "" if reason is None else str(reason)

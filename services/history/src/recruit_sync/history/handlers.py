@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import structlog
 
-from recruit_sync.contracts.counts import after_displacement, counted, is_whole, revise_counts
+from recruit_sync.contracts.counts import after_displacement, is_whole, revise_counts
 from recruit_sync.contracts.envelope import Envelope, utc_now
 from recruit_sync.contracts.events import (
     BatchImported,
@@ -114,7 +114,7 @@ async def record_batch(event: BatchImported, *, pool: asyncpg.Pool) -> RunComple
             log.info("batch already recorded", seq=event.seq)
             return None
         await store_outcomes(conn, event, stored)
-        counts = revise_counts(counts_of(run), added=map(counted, event.outcomes))
+        counts = revise_counts(counts_of(run), added=event.outcomes.counted())
         await keep_supersessions(conn, event)
         displaced = await displace(conn, event.run_id, await take_due(conn, event.run_id))
         if displaced:

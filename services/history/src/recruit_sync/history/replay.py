@@ -16,7 +16,6 @@ from recruit_sync.contracts.counts import (
     FILE_DUPLICATE,
     Counted,
     after_displacement,
-    counted,
     displace,
     revise_counts,
 )
@@ -88,8 +87,8 @@ class RunReplay:
 
     def _count(self, batch: BatchImported) -> None:
         self._batches.add(batch.seq)
-        self._counts = revise_counts(self._counts, added=map(counted, batch.outcomes))
-        self._outcomes.update(((batch.seq, i), counted(item)) for i, item in enumerate(batch.outcomes))
+        self._counts = revise_counts(self._counts, added=batch.outcomes.counted())
+        self._outcomes.update(((batch.seq, i), item) for i, item in enumerate(batch.outcomes.counted()))
         self._superseded.extend(batch.superseded)
 
     def journal_counts(self) -> RunCounts:

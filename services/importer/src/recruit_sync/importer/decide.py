@@ -22,7 +22,7 @@ from recruit_sync.contracts.events import (
     IgnoreReason,
     ImportSettings,
     Outcome,
-    RecordOutcome,
+    Outcomes,
     Superseded,
 )
 from recruit_sync.contracts.sync_spec import OnRecruitDelete
@@ -31,6 +31,8 @@ from recruit_sync.importer.claims import CREATED, Claim, Prior, displaced, found
 from recruit_sync.importer.contacts import Contact, StoredContact
 from recruit_sync.importer.facts import Facts
 from recruit_sync.importer.parse import MalformedRecord, ParsedRecord
+
+IGNORED = Outcome.IGNORED
 
 # The write sets are plain tuples (a batch builds thousands of them; a dataclass costs several times
 # as much), in the order the store's statements read them.
@@ -52,7 +54,7 @@ class Decision:
     """Outcomes in batch order (records, then acted-on deletions), the earlier outcomes they displace,
     and the writes, applied in field order."""
 
-    outcomes: list[RecordOutcome] = field(default_factory=list)
+    outcomes: Outcomes = field(default_factory=Outcomes)
     superseded: list[Superseded] = field(default_factory=list)
     restore: list[tuple[str, Prior]] = field(default_factory=list)  # put back before a more recent record
     soft_delete: list[str] = field(default_factory=list)  # contacts removed from the organisation
@@ -67,14 +69,15 @@ class Decision:
     created: dict[str, int] = field(default_factory=dict)  # email key -> index of its `new` outcome
     found: dict[str, Found] = field(default_factory=dict)  # the facts of newly claimed emails, if any
 
-    def counted_as_existing(self, keys: Iterable[str]) -> list[RecordOutcome]:
+    def counted_as_existing(self, keys: Iterable[str]) -> Outcomes:
         """The outcomes when another transaction created some ``new`` contacts first: those are duplicates."""
-        outcomes = list(self.outcomes)
-        for key in keys:
-            index = self.created.get(key)
-            if index is not None:
-                outcomes[index] = outcomes[index].model_copy(update={"outcome": Outcome.DUPLICATE})
-        return outcomes
+        positions = [index for key in keys if (index := self.created.get(key)) is not None]
+        if not positions:
+            return self.outcomes
+        column = list(self.outcomes.outcome)
+        for index in positions:
+            column[index] = Outcome.DUPLICATE
+        return self.outcomes.model_copy(update={"outcome": column})
 
 
 def decide(
@@ -132,20 +135,20 @@ class _Walk:
     def place(self, record: ParsedRecord | MalformedRecord, winners: Mapping[str, ParsedRecord]) -> None:
         outcomes = self.decision.outcomes
         if isinstance(record, MalformedRecord):
-            outcomes.append(_ignored(record.record_id, record.email, IgnoreReason.MALFORMED, record.problem))
+            outcomes.add(record.record_id, record.email, IGNORED, IgnoreReason.MALFORMED, record.problem)
             return
         if record.reason is not None:  # checks 1-3
-            outcomes.append(_ignored(record.record_id, record.email, record.reason))
+            outcomes.add(record.record_id, record.email, IGNORED, record.reason)
             return
         key, email = record.key, record.email
         assert key is not None and email is not None  # (past checks 1-3, a record has both)
         claim = self.facts.claims.get(key)
         winner = winners[key]  # this batch's own repeats are settled first
         if claim is not None and not claim.beaten_by(winner):  # check 4: an earlier batch's record holds it
-            outcomes.append(self._file_duplicate(record, claim.record_id))
+            self._file_duplicate(record, claim.record_id)
             return
         if record is not winner:  # check 4: a more recent record of this batch holds it
-            outcomes.append(self._file_duplicate(record, winner.record_id))
+            self._file_duplicate(record, winner.record_id)
             return
         position = len(outcomes)
         prior = self._take_over(key, claim, record.record_id, position) if claim is not None else None
@@ -155,10 +158,10 @@ class _Walk:
             placed = placement(record, contact)
             self._import(key, email, record, contact, placed)
             changed = placed is not Outcome.UNCHANGED
-            outcomes.append(RecordOutcome(record_id=record.record_id, email=email, outcome=placed))
+            outcomes.add(record.record_id, email, placed)
         else:  # checks 5-8
             changed = reason is IgnoreReason.CONVERTED and self._leave_list(key, contact)
-            outcomes.append(_ignored(record.record_id, email, reason))
+            outcomes.add(record.record_id, email, IGNORED, reason)
         if claim is None:
             self._keep_found(key)
             prior = self._found(key) if changed else None
@@ -167,13 +170,13 @@ class _Walk:
             self.decision.reclaims.append((key, record.record_id, record.modified_at, position, False, prior))
         self.claimed.add(key)
 
-    def _file_duplicate(self, record: ParsedRecord, holder_id: str) -> RecordOutcome:
+    def _file_duplicate(self, record: ParsedRecord, holder_id: str) -> None:
         """A file duplicate stands for no contact: deleting it in Recruit must not remove the one its
         more recent twin holds. (The same record twice, as when Recruit's pages shift during a run,
         keeps its link.)"""
         if record.record_id != holder_id:
             self._unlink(record.record_id)
-        return _ignored(record.record_id, record.email, IgnoreReason.FILE_DUPLICATE)
+        self.decision.outcomes.add(record.record_id, record.email, IGNORED, IgnoreReason.FILE_DUPLICATE)
 
     def _take_over(self, key: str, claim: Claim, record_id: str, position: int) -> Prior:
         """The record at ``position`` displaces the run's earlier claimant of ``key``: the claimant's
@@ -287,12 +290,4 @@ class _Walk:
         outcomes = self.decision.outcomes
         self.decision.claims.append((key, record_id, None, len(outcomes), True, prior))
         self.claimed.add(key)
-        outcomes.append(RecordOutcome(record_id=record_id, email=contact.email, outcome=Outcome.DELETED))
-
-
-def _ignored(
-    record_id: str | None, email: str | None, reason: IgnoreReason, problem: str | None = None
-) -> RecordOutcome:
-    return RecordOutcome(
-        record_id=record_id, email=email, outcome=Outcome.IGNORED, reason=reason, problem=problem
-    )
+        outcomes.add(record_id, contact.email, Outcome.DELETED)

@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
 
-from recruit_sync.contracts.counts import FILE_DUPLICATE, Counted, Position, counted, displace, revise_counts
-from recruit_sync.contracts.events import BatchImported, Outcome, RecordOutcome, RunCounts, Superseded
+from recruit_sync.contracts.counts import FILE_DUPLICATE, Counted, Position, displace, revise_counts
+from recruit_sync.contracts.events import BatchImported, Outcome, Outcomes, RunCounts, Superseded
 
 _INTERNED: dict[Counted, Counted] = {}
 
@@ -46,18 +46,15 @@ class RunOutcomes:
         """False for a batch already added (a redelivery published it again)."""
         return self.add_outcomes(batch.seq, batch.outcomes, batch.superseded)
 
-    def add_outcomes(
-        self, seq: int, items: Sequence[RecordOutcome], superseded: Sequence[Superseded]
-    ) -> bool:
+    def add_outcomes(self, seq: int, items: Outcomes, superseded: Sequence[Superseded]) -> bool:
         assert not self._final, "outcomes are final once displacements are applied"
         if seq in self.records:
             return False
-        outcomes: list[Counted | None] = []
+        outcomes: list[Counted | None] = [_intern(item) for item in items.counted()]
         deletions: dict[str, Deletion] = {}
-        for position, item in enumerate(items):
-            outcomes.append(_intern(counted(item)))
-            if item.outcome is Outcome.DELETED and item.record_id is not None:
-                deletions[item.record_id] = Deletion(position, item.email)
+        for position, (outcome, record_id) in enumerate(zip(items.outcome, items.record_id, strict=True)):
+            if outcome is Outcome.DELETED and record_id is not None:
+                deletions[record_id] = Deletion(position, items.email[position])
         self.records[seq] = outcomes
         if deletions:
             self.deletions[seq] = deletions

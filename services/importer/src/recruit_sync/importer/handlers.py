@@ -125,7 +125,7 @@ async def import_batch(
     async with turns.turn(batch.settings.list_name, read_ahead) as turn, pool.acquire() as conn:
         event, first_time = await _decide_and_apply(conn, batch, parsed, turn, ahead, prepared)
     if first_time:  # committed: count its outcomes once (a redelivery's republish is not counted)
-        metrics.count_outcomes(batch.sync_id, event.outcomes)
+        metrics.count_outcomes(batch.sync_id, event.outcomes.counted())
     log.info("batch imported", seq=batch.seq, records=len(batch.records), deleted=len(batch.deleted))
     return event
 

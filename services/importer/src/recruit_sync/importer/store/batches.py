@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 from pydantic import TypeAdapter
 
-from recruit_sync.contracts.events import BatchImported, RecordOutcome, Superseded
+from recruit_sync.contracts.events import BatchImported, Outcomes, RecordOutcome, Superseded
 from recruit_sync.importer.store import Connection
 
 
@@ -35,13 +35,17 @@ async def imported_batch(conn: Connection, run_id: str, seq: int) -> BatchImport
     )
 
 
-_OUTCOMES: TypeAdapter[list[RecordOutcome]] = TypeAdapter(list[RecordOutcome])
+_OUTCOMES_V2: TypeAdapter[list[RecordOutcome]] = TypeAdapter(list[RecordOutcome])
 _SUPERSEDED: TypeAdapter[list[Superseded]] = TypeAdapter(list[Superseded])
 
 
-def stored_outcomes(row: asyncpg.Record) -> list[RecordOutcome]:
-    """A stored batch's outcomes (``row["outcomes"]``), as its event had them."""
-    return _OUTCOMES.validate_json(row["outcomes"])
+def stored_outcomes(row: asyncpg.Record) -> Outcomes:
+    """A stored batch's outcomes (``row["outcomes"]``), as its event had them: columns (``Outcomes``), or
+    from a batch stored before BatchImported version 3, a JSON array of outcome objects."""
+    data: bytes = row["outcomes"]
+    if data[:1] == b"[":
+        return Outcomes.of(_OUTCOMES_V2.validate_json(data))
+    return Outcomes.model_validate_json(data)
 
 
 def stored_supersessions(row: asyncpg.Record) -> list[Superseded]:
@@ -57,6 +61,6 @@ def stored_batch(event: BatchImported) -> tuple[Any, ...]:
         event.event_id,
         event.causation_id,
         event.occurred_at,
-        _OUTCOMES.dump_json(event.outcomes),
+        event.outcomes.__pydantic_serializer__.to_json(event.outcomes),
         _SUPERSEDED.dump_json(event.superseded),
     )
