@@ -91,7 +91,11 @@ def mapped_values(
     for source, target in fields:
         if source not in record:
             continue
-        value = convert_value(source, record[source])
+        value = record[source]
+        # plain text needs no conversion unless it may be a date (``_canonical_date_time``): most values
+        # of most records, spared a call each
+        if type(value) is not str or value[4:5] == "-":
+            value = convert_value(source, value)
         if target in NAME_COLUMNS:
             if value is not None and not isinstance(value, str):
                 raise Unreadable(f"{source} is not text (mapped to {target})")
