@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import asyncpg
@@ -216,26 +217,101 @@ async def test_redelivered_batch_changes_nothing_and_yields_the_same_event(
     assert await snapshot(pool) == before
 
 
-async def test_a_redelivery_imported_elsewhere_while_it_waited_for_the_list_yields_that_event(
-    pool: asyncpg.Pool, sync: Any, record: Any
-) -> None:
-    """Another process imports the same batch while this one waits for the list's lock: the statement
-    that takes the lock read the batch's record before the wait, so the batch's writes meet the record's
-    key; they are rolled back and the event stored by the other process is republished."""
+async def waiting_for(pool: asyncpg.Pool, lock: str) -> None:
+    """Until a backend of this database waits for a lock of this kind (``advisory``, ``transactionid``)."""
+    for _ in range(100):
+        if await pool.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND wait_event = $1",
+            lock,
+        ):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no backend waits for a lock of kind {lock}")
+
+
+async def imported_elsewhere_meanwhile(
+    pool: asyncpg.Pool, sync: Any, record: Any, monkeypatch: pytest.MonkeyPatch
+) -> tuple[BatchImported, asyncio.Task[BatchImported], list[bool]]:
+    """Batch 1 imported by another transaction (as another process would) while ``import_batch`` of the
+    same batch waits for the list: (the other's event, the waiting import, what its turn found)."""
     await handlers.import_batch(pool, sync.batch(0, [record("1", "b@example.com")]))
     batch = sync.batch(1, [record("2", "a@example.com"), record("3", "b@example.com")])
+    found: list[bool] = []
+    take_turn = handlers.lists.take_turn
+
+    async def noting(*args: Any) -> Any:
+        turn = await take_turn(*args)
+        found.append(turn.imported)
+        return turn
+
+    monkeypatch.setattr(handlers.lists, "take_turn", noting)
     async with pool.acquire() as other:
         tx = other.transaction()
         await tx.start()
         first = await handlers.decide_and_apply(other, batch, await handlers.parse_batch(batch))
         importing = asyncio.create_task(handlers.import_batch(pool, batch))
-        await asyncio.sleep(0.5)
-        assert not importing.done()  # waiting for the list's row, held by the other transaction
+        await waiting_for(pool, "advisory")  # the list's lock, held by the other transaction
+        assert not importing.done()
         await tx.commit()
-        second = await asyncio.wait_for(importing, 10)
+    return first, importing, found
+
+
+async def test_a_redelivery_imported_elsewhere_while_it_waited_for_the_list_yields_that_event(
+    pool: asyncpg.Pool, sync: Any, record: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The statement that takes the list's turn read the batch's record before it waited: it did not see
+    the other process's import, so the batch's writes met the record's key; they are rolled back and the
+    event stored by the other process is republished."""
+    first, importing, found = await imported_elsewhere_meanwhile(pool, sync, record, monkeypatch)
+    second = await asyncio.wait_for(importing, 10)
+    assert found == [False, False]  # (the other's turn, then this one's: it saw no record of the batch)
     assert second == first
     assert await pool.fetchval("SELECT version FROM lists") == 2  # the redelivery's advance rolled back
     assert [m["email"] for m in await members(pool, "IT talent")] == ["a@example.com", "b@example.com"]
+
+
+async def test_a_unique_violation_that_is_no_redelivery_is_raised(
+    pool: asyncpg.Pool, sync: Any, record: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key met with no record of the batch stored is a bug: it is not taken for a redelivery."""
+    monkeypatch.setattr(handlers, "imported_batch", _no_record)
+    _, importing, _ = await imported_elsewhere_meanwhile(pool, sync, record, monkeypatch)
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await asyncio.wait_for(importing, 10)
+
+
+async def _no_record(*_: Any) -> None:
+    return None
+
+
+async def test_an_importer_of_the_last_release_and_this_one_take_turns_on_a_list(
+    pool: asyncpg.Pool, sync: Any, record: Any
+) -> None:
+    """During a rolling upgrade, an importer of the release before (the list's advisory lock, then its
+    row) and this one (both in one statement) still apply one batch of a list at a time, and each sees
+    the list's version as the other left it."""
+    await handlers.import_batch(pool, sync.batch(0, [record("1", "b@example.com")]))
+    async with pool.acquire() as old:
+        tx = old.transaction()
+        await tx.start()
+        await old.execute("SELECT pg_advisory_xact_lock(hashtext('list:' || $1))", sync.settings.list_name)
+        importing = asyncio.create_task(handlers.import_batch(pool, sync.batch(1, [record("2", "a@x.org")])))
+        await waiting_for(pool, "advisory")
+        old_writer = await old.fetchval(
+            "UPDATE lists SET version = version + 1, writer = gen_random_uuid() RETURNING writer"
+        )
+        await tx.commit()
+    await asyncio.wait_for(importing, 10)
+    assert await pool.fetchrow("SELECT version, previous_writer FROM lists") == (3, old_writer)
+
+
+async def test_the_lists_lock_is_taken_before_its_row_is_read(pool: asyncpg.Pool) -> None:
+    """``take_turn``'s plan: the advisory lock is a one-time filter above every scan."""
+    query = "EXPLAIN (VERBOSE, COSTS OFF) " + handlers.lists._TAKE_TURN
+    plan = "\n".join(r[0] for r in await pool.fetch(query, 1, uuid.uuid4(), "run", 0, "L"))
+    lock, gate = plan.index("pg_advisory_xact_lock"), plan.index("One-Time Filter")
+    assert lock < gate < plan.index("Index Scan using lists_pkey on importer.lists"), plan
 
 
 async def test_file_duplicates_across_batches_of_a_run(

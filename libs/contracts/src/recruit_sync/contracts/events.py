@@ -240,6 +240,16 @@ class Outcomes(_Data):
         self.reason.append(reason)
         self.problem.append(problem)
 
+    def as_objects(self) -> list[dict[str, Any]]:
+        """The outcomes as ``RecordOutcome`` objects would be written in JSON (dicts, enums as they are),
+        for a store that keeps a batch's outcomes as an array (history's; the importer's record of a
+        batch): readers of every version read that form."""
+        columns = (self.record_id, self.email, self.outcome, self.reason, self.problem)
+        return [
+            {"record_id": record_id, "email": email, "outcome": outcome, "reason": reason, "problem": problem}
+            for record_id, email, outcome, reason, problem in zip(*columns, strict=True)
+        ]
+
     def counted(self) -> Iterator[tuple[Outcome, IgnoreReason | None]]:
         """(outcome, reason) of each record, as ``contracts.counts`` counts them."""
         return zip(self.outcome, self.reason, strict=True)

@@ -118,8 +118,7 @@ async def import_batch(
         nonlocal parsed, ahead, prepared
         parsed = await parse_batch(batch)
         if not batch.deleted:  # (deletions read other lists' memberships: they read under the lock)
-            async with pool.acquire() as conn:
-                ahead = await _read_ahead(conn, batch, parsed, before)
+            ahead = await _read_ahead(pool, batch, parsed, before)
             prepared = prepare(ahead.decision, _event(batch, ahead.decision))
 
     async with turns.turn(batch.settings.list_name, read_ahead) as turn, pool.acquire() as conn:
@@ -139,17 +138,18 @@ async def decide_and_apply(
 
 
 async def _read_ahead(
-    conn: Connection, batch: RecordBatch, parsed: list[ParsedRecord | MalformedRecord], before: Turn | None
+    pool: asyncpg.Pool, batch: RecordBatch, parsed: list[ParsedRecord | MalformedRecord], before: Turn | None
 ) -> ReadAhead:
     """The batch's facts and decision, read while ``before`` (if any) holds the list's turn."""
-    list_id = await lists.ensure_list(conn, batch.settings.list_name)
     records = records_to_look_up(parsed)
-    async with conn.transaction(isolation="repeatable_read", readonly=True):  # one snapshot for both
-        version = await lists.version_of(conn, list_id)
-        facts, stamps = await read_facts_ahead(
-            conn, list_id=list_id, run_id=batch.run_id, module=batch.module, records=records
-        )
-    decision = await _decide_in_slices(batch, parsed, facts)
+    async with pool.acquire() as conn:
+        list_id = await lists.ensure_list(conn, batch.settings.list_name)
+        async with conn.transaction(isolation="repeatable_read", readonly=True):  # one snapshot for both
+            version = await lists.version_of(conn, list_id)
+            facts, stamps = await read_facts_ahead(
+                conn, list_id=list_id, run_id=batch.run_id, module=batch.module, records=records
+            )
+    decision = await _decide_in_slices(batch, parsed, facts)  # (the connection back in the pool)
     keys, record_ids = marks(facts, records, ())
     return ReadAhead(list_id, version, before, stamps, decision, keys, record_ids)
 
@@ -206,7 +206,7 @@ async def _apply_in_turn(
     async with conn.transaction():
         # the list's own row first (created on first use): no other batch's facts, so outside the lock
         list_id = ahead.list_id if ahead else await lists.ensure_list(conn, settings.list_name)
-        found = await lists.take_turn(conn, list_id, turn.writer, batch.run_id, batch.seq)
+        found = await lists.take_turn(conn, list_id, settings.list_name, turn.writer, batch.run_id, batch.seq)
         if found.imported:
             raise _ImportedBefore
         decision = await _ahead_if_it_holds(conn, ahead, found.version, found.writer)

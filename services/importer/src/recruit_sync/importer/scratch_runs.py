@@ -178,12 +178,7 @@ async def _named(
         SELECT t.seq, t.pos, o->>'record_id' AS record_id, o->>'email' AS email
           FROM jsonb_to_recordset($2::jsonb) AS t(seq integer, pos integer)
           JOIN imported_batches AS b ON b.run_id = $1 AND b.seq = t.seq
-         CROSS JOIN LATERAL (SELECT convert_from(b.outcomes, 'UTF8')::jsonb AS all_of) AS stored
-         CROSS JOIN LATERAL (  -- columns (BatchImported version 3), or an array of objects (stored before)
-               SELECT CASE WHEN jsonb_typeof(all_of) = 'array' THEN all_of->t.pos
-                           ELSE jsonb_build_object('record_id', all_of->'record_id'->t.pos,
-                                                   'email', all_of->'email'->t.pos) END AS o
-               ) AS outcome
+         CROSS JOIN LATERAL (SELECT convert_from(b.outcomes, 'UTF8')::jsonb->t.pos AS o) AS outcome
         """,
         run_id,
         [{"seq": seq, "pos": pos} for seq, pos in wanted],

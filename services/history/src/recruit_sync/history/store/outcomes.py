@@ -77,23 +77,12 @@ class StoredBatch:
 
 
 def stored_batch(batch: BatchImported) -> StoredBatch:
-    """The batch's row: its outcomes as a JSON array of ``RecordOutcome`` objects (what history has
-    always stored: the event's columns are the wire's form, not the store's), and the filter of their
-    email keys."""
-    outcomes = batch.outcomes
-    items = [
-        {"record_id": record_id, "email": email, "outcome": outcome, "reason": reason, "problem": problem}
-        for record_id, email, outcome, reason, problem in zip(
-            outcomes.record_id,
-            outcomes.email,
-            outcomes.outcome,
-            outcomes.reason,
-            outcomes.problem,
-            strict=True,
-        )
-    ]
-    keys = (email_key(email) for email in outcomes.email if email is not None)
-    return StoredBatch(orjson.dumps(items), bloom(key for key in keys if key is not None))
+    """The batch's row: its outcomes as a JSON array of ``RecordOutcome`` objects (what history has always
+    stored: columns are the event's form, not the store's), and the filter of their email keys."""
+    keys = (email_key(email) for email in batch.outcomes.email if email is not None)
+    return StoredBatch(
+        orjson.dumps(batch.outcomes.as_objects()), bloom(key for key in keys if key is not None)
+    )
 
 
 async def store_outcomes(conn: Conn, batch: BatchImported, stored: StoredBatch) -> None:

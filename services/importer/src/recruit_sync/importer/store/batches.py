@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+import orjson
 from pydantic import TypeAdapter
 
 from recruit_sync.contracts.events import BatchImported, Outcomes, RecordOutcome, Superseded
@@ -35,32 +36,28 @@ async def imported_batch(conn: Connection, run_id: str, seq: int) -> BatchImport
     )
 
 
-_OUTCOMES_V2: TypeAdapter[list[RecordOutcome]] = TypeAdapter(list[RecordOutcome])
+_OUTCOMES: TypeAdapter[list[RecordOutcome]] = TypeAdapter(list[RecordOutcome])
 _SUPERSEDED: TypeAdapter[list[Superseded]] = TypeAdapter(list[Superseded])
 
 
 def stored_outcomes(row: asyncpg.Record) -> Outcomes:
-    """A stored batch's outcomes (``row["outcomes"]``), as its event had them: columns (``Outcomes``), or
-    from a batch stored before BatchImported version 3, a JSON array of outcome objects."""
-    data: bytes = row["outcomes"]
-    if data[:1] == b"[":
-        return Outcomes.of(_OUTCOMES_V2.validate_json(data))
-    return Outcomes.model_validate_json(data)
+    """A stored batch's outcomes (``row["outcomes"]``), as its event had them."""
+    return Outcomes.of(_OUTCOMES.validate_json(row["outcomes"]))
 
 
 def stored_supersessions(row: asyncpg.Record) -> list[Superseded]:
     return _SUPERSEDED.validate_json(row["superseded"])
 
 
-def stored_batch(event: BatchImported) -> tuple[Any, ...]:
+def stored_batch(event: BatchImported, encoded: tuple[bytes, bytes] | None = None) -> tuple[Any, ...]:
     """What ``imported_batches`` keeps of a batch's event (``writes.apply`` inserts it with the batch's
-    other writes): sync id, event id, causation id, time, outcomes and supersessions, the last two as
-    JSON bytes made by pydantic-core, stored as they are (``bytea``, migration 0008)."""
-    return (
-        event.sync_id,
-        event.event_id,
-        event.causation_id,
-        event.occurred_at,
-        event.outcomes.__pydantic_serializer__.to_json(event.outcomes),
-        _SUPERSEDED.dump_json(event.superseded),
-    )
+    other writes): sync id, event id, causation id, time, and its outcomes and supersessions as JSON
+    bytes (``stored_json``; ``encoded``: made already), stored as they are (``bytea``, migration 0008)."""
+    outcomes, superseded = encoded or stored_json(event)
+    return (event.sync_id, event.event_id, event.causation_id, event.occurred_at, outcomes, superseded)
+
+
+def stored_json(event: BatchImported) -> tuple[bytes, bytes]:
+    """The event's outcomes and supersessions as stored: the outcomes as an array of objects, the form
+    every importer version reads (a redelivery may reach an older one during an upgrade)."""
+    return orjson.dumps(event.outcomes.as_objects()), _SUPERSEDED.dump_json(event.superseded)

@@ -25,29 +25,32 @@ class ListTurn:
     imported: bool
 
 
-async def take_turn(conn: Connection, list_id: int, writer: uuid.UUID, run_id: str, seq: int) -> ListTurn:
+async def take_turn(
+    conn: Connection, list_id: int, list_name: str, writer: uuid.UUID, run_id: str, seq: int
+) -> ListTurn:
     """Lock the list until the transaction ends (no other batch of it runs meanwhile: see ``store``'s
     docstring) and count one more batch applied to it, by ``writer``, in one statement.
 
-    The version and writer before are current: an UPDATE waiting for the row's lock reads the row as
-    the batch before left it. Whether the batch was imported already is read as the statement began,
-    before the wait: a redelivery imported by another process meanwhile is not seen here, and its
-    writes then fail on the batch's own record (``imported_batches``' key), read again by the caller.
+    The lock is the list's advisory lock, taken before the statement reads the list's row (a one-time
+    filter above the scans: ``test_import_batch`` checks the plan), as importers before this one take it
+    first too, then the list's row, locked by the update. The version and writer before are current:
+    an UPDATE that waited reads the row as the batch before left it. Whether the batch was imported
+    already is read as the statement began, before any wait: a redelivery imported by another process
+    meanwhile is not seen here, and its writes then fail on the batch's own record (``imported_batches``'
+    key), which the caller reads again.
     """
-    row = await conn.fetchrow(
-        """
-        UPDATE lists AS l SET version = l.version + 1, previous_writer = l.writer, writer = $2
-          FROM (SELECT 1) AS one LEFT JOIN imported_batches AS b ON b.run_id = $3 AND b.seq = $4
-         WHERE l.id = $1
-        RETURNING l.version - 1 AS version, l.previous_writer AS writer, b.seq IS NOT NULL AS imported
-        """,
-        list_id,
-        writer,
-        run_id,
-        seq,
-    )
+    row = await conn.fetchrow(_TAKE_TURN, list_id, writer, run_id, seq, list_name)
     assert row is not None  # (the list exists: ``ensure_list`` made it)
     return ListTurn(int(row["version"]), row["writer"], row["imported"])
+
+
+_TAKE_TURN = """
+WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock(hashtext('list:' || $5)))
+UPDATE lists AS l SET version = l.version + 1, previous_writer = l.writer, writer = $2
+  FROM (SELECT 1) AS one LEFT JOIN imported_batches AS b ON b.run_id = $3 AND b.seq = $4
+ WHERE l.id = $1 AND EXISTS (SELECT FROM locked)
+RETURNING l.version - 1 AS version, l.previous_writer AS writer, b.seq IS NOT NULL AS imported
+"""
 
 
 async def ensure_list(conn: Connection, list_name: str) -> int:

@@ -11,11 +11,12 @@ from typing import Any
 
 import orjson
 
+from recruit_sync.contracts.envelope import utc_now
 from recruit_sync.contracts.events import BatchImported, RecordBatch
 from recruit_sync.importer.claims import CREATED, Prior
 from recruit_sync.importer.decide import ClaimRow, Decision
 from recruit_sync.importer.store import Connection
-from recruit_sync.importer.store.batches import stored_batch
+from recruit_sync.importer.store.batches import stored_batch, stored_json
 from recruit_sync.importer.store.priors import NOTHING_FOUND, found_to_json, prior_to_json
 
 _first = itemgetter(0)
@@ -60,8 +61,8 @@ class Writes:
     what that changes, when it happens)."""
 
     decision: Decision
-    event: BatchImported
-    stored: tuple[Any, ...]  # ``stored_batch(event)``
+    event: BatchImported  # stamped again when applied
+    encoded: tuple[bytes, bytes]  # ``stored_json(event)``
     contacts: orjson.Fragment  # the contact rows in key order, the ones to insert with their claims
     created: orjson.Fragment  # the keys decided ``new``
     join_list: orjson.Fragment
@@ -81,7 +82,7 @@ def prepare(decision: Decision, event: BatchImported) -> Writes:
     return Writes(
         decision=decision,
         event=event,
-        stored=stored_batch(event),
+        encoded=stored_json(event),
         contacts=_json(contacts),
         created=_json(list(decision.created)),
         join_list=_json(decision.join_list),
@@ -145,12 +146,14 @@ async def apply(
             decision.unlink,
         )
     lost = await _write_contacts(conn, writes, run_id, seq) if decision.contacts else set()
-    event, stored, claims = writes.event, writes.stored, writes.claims
     if lost:  # (rare) the claims on the contacts another transaction created need rows
         event = recorded(lost)
-        stored = stored_batch(event)
+        encoded = stored_json(event)
         rows = [claim for claim in decision.claims if claim[0] not in writes.on_contacts or claim[0] in lost]
         claims = _json(_claim_rows(rows, _found_documents(decision, lost)))
+    else:  # (made when the batch read ahead: it occurs now)
+        event = writes.event.model_copy(update={"occurred_at": utc_now()})
+        encoded, claims = writes.encoded, writes.claims
     # one statement, one round trip, for the rest and the batch's record: only record links can meet
     # another list's batch (contacts are written and locked by now, in the order every batch uses)
     await conn.execute(
@@ -165,7 +168,7 @@ async def apply(
         seq,
         claims,
         writes.reclaims,
-        *stored,
+        *stored_batch(event, encoded),
     )
     return event
 
