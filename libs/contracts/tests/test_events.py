@@ -197,6 +197,20 @@ def test_outcomes_travel_as_columns_of_one_length() -> None:
         )
 
 
+def test_version_3_written_as_version_2_reads_back_the_same() -> None:
+    """What importers send during an upgrade (``as_version_2``) is the same event to every reader."""
+    outcomes = Outcomes()
+    outcomes.add("1", "a@x.co", Outcome.NEW)
+    outcomes.add(None, None, Outcome.IGNORED, IgnoreReason.MALFORMED, "record is not an object")
+    superseded = [Superseded(seq=0, position=1, by=0, becomes=Displacement.VOID)]
+    event = BatchImported(
+        run_id="r", sync_id="s", seq=1, outcomes=outcomes, superseded=superseded, correlation_id="r"
+    )
+    old = event.as_version_2()
+    assert old.version == 2 and old.outcomes == list(outcomes) and old.event_id == event.event_id
+    assert read_event(old.model_dump_json(by_alias=True), "batch.imported") == event
+
+
 def test_an_unknown_type_or_version_is_named() -> None:
     with pytest.raises(UnreadableEvent, match=r"unknown event type 'sync\.deactivated'"):
         read_event(json.dumps({"type": "sync.deactivated", "version": 1}))

@@ -13,7 +13,7 @@ from faststream import TestApp
 from faststream.rabbit import RabbitBroker
 
 from recruit_sync.contracts import rpc, topology
-from recruit_sync.contracts.events import BatchImported, IgnoreReason, MessageRejected
+from recruit_sync.contracts.events import BatchImported, IgnoreReason, MessageRejected, read_event
 from recruit_sync.contracts.resources import (
     ListRef,
     Member,
@@ -44,6 +44,31 @@ async def _next(queue: aio_pika.abc.AbstractQueue, timeout: float = 10) -> bytes
             await message.ack()
             return message.body
     raise AssertionError("no message")
+
+
+async def test_during_an_upgrade_batch_imported_goes_out_as_version_2(
+    pool: asyncpg.Pool,
+    database_url: str,
+    amqp_url: str,
+    batch_imported: aio_pika.abc.AbstractQueue,
+    publisher: RabbitBroker,
+    sync: Any,
+    record: Any,
+) -> None:
+    """``RECRUIT_SYNC_BATCH_IMPORTED_VERSION=2``: history processes of a release before version 3 read it."""
+    settings = dataclasses.replace(
+        Settings.from_env(), database_url=database_url, amqp_url=amqp_url, batch_imported_version=2
+    )
+    batch = sync.batch(0, [record("1", "jane@example.com"), record("2", "careers@zylker.com")])
+    async with TestApp(build_app(SERVICE, settings)):
+        await publish_event(publisher, batch)
+        sent = orjson.loads(await _next(batch_imported))
+    assert sent["version"] == 2
+    assert [(o["record_id"], o["outcome"], o["reason"]) for o in sent["outcomes"]] == [
+        ("1", "new", None),
+        ("2", "ignored", "role_address"),
+    ]
+    assert read_event(orjson.dumps(sent), topology.BATCH_IMPORTED).version == 3  # and this release reads it
 
 
 def test_every_importer_rpc_operation_is_served(pool: asyncpg.Pool) -> None:

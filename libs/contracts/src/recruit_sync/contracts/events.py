@@ -314,6 +314,14 @@ class BatchImported(Envelope):
             return Outcomes.of(RecordOutcome.model_validate(item) for item in value)
         return value
 
+    def as_version_2(self) -> BatchImportedV2:
+        """The same event as version 2 (an object per outcome), for readers of a release before 3."""
+        return BatchImportedV2(
+            **self.model_dump(exclude={"type", "version", "outcomes", "superseded"}),
+            outcomes=list(self.outcomes),
+            superseded=self.superseded,
+        )
+
 
 class BatchImportedV2(Envelope):
     """``BatchImported`` version 2, as older importers published it and the journal may still hold it:

@@ -33,6 +33,9 @@ class Settings:
     flow_patience_seconds: float = 60.0  # without an import this long, a waiting run's window opens
     fetch_concurrency: int = 8  # runs one fetcher process fetches at once
     importer_prefetch: int = 16  # record batches one importer process holds (its lists take turns)
+    # the BatchImported version importers publish: 2 while history processes of a release before 3 may
+    # still read them (a rolling upgrade, docs/scaling.md), else 3
+    batch_imported_version: int = 3
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -53,6 +56,7 @@ class Settings:
             flow_patience_seconds=float(env.get("RECRUIT_SYNC_FLOW_PATIENCE_SECONDS", "60")),
             fetch_concurrency=int(env.get("RECRUIT_SYNC_FETCH_CONCURRENCY", "8")),
             importer_prefetch=int(env.get("RECRUIT_SYNC_IMPORTER_PREFETCH", "16")),
+            batch_imported_version=_batch_imported_version(env),
         )
 
 
@@ -62,6 +66,14 @@ def _batches_ahead(env: Mapping[str, str]) -> int:
     if value < 0:
         raise ValueError(f"RECRUIT_SYNC_BATCHES_AHEAD must be 0 (no bound) or more, not {value}")
     return value
+
+
+def _batch_imported_version(env: Mapping[str, str]) -> int:
+    """``RECRUIT_SYNC_BATCH_IMPORTED_VERSION``: 3 (outcomes in columns), or 2 during an upgrade."""
+    value = env.get("RECRUIT_SYNC_BATCH_IMPORTED_VERSION", "3")
+    if value not in ("2", "3"):
+        raise ValueError(f"RECRUIT_SYNC_BATCH_IMPORTED_VERSION must be 2 or 3, not {value!r}")
+    return int(value)
 
 
 def _days(env: Mapping[str, str], name: str, default: str) -> timedelta:

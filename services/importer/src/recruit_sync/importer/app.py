@@ -38,7 +38,11 @@ def subscribe(broker: RabbitBroker, resources: Resources) -> None:
         decoder=decoder(RecordBatch),
     )
     async def on_record_batch(batch: RecordBatch) -> None:
-        await resources.publish(await handlers.import_batch(resources.pool, batch))
+        event = await handlers.import_batch(resources.pool, batch)
+        # (version 2 while history processes of an earlier release may still read it: an upgrade)
+        await resources.publish(event if version == 3 else event.as_version_2())
+
+    version = resources.settings.batch_imported_version
 
 
 MIGRATIONS = Path(__file__).parent / "migrations"
