@@ -1,5 +1,5 @@
 """Migration 0003 on rows the previous importer left: claims learn where their outcome is, and recorded
-batches read back as BatchImported version 2, so a run in flight during the upgrade carries on."""
+batches read back as the current BatchImported, so a run in flight during the upgrade carries on."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ connection of its own, docs/adr/0019), ``runs.cancel``, and a loop failing runs 
 
 All five event types history consumes share one queue (``topology.HISTORY_EVENTS``): ``any_event``
 reads each delivery as its contract (by the body's ``type`` and ``version``, so an event put back from
-a DLQ is read too, and a ``BatchImported`` version 1 is upgraded) and ``handle`` passes it to its
+a DLQ is read too, and a ``BatchImported`` of version 1 or 2 is upgraded) and ``handle`` passes it to its
 handler. A body no event can be read from is dead-lettered by the decoder's ``BadInput``.
 """
 
