@@ -1,10 +1,11 @@
 """A run's per-record outcomes, one row per batch (``batch_outcomes``, migration 0009, docs/adr/0025).
 
 A batch's row keeps its outcomes as a JSON array of ``RecordOutcome`` objects (the importer sends them
-as columns, ``BatchImported`` version 3; the position in the array is the record's position in its batch, so (seq, position) is the order the
-fetcher saw the records in) and a Bloom filter of their email keys (``recruit_sync.addresses.email_key``)
-for ``explain``. A row per batch instead of a row per record: a thousand rows and two index entries each
-cost PostgreSQL eight times the CPU of one row, and history's own encoding more again.
+as columns, ``BatchImported`` version 3; the position in the array is the record's position in its
+batch, so (seq, position) is the order the fetcher saw the records in) and a Bloom filter of their
+email keys (``recruit_sync.addresses.email_key``) for ``explain``. A row per batch instead of a row per
+record: a thousand rows and two index entries each cost PostgreSQL eight times the CPU of one row, and
+history's own encoding more again.
 
 Displacements rewrite the element they name: a file duplicate becomes ignored ``file_duplicate``; a
 void deletion becomes ``null`` (it is no outcome any more, and the positions of the others stay).
