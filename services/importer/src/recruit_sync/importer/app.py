@@ -28,6 +28,8 @@ from recruit_sync.runtime.service import Resources, Service
 
 
 def subscribe(broker: RabbitBroker, resources: Resources) -> None:
+    version = resources.settings.batch_imported_version
+
     @broker.subscriber(
         work_queue(topology.IMPORTER_RECORD_BATCH),
         EVENTS,
@@ -41,8 +43,6 @@ def subscribe(broker: RabbitBroker, resources: Resources) -> None:
         event = await handlers.import_batch(resources.pool, batch)
         # (version 2 while history processes of an earlier release may still read it: an upgrade)
         await resources.publish(event if version == 3 else event.as_version_2())
-
-    version = resources.settings.batch_imported_version
 
 
 MIGRATIONS = Path(__file__).parent / "migrations"

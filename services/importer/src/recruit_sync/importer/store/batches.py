@@ -49,11 +49,12 @@ def stored_supersessions(row: asyncpg.Record) -> list[Superseded]:
     return _SUPERSEDED.validate_json(row["superseded"])
 
 
-def stored_batch(event: BatchImported, encoded: tuple[bytes, bytes] | None = None) -> tuple[Any, ...]:
+def stored_batch(event: BatchImported, encoded: tuple[bytes, bytes]) -> tuple[Any, ...]:
     """What ``imported_batches`` keeps of a batch's event (``writes.apply`` inserts it with the batch's
     other writes): sync id, event id, causation id, time, and its outcomes and supersessions as JSON
-    bytes (``stored_json``; ``encoded``: made already), stored as they are (``bytea``, migration 0008)."""
-    outcomes, superseded = encoded or stored_json(event)
+    bytes (``encoded``: ``stored_json(event)``, made ahead), stored as they are (``bytea``, migration
+    0008)."""
+    outcomes, superseded = encoded
     return (event.sync_id, event.event_id, event.causation_id, event.occurred_at, outcomes, superseded)
 
 

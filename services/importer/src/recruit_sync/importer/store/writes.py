@@ -3,7 +3,7 @@ skipped when it has nothing to write, then the contacts, then the rest in one st
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
@@ -69,7 +69,6 @@ class Writes:
     links: orjson.Fragment
     claims: orjson.Fragment  # the claims ``run_emails`` keeps (all but those on created contacts)
     reclaims: orjson.Fragment
-    on_contacts: frozenset[str]  # the keys whose claims the contacts' insert keeps
 
 
 def prepare(decision: Decision, event: BatchImported) -> Writes:
@@ -78,7 +77,6 @@ def prepare(decision: Decision, event: BatchImported) -> Writes:
     on_contacts = _claims_on_created_contacts(decision)
     in_order = sorted(decision.contacts, key=_first)
     contacts = [row + on_contacts[row[0]] if row[0] in on_contacts else row for row in in_order]
-    claims = [claim for claim in decision.claims if claim[0] not in on_contacts]
     return Writes(
         decision=decision,
         event=event,
@@ -87,9 +85,8 @@ def prepare(decision: Decision, event: BatchImported) -> Writes:
         created=_json(list(decision.created)),
         join_list=_json(decision.join_list),
         links=_json(sorted(decision.link.items())),
-        claims=_json(_claim_rows(claims, _found_documents(decision, set())) if claims else []),
+        claims=_claims_kept_in_rows(decision, on_contacts, set()),
         reclaims=_json(_claim_rows(decision.reclaims)),
-        on_contacts=frozenset(on_contacts),
     )
 
 
@@ -149,8 +146,7 @@ async def apply(
     if lost:  # (rare) the claims on the contacts another transaction created need rows
         event = recorded(lost)
         encoded = stored_json(event)
-        rows = [claim for claim in decision.claims if claim[0] not in writes.on_contacts or claim[0] in lost]
-        claims = _json(_claim_rows(rows, _found_documents(decision, lost)))
+        claims = _claims_kept_in_rows(decision, _claims_on_created_contacts(decision), lost)
     else:  # (made when the batch read ahead: it occurs now)
         event = writes.event.model_copy(update={"occurred_at": utc_now()})
         encoded, claims = writes.encoded, writes.claims
@@ -171,6 +167,14 @@ async def apply(
         *stored_batch(event, encoded),
     )
     return event
+
+
+def _claims_kept_in_rows(decision: Decision, on_contacts: Container[str], lost: set[str]) -> orjson.Fragment:
+    """The claims ``run_emails`` keeps: all but those the inserted contacts hold (``on_contacts``); a
+    contact decided ``new`` that another list's batch created first (``lost``) was updated, not
+    inserted, so its claim needs a row."""
+    rows = [claim for claim in decision.claims if claim[0] not in on_contacts or claim[0] in lost]
+    return _json(_claim_rows(rows, _found_documents(decision, lost)) if rows else [])
 
 
 def _claim_rows(
