@@ -456,9 +456,19 @@ async def test_parallel_runs_of_two_lists_sharing_contacts(
 
 
 async def test_a_contact_created_by_a_concurrent_transaction_is_counted_as_a_duplicate(
-    pool: asyncpg.Pool, sync: Any, record: Any
+    pool: asyncpg.Pool, sync: Any, record: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Another list's batch inserts the contact after this batch read its facts: no error, a duplicate."""
+    """Another list's batch inserts the contact after this batch read its facts: no error, a duplicate.
+    The batch's only contact was decided ``new``, so it was inserted plainly first: the insert met the
+    other's key, and the batch was applied again with the upsert."""
+    applied: list[bool] = []
+    apply = handlers.apply
+
+    async def noting(*args: Any, **kwargs: Any) -> Any:
+        applied.append(kwargs["plainly"])
+        return await apply(*args, **kwargs)
+
+    monkeypatch.setattr(handlers, "apply", noting)
     async with pool.acquire() as other:
         tx = other.transaction()
         await tx.start()
@@ -473,6 +483,7 @@ async def test_a_contact_created_by_a_concurrent_transaction_is_counted_as_a_dup
         await tx.commit()
         event = await asyncio.wait_for(importing, 10)
     assert summary(event) == [("1", "duplicate", None)]
+    assert applied == [True, False]
     assert [m["first_name"] for m in await members(pool, "IT talent")] == ["Jane"]
     # the run's claim is a row (the contact it did not insert keeps none), and holds the email
     later = await handlers.import_batch(pool, sync.batch(1, [record("0", "jane@example.com")]))

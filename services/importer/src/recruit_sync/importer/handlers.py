@@ -40,7 +40,7 @@ from recruit_sync.importer.parse import MalformedRecord, ParsedRecord, read_reco
 from recruit_sync.importer.store import Connection, lists, suppressions
 from recruit_sync.importer.store.batches import imported_batch
 from recruit_sync.importer.store.facts import read_facts, read_facts_ahead, stamps_now
-from recruit_sync.importer.store.writes import Writes, apply, prepare
+from recruit_sync.importer.store.writes import CONTACTS_KEY, Writes, apply, prepare
 from recruit_sync.runtime import metrics
 from recruit_sync.runtime.rpc import RpcError
 
@@ -183,7 +183,16 @@ async def _decide_and_apply(
     ``ahead``: the facts and decision read ahead, used if they still hold, else read again;
     ``prepared``: its writes."""
     try:
-        return await _apply_in_turn(conn, batch, parsed, turn, ahead, prepared), True
+        try:
+            return await _apply_in_turn(conn, batch, parsed, turn, ahead, prepared), True
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name != CONTACTS_KEY:
+                raise
+            # a contact decided ``new`` was inserted plainly, but another list's batch (or another
+            # process's import of this batch) created it meanwhile: all rolled back, applied again
+            # with the upsert, which counts it ``duplicate``
+            log.info("a contact decided new was created meanwhile, applying the batch again", seq=batch.seq)
+            return await _apply_in_turn(conn, batch, parsed, turn, ahead, prepared, plainly=False), True
     except (_ImportedBefore, asyncpg.UniqueViolationError):
         # a unique violation may be a redelivery imported by another process meanwhile, which
         # ``take_turn`` could not see: the batch's own record tells; without one, it is a bug
@@ -201,6 +210,7 @@ async def _apply_in_turn(
     turn: Turn,
     ahead: ReadAhead | None,
     prepared: Writes | None,
+    plainly: bool = True,
 ) -> BatchImported:
     settings = batch.settings
     async with conn.transaction():
@@ -229,9 +239,8 @@ async def _apply_in_turn(
             assert ahead is not None and prepared is not None
             turn.keys, turn.record_ids = ahead.keys, ahead.record_ids
             writes = prepared
-        return await apply(
-            conn, writes, list_id=list_id, batch=batch, recorded=partial(_event, batch, decision)
-        )
+        recorded = partial(_event, batch, decision)
+        return await apply(conn, writes, list_id=list_id, batch=batch, recorded=recorded, plainly=plainly)
 
 
 def _event(batch: RecordBatch, decision: Decision, created_elsewhere: Iterable[str] = ()) -> BatchImported:
