@@ -14,7 +14,13 @@ from typing import Any
 
 from recruit_sync.addresses import key_of_normalised
 from recruit_sync.contracts.events import IgnoreReason, ImportSettings
-from recruit_sync.contracts.records import CONVERTED_FIELD, OPT_OUT_FIELD, modified_fields
+from recruit_sync.contracts.records import (
+    CONVERTED_FIELD,
+    EMAIL_FIELD,
+    ID_FIELD,
+    OPT_OUT_FIELD,
+    modified_fields,
+)
 from recruit_sync.importer.email_rules import classify_email
 from recruit_sync.importer.mapping import (
     Unreadable,
@@ -65,13 +71,28 @@ def _read_record(
 ) -> ParsedRecord | MalformedRecord:
     if not isinstance(record, dict):
         return MalformedRecord(None, None, "record is not an object")
-    record_id: str | None = None
-    raw_email: str | None = None
+    record_id = record.get(ID_FIELD)
+    raw_email = record.get(EMAIL_FIELD)
+    opted_out = record.get(OPT_OUT_FIELD)
+    converted = record.get(CONVERTED_FIELD)
+    # A usual record passes these checks inline; any other goes through the readers, which name its
+    # problem (a reader's call costs as much as its check, and this runs for every record)
+    if not (
+        type(record_id) is str
+        and record_id
+        and (raw_email is None or type(raw_email) is str)
+        and (opted_out is None or type(opted_out) is bool)
+        and (converted is None or type(converted) is bool)
+    ):
+        record_id = raw_email = None
+        try:
+            record_id = record_id_of(record)
+            raw_email = email_of(record)
+            opted_out = flag_of(record, OPT_OUT_FIELD)
+            converted = flag_of(record, CONVERTED_FIELD)
+        except Unreadable as exc:
+            return MalformedRecord(record_id, (raw_email or "").strip() or None, str(exc))
     try:
-        record_id = record_id_of(record)
-        raw_email = email_of(record)
-        opted_out = flag_of(record, OPT_OUT_FIELD)
-        converted = flag_of(record, CONVERTED_FIELD)
         names, custom = mapped_values(record, fields)
     except Unreadable as exc:
         return MalformedRecord(record_id, (raw_email or "").strip() or None, str(exc))
@@ -82,8 +103,9 @@ def _read_record(
     else:
         email, key = (raw_email or "").strip() or None, None
     # positional, in field order: keywords make this call twice as slow, and it runs for every record
+    modified_at = modified_time_of(record, modified)
     return ParsedRecord(
-        record_id, email, key, reason, opted_out, converted, modified_time_of(record, modified), names, custom
+        record_id, email, key, reason, opted_out is True, converted is True, modified_at, names, custom
     )
 
 
