@@ -461,14 +461,7 @@ async def test_a_contact_created_by_a_concurrent_transaction_is_counted_as_a_dup
     """Another list's batch inserts the contact after this batch read its facts: no error, a duplicate.
     The batch's only contact was decided ``new``, so it was inserted plainly first: the insert met the
     other's key, and the batch was applied again with the upsert."""
-    applied: list[bool] = []
-    apply = handlers.apply
-
-    async def noting(*args: Any, **kwargs: Any) -> Any:
-        applied.append(kwargs["plainly"])
-        return await apply(*args, **kwargs)
-
-    monkeypatch.setattr(handlers, "apply", noting)
+    applied = noting_how_batches_apply(monkeypatch)
     async with pool.acquire() as other:
         tx = other.transaction()
         await tx.start()
@@ -488,6 +481,36 @@ async def test_a_contact_created_by_a_concurrent_transaction_is_counted_as_a_dup
     # the run's claim is a row (the contact it did not insert keeps none), and holds the email
     later = await handlers.import_batch(pool, sync.batch(1, [record("0", "jane@example.com")]))
     assert summary(later) == [("0", "ignored", "file_duplicate")]
+
+
+def noting_how_batches_apply(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each attempt to apply a batch inserted plainly (``writes.apply``'s ``plainly``)."""
+    applied: list[bool] = []
+    apply = handlers.apply
+
+    async def noting(*args: Any, **kwargs: Any) -> Any:
+        applied.append(kwargs["plainly"])
+        return await apply(*args, **kwargs)
+
+    monkeypatch.setattr(handlers, "apply", noting)
+    return applied
+
+
+async def test_a_record_linked_before_whose_email_is_new_is_linked_again(
+    pool: asyncpg.Pool, make_sync: Any, record: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record one sync imported comes to another list's first import with a new email: its contact is
+    new, so its link was inserted plainly and met the record's link; applied again, the link moves."""
+    await handlers.import_batch(pool, make_sync("One").batch(0, [record("1", "old@example.com")]))
+    applied = noting_how_batches_apply(monkeypatch)
+    event = await handlers.import_batch(pool, make_sync("Two").batch(0, [record("1", "new@example.com")]))
+    assert summary(event) == [("1", "new", None)]
+    assert applied == [True, False]
+    assert await pool.fetch("SELECT record_id, email_key FROM record_links") == [("1", "new@example.com")]
+    # a first import whose records were never linked inserts plainly once
+    applied.clear()
+    event = await handlers.import_batch(pool, make_sync("Three").batch(0, [record("2", "bob@example.com")]))
+    assert (summary(event), applied) == ([("2", "new", None)], [True])
 
 
 async def test_a_first_import_keeps_its_claims_on_the_contacts_it_creates(

@@ -40,7 +40,7 @@ from recruit_sync.importer.parse import MalformedRecord, ParsedRecord, read_reco
 from recruit_sync.importer.store import Connection, lists, suppressions
 from recruit_sync.importer.store.batches import imported_batch
 from recruit_sync.importer.store.facts import read_facts, read_facts_ahead, stamps_now
-from recruit_sync.importer.store.writes import CONTACTS_KEY, Writes, apply, prepare
+from recruit_sync.importer.store.writes import CONTACTS_KEY, LINKS_KEY, Writes, apply, prepare
 from recruit_sync.runtime import metrics
 from recruit_sync.runtime.rpc import RpcError
 
@@ -166,6 +166,10 @@ async def _decide_in_slices(
     raise AssertionError("deciding yields the decision last")
 
 
+# the keys a batch's plain inserts may meet (``writes.apply``): the batch is then applied with upserts
+PLAIN_KEYS = frozenset({CONTACTS_KEY, LINKS_KEY})
+
+
 class _ImportedBefore(Exception):
     """Rolls a batch's transaction back: the batch had been imported already (its list's version, just
     advanced, goes back with it)."""
@@ -186,12 +190,16 @@ async def _decide_and_apply(
         try:
             return await _apply_in_turn(conn, batch, parsed, turn, ahead, prepared), True
         except asyncpg.UniqueViolationError as exc:
-            if exc.constraint_name != CONTACTS_KEY:
+            if exc.constraint_name not in PLAIN_KEYS:
                 raise
-            # a contact decided ``new`` was inserted plainly, but another list's batch (or another
-            # process's import of this batch) created it meanwhile: all rolled back, applied again
-            # with the upsert, which counts it ``duplicate``
-            log.info("a contact decided new was created meanwhile, applying the batch again", seq=batch.seq)
+            # inserted plainly, a contact decided ``new`` met one another list's batch (or another
+            # process's import of this batch) created meanwhile, or a link met the one its record had:
+            # all rolled back, applied again with the upserts (a contact created meanwhile: ``duplicate``)
+            log.info(
+                "a plain insert met an existing row, applying the batch again",
+                seq=batch.seq,
+                key=exc.constraint_name,
+            )
             return await _apply_in_turn(conn, batch, parsed, turn, ahead, prepared, plainly=False), True
     except (_ImportedBefore, asyncpg.UniqueViolationError):
         # a unique violation may be a redelivery imported by another process meanwhile, which

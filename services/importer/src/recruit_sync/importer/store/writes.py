@@ -28,7 +28,7 @@ WITH joined AS (
 ), linked AS (
     INSERT INTO record_links (record_id, module, email_key)
     SELECT r->>0, $5, r->>1 FROM jsonb_array_elements($6::jsonb) AS r
-    ON CONFLICT (record_id, module) DO UPDATE SET email_key = EXCLUDED.email_key
+    {links_conflict}
 ), claimed AS (
     INSERT INTO run_emails
            (email_key, run_id, record_id, modified_at, seq, position, deletion, created, prior, found)
@@ -51,6 +51,12 @@ WITH joined AS (
 INSERT INTO imported_batches (run_id, seq, sync_id, event_id, causation_id, occurred_at, outcomes, superseded)
 VALUES ($7, $8, $11, $12, $13, $14, $15, $16)
 """
+_REST = _MEMBERSHIPS_LINKS_CLAIMS_AND_BATCH.format(
+    links_conflict="ON CONFLICT (record_id, module) DO UPDATE SET email_key = EXCLUDED.email_key"
+)
+# the links of a batch whose every link is to a contact decided ``new`` (a first import's), inserted plainly
+# (``apply``); an existing link raises on ``LINKS_KEY`` and the batch is applied again with ``_REST``
+_REST_NEW_LINKS = _MEMBERSHIPS_LINKS_CLAIMS_AND_BATCH.format(links_conflict="")
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +73,7 @@ class Writes:
     created: orjson.Fragment  # the keys decided ``new``
     join_list: orjson.Fragment
     links: orjson.Fragment
+    links_to_new_contacts: bool  # every link the batch writes: none to a contact found
     claims: orjson.Fragment  # the claims ``run_emails`` keeps (all but those on created contacts)
     reclaims: orjson.Fragment
 
@@ -85,6 +92,7 @@ def prepare(decision: Decision, event: BatchImported) -> Writes:
         created=_json(list(decision.created)),
         join_list=_json(decision.join_list),
         links=_json(sorted(decision.link.items())),
+        links_to_new_contacts=all(key in decision.created for key in decision.link.values()),
         claims=_claims_kept_in_rows(decision, on_contacts, set()),
         reclaims=_json(_claim_rows(decision.reclaims)),
     )
@@ -110,12 +118,14 @@ async def apply(
 
     Memberships of the target list are only ever written under the list's lock (a run has one list),
     so they are plain inserts: a conflict there would be a bug, not a race. Contacts and record links
-    are shared with other lists' batches, hence their ON CONFLICT clauses; but when every contact the
-    batch writes was decided ``new`` (a first import's batches) and ``plainly``, the contacts are a
-    plain insert, half as costly again as the upsert would be. A contact another list's batch created
-    meanwhile then raises ``asyncpg.UniqueViolationError`` on ``CONTACTS_KEY``, and the caller applies
-    the batch again with ``plainly=False`` (``handlers._decide_and_apply``). A run's claims are replaced
-    when a more recent record takes an email over (``claims.py``).
+    are shared with other lists' batches, hence their ON CONFLICT clauses. But ``plainly``, the contacts
+    are a plain insert when every contact the batch writes was decided ``new``, and so are the links
+    when every link is to such a contact (a first import's batches): the upsert costs half as much
+    again (docs/adr/0031). A contact another list's batch created meanwhile, or a link the record
+    already had (its email changed), then raises ``asyncpg.UniqueViolationError`` on ``CONTACTS_KEY``
+    or ``LINKS_KEY``, and the caller applies the batch again with ``plainly=False``
+    (``handlers._decide_and_apply``). A run's claims are replaced when a more recent record takes an
+    email over (``claims.py``).
     """
     decision = writes.decision
     sync_id, run_id, seq, module = batch.sync_id, batch.run_id, batch.seq, batch.module
@@ -158,7 +168,7 @@ async def apply(
     # one statement, one round trip, for the rest and the batch's record: only record links can meet
     # another list's batch (contacts are written and locked by now, in the order every batch uses)
     await conn.execute(
-        _MEMBERSHIPS_LINKS_CLAIMS_AND_BATCH,
+        _REST_NEW_LINKS if plainly and writes.links_to_new_contacts else _REST,
         list_id,
         sync_id,
         settings_version,
@@ -299,6 +309,7 @@ SELECT email_key FROM written
  WHERE NOT inserted AND email_key IN (SELECT jsonb_array_elements_text($4::jsonb))
 """
 CONTACTS_KEY: Final = "contacts_pkey"
+LINKS_KEY: Final = "record_links_pkey"
 
 
 async def _write_contacts(conn: Connection, writes: Writes, run_id: str, seq: int, plainly: bool) -> set[str]:
