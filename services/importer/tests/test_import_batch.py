@@ -509,8 +509,21 @@ async def test_a_record_linked_before_whose_email_is_new_is_linked_again(
     assert await pool.fetch("SELECT record_id, email_key FROM record_links") == [("1", "new@example.com")]
     # a first import whose records were never linked inserts plainly once
     applied.clear()
-    event = await handlers.import_batch(pool, make_sync("Three").batch(0, [record("2", "bob@example.com")]))
+    three = make_sync("Three")
+    event = await handlers.import_batch(pool, three.batch(0, [record("2", "bob@example.com")]))
     assert (summary(event), applied) == ([("2", "new", None)], [True])
+    # a batch that also updates a contact upserts from the start, its changed email's link included
+    applied.clear()
+    three.new_run()
+    batch = three.batch(
+        0, [record("2", "bob@example.com", Last_Name="Stone"), record("1", "fresh@example.com")]
+    )
+    event = await handlers.import_batch(pool, batch)
+    assert (summary(event), applied) == ([("2", "updated", None), ("1", "new", None)], [True])
+    assert await pool.fetch("SELECT record_id, email_key FROM record_links ORDER BY 1") == [
+        ("1", "fresh@example.com"),
+        ("2", "bob@example.com"),
+    ]
 
 
 async def test_a_first_import_keeps_its_claims_on_the_contacts_it_creates(

@@ -54,7 +54,7 @@ VALUES ($7, $8, $11, $12, $13, $14, $15, $16)
 _REST = _MEMBERSHIPS_LINKS_CLAIMS_AND_BATCH.format(
     links_conflict="ON CONFLICT (record_id, module) DO UPDATE SET email_key = EXCLUDED.email_key"
 )
-# the links of a batch whose every link is to a contact decided ``new`` (a first import's), inserted plainly
+# the links of a batch that only creates (``Writes.creates_only``: a first import's), inserted plainly
 # (``apply``); an existing link raises on ``LINKS_KEY`` and the batch is applied again with ``_REST``
 _REST_NEW_LINKS = _MEMBERSHIPS_LINKS_CLAIMS_AND_BATCH.format(links_conflict="")
 
@@ -73,7 +73,8 @@ class Writes:
     created: orjson.Fragment  # the keys decided ``new``
     join_list: orjson.Fragment
     links: orjson.Fragment
-    links_to_new_contacts: bool  # every link the batch writes: none to a contact found
+    # every contact the batch writes was decided ``new``, and every link it writes is to one of them
+    creates_only: bool
     claims: orjson.Fragment  # the claims ``run_emails`` keeps (all but those on created contacts)
     reclaims: orjson.Fragment
 
@@ -92,7 +93,8 @@ def prepare(decision: Decision, event: BatchImported) -> Writes:
         created=_json(list(decision.created)),
         join_list=_json(decision.join_list),
         links=_json(sorted(decision.link.items())),
-        links_to_new_contacts=all(key in decision.created for key in decision.link.values()),
+        creates_only=len(decision.created) == len(decision.contacts)
+        and all(key in decision.created for key in decision.link.values()),
         claims=_claims_kept_in_rows(decision, on_contacts, set()),
         reclaims=_json(_claim_rows(decision.reclaims)),
     )
@@ -120,12 +122,12 @@ async def apply(
     so they are plain inserts: a conflict there would be a bug, not a race. Contacts and record links
     are shared with other lists' batches, hence their ON CONFLICT clauses. But ``plainly``, the contacts
     are a plain insert when every contact the batch writes was decided ``new``, and so are the links
-    when every link is to such a contact (a first import's batches): the upsert costs half as much
-    again (docs/adr/0031). A contact another list's batch created meanwhile, or a link the record
-    already had (its email changed), then raises ``asyncpg.UniqueViolationError`` on ``CONTACTS_KEY``
-    or ``LINKS_KEY``, and the caller applies the batch again with ``plainly=False``
-    (``handlers._decide_and_apply``). A run's claims are replaced when a more recent record takes an
-    email over (``claims.py``).
+    when moreover every link is to such a contact (``Writes.creates_only``: a first import's batches):
+    the upsert costs half as much again (docs/adr/0031). A contact another list's batch created
+    meanwhile, or a link the record already had (its email changed), then raises
+    ``asyncpg.UniqueViolationError`` on ``CONTACTS_KEY`` or ``LINKS_KEY``, and the caller applies the
+    batch again with ``plainly=False`` (``handlers._decide_and_apply``). A run's claims are replaced
+    when a more recent record takes an email over (``claims.py``).
     """
     decision = writes.decision
     sync_id, run_id, seq, module = batch.sync_id, batch.run_id, batch.seq, batch.module
@@ -168,7 +170,7 @@ async def apply(
     # one statement, one round trip, for the rest and the batch's record: only record links can meet
     # another list's batch (contacts are written and locked by now, in the order every batch uses)
     await conn.execute(
-        _REST_NEW_LINKS if plainly and writes.links_to_new_contacts else _REST,
+        _REST_NEW_LINKS if plainly and writes.creates_only else _REST,
         list_id,
         sync_id,
         settings_version,
