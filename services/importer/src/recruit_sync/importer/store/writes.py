@@ -73,8 +73,8 @@ class Writes:
     created: orjson.Fragment  # the keys decided ``new``
     join_list: orjson.Fragment
     links: orjson.Fragment
-    # every contact the batch writes was decided ``new``, and every link it writes is to one of them
-    creates_only: bool
+    contacts_all_new: bool  # every contact the batch writes was decided ``new``
+    creates_only: bool  # and every link it writes is to one of them
     claims: orjson.Fragment  # the claims ``run_emails`` keeps (all but those on created contacts)
     reclaims: orjson.Fragment
 
@@ -85,6 +85,7 @@ def prepare(decision: Decision, event: BatchImported) -> Writes:
     on_contacts = _claims_on_created_contacts(decision)
     in_order = sorted(decision.contacts, key=_first)
     contacts = [row + on_contacts[row[0]] if row[0] in on_contacts else row for row in in_order]
+    contacts_all_new = len(decision.created) == len(decision.contacts)
     return Writes(
         decision=decision,
         event=event,
@@ -93,8 +94,8 @@ def prepare(decision: Decision, event: BatchImported) -> Writes:
         created=_json(list(decision.created)),
         join_list=_json(decision.join_list),
         links=_json(sorted(decision.link.items())),
-        creates_only=len(decision.created) == len(decision.contacts)
-        and all(key in decision.created for key in decision.link.values()),
+        contacts_all_new=contacts_all_new,
+        creates_only=contacts_all_new and all(key in decision.created for key in decision.link.values()),
         claims=_claims_kept_in_rows(decision, on_contacts, set()),
         reclaims=_json(_claim_rows(decision.reclaims)),
     )
@@ -121,9 +122,10 @@ async def apply(
     Memberships of the target list are only ever written under the list's lock (a run has one list),
     so they are plain inserts: a conflict there would be a bug, not a race. Contacts and record links
     are shared with other lists' batches, hence their ON CONFLICT clauses. But ``plainly``, the contacts
-    are a plain insert when every contact the batch writes was decided ``new``, and so are the links
-    when moreover every link is to such a contact (``Writes.creates_only``: a first import's batches):
-    the upsert costs half as much again (docs/adr/0031). A contact another list's batch created
+    are a plain insert when every contact the batch writes was decided ``new``
+    (``Writes.contacts_all_new``), and so are the links when moreover every link is to such a contact
+    (``Writes.creates_only``: a first import's batches): the upsert costs half as much again
+    (docs/adr/0031). A contact another list's batch created
     meanwhile, or a link the record already had (its email changed), then raises
     ``asyncpg.UniqueViolationError`` on ``CONTACTS_KEY`` or ``LINKS_KEY``, and the caller applies the
     batch again with ``plainly=False`` (``handlers._decide_and_apply``). A run's claims are replaced
@@ -317,7 +319,7 @@ LINKS_KEY: Final = "record_links_pkey"
 async def _write_contacts(conn: Connection, writes: Writes, run_id: str, seq: int, plainly: bool) -> set[str]:
     """Insert or update the contacts. Returns the keys decided ``new`` that another transaction created
     first (``plainly``, when all are new: raises on ``CONTACTS_KEY`` instead)."""
-    if plainly and len(writes.decision.created) == len(writes.decision.contacts):
+    if plainly and writes.contacts_all_new:
         await conn.execute(_CONTACTS, run_id, seq, writes.contacts)
         return set()
     rows = await conn.fetch(_CONTACTS_UPSERT, run_id, seq, writes.contacts, writes.created)
